@@ -1,0 +1,48 @@
+"""mlotel instrumentation: traces and metrics for ML model-serving APIs.
+
+Usage with FastAPI::
+
+    from contextlib import asynccontextmanager
+    from fastapi import FastAPI
+    from instrumentation import (
+        PredictionRecorder, TelemetryConfig, fastapi_telemetry, instrument_app, setup_telemetry,
+    )
+
+    config = TelemetryConfig.from_env()
+
+    @asynccontextmanager
+    async def lifespan(app):
+        telemetry = setup_telemetry(config, service_name="my-model-server")
+        yield
+        telemetry.shutdown()
+
+    app = FastAPI(lifespan=lifespan, telemetry=fastapi_telemetry(config))
+    instrument_app(app, config)
+    recorder = PredictionRecorder(config)
+
+``setup_telemetry`` runs in the lifespan, i.e. in each worker process after
+it is forked, so every worker of ``uvicorn --workers N`` or gunicorn gets its
+own providers, threads and ``service.instance.id``.
+
+Configuration is by environment variable; every name, meaning and default is
+in :mod:`instrumentation.environment_variables` and in the README. The
+standard ``OTEL_*`` variables (``OTEL_SERVICE_NAME``,
+``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP_*``, ``OTEL_TRACES_SAMPLER``,
+``OTEL_BSP_*``, ``OTEL_METRIC_EXPORT_INTERVAL``) work as in the SDK.
+"""
+
+from instrumentation.config import ConfigError, TelemetryConfig
+from instrumentation.http import fastapi_telemetry, instrument_app
+from instrumentation.recorder import Prediction, PredictionRecorder
+from instrumentation.setup import Telemetry, setup_telemetry
+
+__all__ = [
+    "ConfigError",
+    "Prediction",
+    "PredictionRecorder",
+    "Telemetry",
+    "TelemetryConfig",
+    "fastapi_telemetry",
+    "instrument_app",
+    "setup_telemetry",
+]
