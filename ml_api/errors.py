@@ -1,0 +1,57 @@
+"""Client errors as JSON that says what is wrong, and never echoes the input.
+
+FastAPI's default validation handler returns the offending input; a NaN in it
+makes that handler fail with a 500. These handlers report location and reason
+only.
+"""
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ClientError(Exception):
+    """A request the API refuses, with its HTTP status and a short error kind."""
+
+    def __init__(self, status: int, error: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message = status, error, message
+
+
+def error_response(status: int, error: str, message: str, details: list | None = None) -> JSONResponse:
+    return JSONResponse({"error": error, "message": message, "details": details or []}, status_code=status)
+
+
+def _describe(err: dict) -> dict:
+    loc = [part for part in err.get("loc", ()) if part != "body"]
+    return {"loc": loc, "type": err.get("type", ""), "msg": err.get("msg", "")}
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        reason = errors[0].get("ctx", {}).get("error", "")
+        return error_response(400, "malformed_json", f"request body is not valid JSON: {reason}".rstrip(": "))
+    details = [_describe(err) for err in errors[:20]]
+    first = details[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return error_response(422, "invalid_request", f"{where}: {first['msg']}", details)
+
+
+async def _client_error(request: Request, exc: ClientError) -> JSONResponse:
+    return error_response(exc.status, exc.error, exc.message)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 413:
+        limit = request.scope.get("starlette.max_body_size")
+        return error_response(413, "body_too_large", f"request body is over the limit of {limit} bytes")
+    error = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, error, str(exc.detail))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ClientError, _client_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)

@@ -1,0 +1,41 @@
+"""Assembles the ML API: models, telemetry, error handlers, routers."""
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from instrumentation import PredictionRecorder, TelemetryConfig, fastapi_telemetry, instrument_app, setup_telemetry
+from ml_api.errors import install_error_handlers
+from ml_api.models import load_models
+from ml_api.routes import health, models, predict
+from ml_api.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, instrument: bool = True) -> FastAPI:
+    """``instrument=False`` leaves mlotel out entirely (benchmarks compare against it)."""
+    settings = settings or Settings()
+    config = TelemetryConfig.from_env() if instrument else TelemetryConfig(sdk_disabled=True)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        # Here, not at import: each worker sets up its own providers after fork.
+        telemetry = setup_telemetry(config, service_name=settings.service_name) if instrument else None
+        app.state.models = load_models(settings.model_dir)
+        yield
+        if telemetry is not None:
+            telemetry.shutdown()
+
+    app = FastAPI(
+        title="mlotel ML API",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+        telemetry=fastapi_telemetry(config),
+    )
+    app.state.settings = settings
+    app.state.recorder = PredictionRecorder(config)
+    install_error_handlers(app)
+    for module in (health, models, predict):
+        app.include_router(module.router)
+    if instrument:
+        instrument_app(app, config)
+    return app

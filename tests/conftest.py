@@ -1,0 +1,76 @@
+"""Fixtures shared by all tests: in-memory telemetry and a fresh app per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi.testclient import TestClient
+from opentelemetry import metrics as metrics_api
+from opentelemetry import trace as trace_api
+from opentelemetry.metrics._internal import _ProxyMeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.util._once import Once
+
+from instrumentation import TelemetryConfig, setup_telemetry
+from ml_api.main import create_app
+from ml_api.settings import Settings
+from tests.telemetry_reading import Captured
+
+
+def reset_otel_globals() -> None:
+    """Forget installed providers, as opentelemetry-python's own tests do."""
+    trace_api._TRACER_PROVIDER_SET_ONCE = Once()
+    trace_api._TRACER_PROVIDER = None
+    trace_api._PROXY_TRACER_PROVIDER = trace_api.ProxyTracerProvider()
+    metrics_api._internal._METER_PROVIDER_SET_ONCE = Once()
+    metrics_api._internal._METER_PROVIDER = None
+    metrics_api._internal._PROXY_METER_PROVIDER = _ProxyMeterProvider()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_globals() -> Iterator[None]:
+    reset_otel_globals()
+    yield
+    reset_otel_globals()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory) -> Settings:
+    # Models are cached in the user's cache dir, so the forest trains once per machine.
+    return Settings()
+
+
+@dataclass
+class Harness:
+    """An app whose telemetry goes to memory, and what it emitted."""
+
+    client: TestClient
+    captured: Captured
+    config: TelemetryConfig
+
+
+@pytest.fixture
+def make_harness(settings, monkeypatch):
+    """Build the ML API with the environment given, telemetry in memory."""
+    opened: list[tuple[TestClient, object]] = []
+
+    def make(**env: str) -> Harness:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        config = TelemetryConfig.from_env()
+        spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
+        # Installed first, so the app's own setup_telemetry reuses these providers.
+        telemetry = setup_telemetry(config, span_processors=[SimpleSpanProcessor(spans)], metric_readers=[reader])
+        client = TestClient(create_app(settings))
+        client.__enter__()
+        opened.append((client, telemetry))
+        return Harness(client, Captured(spans, reader if config.metrics_on else None), config)
+
+    yield make
+    for client, telemetry in opened:
+        client.__exit__(None, None, None)
+        telemetry.shutdown()

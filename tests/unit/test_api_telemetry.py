@@ -1,0 +1,162 @@
+"""What the instrumented ML API really emits, read from the SDK's in-memory exporter and reader."""
+
+from opentelemetry.trace import SpanKind, StatusCode
+
+from instrumentation.views import CONFIDENCE_BUCKETS
+
+IRIS_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.3, 2.8, 4.9, 1.6], [6.9, 3.1, 5.4, 2.1]]
+PARENT_TRACE = "0af7651916cd43dd8448eb211c80319c"
+PARENT = f"00-{PARENT_TRACE}-b7ad6b7169203331-01"
+
+
+def predict(harness, body, **headers):
+    return harness.client.post("/predict", json=body, headers=headers)
+
+
+def test_predict_has_server_span_and_predict_span_with_model_attributes(make_harness):
+    harness = make_harness()
+    response = predict(harness, {"model": "iris", "instances": IRIS_ROWS})
+    assert response.status_code == 200
+    body = response.json()
+
+    (server,) = harness.captured.spans("POST /predict")
+    (predict_span,) = harness.captured.spans("predict iris")
+    assert server.kind == SpanKind.SERVER
+    assert server.attributes["http.request.method"] == "POST"
+    assert server.attributes["http.route"] == "/predict"
+    assert server.attributes["http.response.status_code"] == 200
+    assert server.attributes["url.path"] == "/predict"
+    assert predict_span.parent.span_id == server.context.span_id
+    assert predict_span.attributes["ml.model.name"] == "iris"
+    assert predict_span.attributes["ml.model.version"] == body["version"]
+    assert predict_span.attributes["ml.batch.size"] == 3
+    confidences = [p["confidence"] for p in body["predictions"]]
+    assert predict_span.attributes["ml.prediction.confidence.min"] == min(confidences)
+    assert predict_span.attributes["ml.prediction.confidence.max"] == max(confidences)
+    stages = {s.name: s for s in harness.captured.spans() if s.parent and s.parent.span_id == predict_span.context.span_id}
+    assert set(stages) == {"preprocess", "inference", "postprocess"}
+    assert body["trace_id"] == f"{server.context.trace_id:032x}"
+
+
+def test_incoming_traceparent_is_continued_and_traceresponse_returned(make_harness):
+    harness = make_harness()
+    response = predict(harness, {"instances": IRIS_ROWS[:1]}, traceparent=PARENT)
+    (server,) = harness.captured.spans("POST /predict")
+    assert f"{server.context.trace_id:032x}" == PARENT_TRACE
+    assert server.parent.span_id == 0xB7AD6B7169203331
+    assert response.json()["trace_id"] == PARENT_TRACE
+    assert response.headers["traceresponse"] == f"00-{PARENT_TRACE}-{server.context.span_id:016x}-01"
+
+
+def test_confidence_histogram_has_contract_buckets_and_counts(make_harness):
+    harness = make_harness()
+    body = predict(harness, {"model": "iris", "instances": IRIS_ROWS}).json()
+    points = harness.captured.points("ml.prediction.confidence", ml__model__name="iris")
+    assert tuple(points[0].explicit_bounds) == CONFIDENCE_BUCKETS
+    assert sum(p.count for p in points) == 3
+    by_label = {p.attributes["ml.prediction.label"]: p for p in points}
+    for prediction in body["predictions"]:
+        point = by_label[prediction["label"]]
+        bucket = next(i for i, bound in enumerate(CONFIDENCE_BUCKETS) if prediction["confidence"] <= bound) if prediction["confidence"] <= CONFIDENCE_BUCKETS[-1] else len(CONFIDENCE_BUCKETS)
+        assert point.bucket_counts[bucket] >= 1
+    assert set(points[0].attributes) == {"ml.model.name", "ml.model.version", "ml.prediction.label"}
+
+
+def test_exemplars_carry_the_trace_id_of_their_span(make_harness):
+    harness = make_harness()
+    body = predict(harness, {"model": "iris", "instances": IRIS_ROWS[:1]}).json()
+    (predict_span,) = harness.captured.spans("predict iris")
+    # One collection: the SDK hands each exemplar out once, then resets its reservoir.
+    collected = harness.captured.metrics()
+    for name in ("ml.prediction.confidence", "ml.prediction.duration", "http.server.request.duration"):
+        exemplars = [e for p in collected[name] for e in p.exemplars]
+        assert exemplars, name
+        assert {f"{e.trace_id:032x}" for e in exemplars} == {body["trace_id"]}, name
+    (duration_exemplar,) = collected["ml.prediction.duration"][0].exemplars
+    assert duration_exemplar.span_id == predict_span.context.span_id
+
+
+def test_prediction_counter_duration_and_batch_size(make_harness):
+    harness = make_harness()
+    predict(harness, {"model": "iris", "instances": IRIS_ROWS})
+    predict(harness, {"model": "iris", "instances": IRIS_ROWS[:1]})
+    assert sum(p.value for p in harness.captured.points("ml.predictions", ml__model__name="iris")) == 4
+    (duration,) = harness.captured.points("ml.prediction.duration", ml__model__name="iris")
+    assert duration.count == 2 and duration.explicit_bounds[0] < 0.001
+    (batch,) = harness.captured.points("ml.batch.size")
+    assert batch.count == 2 and batch.sum == 4
+
+
+def test_http_duration_metric_uses_stable_semconv(make_harness):
+    harness = make_harness()
+    predict(harness, {"instances": IRIS_ROWS[:1]})
+    (point,) = harness.captured.points("http.server.request.duration", http__route="/predict")
+    assert point.attributes["http.request.method"] == "POST"
+    assert point.attributes["http.response.status_code"] == 200
+    assert point.count == 1
+
+
+def test_low_confidence_is_marked_on_the_span_and_counted(make_harness):
+    harness = make_harness(MLOTEL_LOW_CONFIDENCE_THRESHOLD="0.99")
+    body = predict(harness, {"model": "iris", "instances": IRIS_ROWS}).json()
+    low = sum(1 for p in body["predictions"] if p["confidence"] < 0.99)
+    assert low >= 1
+    (span,) = harness.captured.spans("predict iris")
+    assert span.attributes["ml.prediction.low_confidence_count"] == low
+    assert [e.name for e in span.events] == ["low_confidence"]
+    flagged = harness.captured.points("ml.predictions", ml__prediction__low_confidence=True)
+    assert sum(p.value for p in flagged) == low
+
+
+def test_excluded_urls_are_not_traced_or_measured(make_harness):
+    harness = make_harness()
+    assert harness.client.get("/health").status_code == 200
+    assert harness.client.get("/openapi.json").status_code == 200
+    assert harness.captured.spans() == []
+    assert harness.captured.points("http.server.request.duration") == []
+    assert harness.client.get("/models").status_code == 200
+    assert [s.name for s in harness.captured.spans()] == ["GET /models"]
+
+
+def test_excluded_urls_match_the_whole_path(make_harness):
+    harness = make_harness(OTEL_PYTHON_FASTAPI_EXCLUDED_URLS="/mod")
+    harness.client.get("/models")
+    assert [s.name for s in harness.captured.spans()] == ["GET /models"]
+
+
+def test_bad_input_is_4xx_and_counted(make_harness):
+    harness = make_harness()
+    assert predict(harness, {"model": "nope", "instances": IRIS_ROWS}).status_code == 404
+    assert predict(harness, {"model": "iris", "instances": [[1, 2]]}).status_code == 422
+    (unknown,) = harness.captured.points("ml.prediction.errors", error__type="unknown_model")
+    assert unknown.value == 1 and unknown.attributes["ml.model.name"] == "unknown"
+    (wrong,) = harness.captured.points("ml.prediction.errors", error__type="wrong_feature_count")
+    assert wrong.attributes["ml.model.name"] == "iris"
+    statuses = sorted(p.attributes["http.response.status_code"] for p in harness.captured.points("http.server.request.duration"))
+    assert statuses == [404, 422]
+    assert all(s.status.status_code != StatusCode.ERROR for s in harness.captured.spans())
+
+
+def test_no_feature_values_in_telemetry_unless_switched_on(make_harness):
+    sentinel = 4.123456789
+    harness = make_harness()
+    predict(harness, {"model": "iris", "instances": [[sentinel, 3.5, 1.4, 0.2]]})
+    assert sentinel not in _all_attribute_values(harness)
+    assert "4.123456789" not in repr(_all_attribute_values(harness))
+
+
+def test_request_content_capture_is_opt_in(make_harness):
+    harness = make_harness(MLOTEL_CAPTURE_REQUEST_CONTENT="true")
+    predict(harness, {"model": "iris", "instances": [[4.123456789, 3.5, 1.4, 0.2]]})
+    (span,) = harness.captured.spans("predict iris")
+    assert span.attributes["ml.request.features"] == "[4.123456789, 3.5, 1.4, 0.2]"
+
+
+def _all_attribute_values(harness) -> list:
+    values = []
+    for span in harness.captured.spans():
+        values += list(span.attributes.values())
+        values += [v for event in span.events for v in event.attributes.values()]
+    for points in harness.captured.metrics().values():
+        values += [v for p in points for v in p.attributes.values()]
+    return values
