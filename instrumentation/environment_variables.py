@@ -20,7 +20,8 @@ no instruments record and no reader thread runs; traces are untouched."""
 
 OTEL_LOGS_EXPORTER = "OTEL_LOGS_EXPORTER"
 """``otlp``, ``console`` or ``none`` (default). Anything but ``none`` ships
-Python log records over OTLP, with their trace and span ids."""
+Python log records (through the ``logging`` instrumentation), with their
+trace and span ids."""
 
 OTEL_EXPORTER_OTLP_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
 """``grpc`` (default) or ``http/protobuf``; per signal through
@@ -30,7 +31,7 @@ OTEL_PYTHON_DISABLED_INSTRUMENTATIONS = "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"
 """Comma-separated parts to leave off although telemetry is on: ``fastapi``
 (the HTTP server span and ``http.server.request.duration``),
 ``system_metrics`` (process and system resources), ``logging`` (trace ids on
-log records), ``mlotel`` (the prediction spans and ML metrics). Default empty."""
+log records, and their shipping when a logs exporter is on), ``mlotel`` (the prediction spans and ML metrics). Default empty."""
 
 OTEL_PYTHON_FASTAPI_EXCLUDED_URLS = "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS"
 """Comma-separated regular expressions; a request whose path matches one of

@@ -64,9 +64,18 @@ def _protocol(signal: str) -> str:
     ).strip()
 
 
-def _env_int(name: str) -> int | None:
-    """None when set, so that the SDK reads (and validates) the variable itself."""
-    return None if os.environ.get(name) else BSP_DEFAULTS[name]
+def _bsp_options() -> dict[str, int | None]:
+    """mlotel's batching defaults; None where the variable is set, so the SDK reads it itself."""
+    options = {name: None if os.environ.get(name) else default for name, default in BSP_DEFAULTS.items()}
+    queue = options[OTEL_BSP_MAX_QUEUE_SIZE] or int(os.environ[OTEL_BSP_MAX_QUEUE_SIZE])
+    if options[OTEL_BSP_MAX_EXPORT_BATCH_SIZE] is not None:
+        # A batch larger than the queue is refused by the SDK: shrink ours to fit a small queue.
+        options[OTEL_BSP_MAX_EXPORT_BATCH_SIZE] = min(options[OTEL_BSP_MAX_EXPORT_BATCH_SIZE], queue)
+    return {
+        "max_queue_size": options[OTEL_BSP_MAX_QUEUE_SIZE],
+        "schedule_delay_millis": options[OTEL_BSP_SCHEDULE_DELAY],
+        "max_export_batch_size": options[OTEL_BSP_MAX_EXPORT_BATCH_SIZE],
+    }
 
 
 def _span_exporter(kind: str, meter_provider: metrics.MeterProvider):
@@ -168,7 +177,12 @@ def setup_telemetry(
         from opentelemetry.instrumentation.logging import LoggingInstrumentor
 
         instrumentor = LoggingInstrumentor()
-        instrumentor.instrument(tracer_provider=telemetry.tracer_provider)
+        # Trace ids on every record; records shipped over OTLP only when a logs exporter is on.
+        instrumentor.instrument(
+            tracer_provider=telemetry.tracer_provider,
+            inject_trace_context=True,
+            enable_log_auto_instrumentation=telemetry.logger_provider is not None,
+        )
         telemetry._uninstrument.append(instrumentor.uninstrument)
     if config.metrics_on and config.enabled("system_metrics"):
         from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
@@ -204,10 +218,8 @@ def _install_tracer_provider(telemetry, resource, config, span_processors) -> Tr
         span_processors = [
             BatchSpanProcessor(
                 _span_exporter(config.traces_exporter, meter_provider),
-                max_queue_size=_env_int(OTEL_BSP_MAX_QUEUE_SIZE),
-                schedule_delay_millis=_env_int(OTEL_BSP_SCHEDULE_DELAY),
-                max_export_batch_size=_env_int(OTEL_BSP_MAX_EXPORT_BATCH_SIZE),
                 meter_provider=meter_provider,
+                **_bsp_options(),
             )
         ]
     for processor in span_processors:
@@ -219,7 +231,7 @@ def _install_tracer_provider(telemetry, resource, config, span_processors) -> Tr
 
 def _install_logger_provider(telemetry, resource, config):
     from opentelemetry import _logs
-    from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+    from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
 
     existing = _logs.get_logger_provider()
@@ -228,8 +240,5 @@ def _install_logger_provider(telemetry, resource, config):
     provider = LoggerProvider(resource=resource)
     provider.add_log_record_processor(BatchLogRecordProcessor(_log_exporter(config.logs_exporter)))
     _logs.set_logger_provider(provider)
-    handler = LoggingHandler(logger_provider=provider)
-    logging.getLogger().addHandler(handler)
-    telemetry._uninstrument.append(lambda: logging.getLogger().removeHandler(handler))
     telemetry._owned.append(provider)
     return provider

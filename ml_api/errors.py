@@ -44,10 +44,7 @@ async def _client_error(request: Request, exc: ClientError) -> JSONResponse:
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    if exc.status_code == 413:
-        limit = request.scope.get("starlette.max_body_size")
-        return error_response(413, "body_too_large", f"request body is over the limit of {limit} bytes")
-    error = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    error = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status_code, "http_error")
     return error_response(exc.status_code, error, str(exc.detail))
 
 

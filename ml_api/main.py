@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from instrumentation import PredictionRecorder, TelemetryConfig, fastapi_telemetry, instrument_app, setup_telemetry
+from ml_api.body_limit import BodySizeLimit
 from ml_api.errors import install_error_handlers
 from ml_api.models import load_models
 from ml_api.routes import health, models, predict
@@ -28,12 +29,12 @@ def create_app(settings: Settings | None = None, *, instrument: bool = True) -> 
     app = FastAPI(
         title="mlotel ML API",
         lifespan=lifespan,
-        max_body_size=settings.max_body_bytes,
         telemetry=fastapi_telemetry(config),
     )
     app.state.settings = settings
     app.state.recorder = PredictionRecorder(config)
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (health, models, predict):
         app.include_router(module.router)
     if instrument:

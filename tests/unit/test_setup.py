@@ -1,0 +1,63 @@
+from opentelemetry import trace
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+from opentelemetry.sdk.trace import TracerProvider
+
+from instrumentation import TelemetryConfig, setup_telemetry
+from instrumentation.setup import BSP_DEFAULTS, build_resource
+
+
+def _batch_processor(telemetry):
+    (processor,) = telemetry.tracer_provider._active_span_processor._span_processors
+    return processor._batch_processor
+
+
+def test_grpc_is_the_default_protocol_with_a_deep_queue(monkeypatch):
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL", raising=False)
+    telemetry = setup_telemetry(TelemetryConfig.from_env({}), metric_readers=[])
+    try:
+        batch = _batch_processor(telemetry)
+        assert isinstance(batch._exporter, GrpcSpanExporter)
+        assert batch._max_queue_size == BSP_DEFAULTS["OTEL_BSP_MAX_QUEUE_SIZE"]
+    finally:
+        telemetry.shutdown()
+
+
+def test_http_protocol_and_bsp_env_are_honoured(monkeypatch):
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf")
+    monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "100")
+    telemetry = setup_telemetry(TelemetryConfig.from_env({}), metric_readers=[])
+    try:
+        batch = _batch_processor(telemetry)
+        assert isinstance(batch._exporter, HttpSpanExporter)
+        assert batch._max_queue_size == 100
+    finally:
+        telemetry.shutdown()
+
+
+def test_each_process_gets_its_own_instance_id_and_env_service_name_wins(monkeypatch):
+    monkeypatch.delenv("OTEL_SERVICE_NAME", raising=False)
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=test")
+    first, second = build_resource("ml-api"), build_resource("ml-api")
+    assert first.attributes["service.name"] == "ml-api"
+    assert first.attributes["deployment.environment.name"] == "test"
+    assert first.attributes["service.instance.id"] != second.attributes["service.instance.id"]
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "fraud-model")
+    assert build_resource("ml-api").attributes["service.name"] == "fraud-model"
+
+
+def test_providers_installed_before_are_reused_not_replaced():
+    existing = TracerProvider()
+    trace.set_tracer_provider(existing)
+    telemetry = setup_telemetry(TelemetryConfig.from_env({}), metric_readers=[])
+    try:
+        assert telemetry.tracer_provider is existing
+        assert trace.get_tracer_provider() is existing
+    finally:
+        telemetry.shutdown()
+
+
+def test_setup_with_sdk_disabled_installs_nothing():
+    telemetry = setup_telemetry(TelemetryConfig.from_env({"OTEL_SDK_DISABLED": "true"}))
+    assert telemetry.tracer_provider is None and telemetry.meter_provider is None
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
