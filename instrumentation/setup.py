@@ -113,7 +113,7 @@ def _log_exporter(kind: str):
 def build_resource(service_name: str) -> Resource:
     """The process's resource: env wins; each process gets its own instance id."""
     from_env = OTELResourceDetector().detect().attributes
-    defaults: dict[str, str] = {"service.instance.id": str(uuid.uuid4())}
+    defaults: dict[str, str | int] = {"service.instance.id": str(uuid.uuid4()), "process.pid": os.getpid()}
     if not os.environ.get("OTEL_SERVICE_NAME") and "service.name" not in from_env:
         defaults["service.name"] = service_name
     return Resource.create({k: v for k, v in defaults.items() if k not in from_env})
