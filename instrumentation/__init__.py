@@ -4,9 +4,7 @@ Usage with FastAPI::
 
     from contextlib import asynccontextmanager
     from fastapi import FastAPI
-    from instrumentation import (
-        PredictionRecorder, TelemetryConfig, fastapi_telemetry, instrument_app, setup_telemetry,
-    )
+    from instrumentation import PredictionRecorder, TelemetryConfig, instrument_app, setup_telemetry
 
     config = TelemetryConfig.from_env()
 
@@ -16,7 +14,7 @@ Usage with FastAPI::
         yield
         telemetry.shutdown()
 
-    app = FastAPI(lifespan=lifespan, telemetry=fastapi_telemetry(config))
+    app = FastAPI(lifespan=lifespan)
     instrument_app(app, config)
     recorder = PredictionRecorder(config)
 
@@ -32,7 +30,7 @@ standard ``OTEL_*`` variables (``OTEL_SERVICE_NAME``,
 """
 
 from instrumentation.config import ConfigError, TelemetryConfig
-from instrumentation.http import fastapi_telemetry, instrument_app
+from instrumentation.middleware import TelemetryMiddleware, instrument_app
 from instrumentation.recorder import Prediction, PredictionRecorder
 from instrumentation.setup import Telemetry, setup_telemetry
 
@@ -41,8 +39,8 @@ __all__ = [
     "Prediction",
     "PredictionRecorder",
     "Telemetry",
+    "TelemetryMiddleware",
     "TelemetryConfig",
-    "fastapi_telemetry",
     "instrument_app",
     "setup_telemetry",
 ]

@@ -65,6 +65,19 @@ def compile_excluded_urls(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
         raise ConfigError(f"{env.OTEL_PYTHON_FASTAPI_EXCLUDED_URLS}: bad pattern: {exc}") from exc
 
 
+def _non_negative(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ConfigError(f"{name}={raw!r}: expected a number >= 0")
+    return value
+
+
 def _threshold(environ: Mapping[str, str]) -> float:
     raw = environ.get(env.MLOTEL_LOW_CONFIDENCE_THRESHOLD, "").strip()
     if not raw:
@@ -90,7 +103,7 @@ class TelemetryConfig:
     excluded_urls: re.Pattern[str] | None = None
     ml_metrics: bool = True
     low_confidence_threshold: float = 0.5
-    stage_spans: bool = True
+    stage_span_threshold_ms: float = 10.0
     capture_request_content: bool = False
     sdk_metrics: bool = True
     unknown_instrumentations: tuple[str, ...] = field(default=())
@@ -109,7 +122,7 @@ class TelemetryConfig:
             "excluded_urls": _excluded_urls(environ),
             "ml_metrics": _bool(environ, env.MLOTEL_ML_METRICS_ENABLED, True),
             "low_confidence_threshold": _threshold(environ),
-            "stage_spans": _bool(environ, env.MLOTEL_STAGE_SPANS, True),
+            "stage_span_threshold_ms": _non_negative(environ, env.MLOTEL_STAGE_SPAN_THRESHOLD_MS, 10.0),
             "capture_request_content": _bool(environ, env.MLOTEL_CAPTURE_REQUEST_CONTENT, False),
             "sdk_metrics": _bool(environ, env.MLOTEL_SDK_METRICS_ENABLED, True),
         }

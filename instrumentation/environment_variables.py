@@ -48,10 +48,13 @@ MLOTEL_LOW_CONFIDENCE_THRESHOLD = "MLOTEL_LOW_CONFIDENCE_THRESHOLD"
 and marked on the predict span (``ml.prediction.low_confidence_count``).
 A number in [0, 1]. Default ``0.5``."""
 
-MLOTEL_STAGE_SPANS = "MLOTEL_STAGE_SPANS"
-"""``true`` (default) records preprocess, inference and postprocess as child
-spans of the predict span; ``false`` records them as timed events on it,
-which costs less per request."""
+MLOTEL_STAGE_SPAN_THRESHOLD_MS = "MLOTEL_STAGE_SPAN_THRESHOLD_MS"
+"""Predictions that take at least this many milliseconds (or fail) get their
+stages (preprocess, inference, postprocess) as child spans, with their real
+start and end times. Every predict span carries the stage durations as
+``ml.stage.<name>.duration_ms`` whatever the threshold. ``0`` gives child
+spans to every prediction, at the price of three more spans per request.
+Default ``10``."""
 
 MLOTEL_CAPTURE_REQUEST_CONTENT = "MLOTEL_CAPTURE_REQUEST_CONTENT"
 """``true`` puts the first instance's feature values on the predict span as
@@ -59,8 +62,10 @@ MLOTEL_CAPTURE_REQUEST_CONTENT = "MLOTEL_CAPTURE_REQUEST_CONTENT"
 telemetry unless this is switched on."""
 
 MLOTEL_SDK_METRICS_ENABLED = "MLOTEL_SDK_METRICS_ENABLED"
-"""``true`` (default) turns on the SDK's own metrics
-(``otel.sdk.processor.span.processed`` with ``error.type=queue_full`` for
-dropped spans, ``otel.sdk.exporter.span.exported`` with failures), so that
-nothing is dropped silently. Same effect as the SDK's
-``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED``, which wins when set."""
+"""``true`` (default) turns on the SDK's own metrics for the span pipeline:
+``otel.sdk.processor.span.processed`` (with ``error.type=queue_full`` for
+spans dropped because the queue was full) and
+``otel.sdk.exporter.span.exported`` (with ``error.type`` for failed exports),
+so that nothing is dropped silently. The SDK's per-span counters are left
+off (they cost ~10% of a request). ``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED``,
+when set, wins and applies to every SDK component."""

@@ -13,10 +13,13 @@ Usage, in any model server::
         prediction.set_results(labels, confidences)
 
 The ``predict <model>`` span carries ``ml.model.name``, ``ml.model.version``,
-``ml.batch.size`` and the confidence summary; the stages are child spans (or
-timed events, ``MLOTEL_STAGE_SPANS=false``). Metrics are recorded while the
-span is current, so their exemplars point at this trace. An exception inside
-the block is recorded on the span and counted in ``ml.prediction.errors``.
+``ml.batch.size``, the confidence summary and each stage's duration. A slow
+(``MLOTEL_STAGE_SPAN_THRESHOLD_MS``) or failed prediction also gets its stages
+as child spans, created after the fact with their measured start and end
+times: the detail is there where someone will look, and fast predictions
+do not pay for three more spans. Metrics are recorded while the span is
+current, so their exemplars point at this trace. An exception inside the
+block is recorded on the span and counted in ``ml.prediction.errors``.
 """
 
 from __future__ import annotations
@@ -58,28 +61,45 @@ class _Instruments:
         )
 
 
+class _Stage:
+    """Times one stage. A class rather than a generator: it runs three times per request."""
+
+    __slots__ = ("_stages", "_name", "_start")
+
+    def __init__(self, stages: list[tuple[str, int, int]], name: str) -> None:
+        self._stages, self._name = stages, name
+
+    def __enter__(self) -> None:
+        self._start = time.time_ns()
+
+    def __exit__(self, *exc_info) -> None:
+        self._stages.append((self._name, self._start, time.time_ns()))
+
+
 class Prediction:
     """The prediction under way: stages and results go onto its span."""
 
-    def __init__(self, recorder: PredictionRecorder, span: Span, base: dict[str, Any]) -> None:
+    def __init__(self, recorder: PredictionRecorder, span: Span) -> None:
         self._recorder = recorder
         self.span = span
-        self._base = base
+        self.stages: list[tuple[str, int, int]] = []
         self.labels: Sequence[Any] = ()
         self.confidences: Sequence[float] = ()
 
-    @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        if not self.span.is_recording():
-            yield
+    def stage(self, name: str) -> _Stage:
+        """Time one stage (``with prediction.stage("inference"):``); see the module docstring."""
+        return _Stage(self.stages, name)
+
+    def _emit_stages(self, as_spans: bool) -> None:
+        span = self.span
+        if not as_spans:
             return
-        if self._recorder.config.stage_spans:
-            with self._recorder.tracer.start_as_current_span(name, attributes={"ml.stage": name}):
-                yield
-            return
-        start = time.perf_counter()
-        yield
-        self.span.add_event(name, {"ml.stage": name, "ml.stage.duration_ms": (time.perf_counter() - start) * 1e3})
+        parent = trace.set_span_in_context(span)
+        for name, start, end in self.stages:
+            stage_span = self._recorder.tracer.start_span(
+                name, context=parent, start_time=start, attributes={"ml.stage": name}
+            )
+            stage_span.end(end_time=end)
 
     def set_results(self, labels: Sequence[Any], confidences: Sequence[float]) -> None:
         self.labels, self.confidences = labels, confidences
@@ -99,24 +119,31 @@ class PredictionRecorder:
         self.metrics_on = self.enabled and self.config.ml_metrics and self.config.metrics_on
         self.tracer = trace.get_tracer(_SCOPE)
         self._instruments = _Instruments() if self.metrics_on else None
+        self._attribute_cache: dict[tuple, tuple[dict, dict]] = {}
 
     @contextmanager
     def predict(self, model: str, version: str, batch_size: int) -> Iterator[Prediction]:
         base = {"ml.model.name": model, "ml.model.version": version}
         if not self.enabled:
-            yield Prediction(self, trace.INVALID_SPAN, base)
+            yield Prediction(self, trace.INVALID_SPAN)
             return
         span = self.tracer.start_span(f"predict {model}", attributes={**base, "ml.batch.size": batch_size})
         token = context.attach(trace.set_span_in_context(span))
         start = time.perf_counter()
-        prediction = Prediction(self, span, base)
+        prediction = Prediction(self, span)
         try:
             yield prediction
         except BaseException as exc:
+            prediction._emit_stages(as_spans=True)
+            span.set_attributes(
+                {f"ml.stage.{name}.duration_ms": (end - start) / 1e6 for name, start, end in prediction.stages}
+            )
             self._record_failure(span, base, type(exc).__qualname__, exc)
             raise
         else:
-            self._record_success(prediction, base, batch_size, time.perf_counter() - start)
+            seconds = time.perf_counter() - start
+            prediction._emit_stages(as_spans=seconds * 1e3 >= self.config.stage_span_threshold_ms)
+            self._record_success(prediction, base, batch_size, seconds)
         finally:
             span.end()
             context.detach(token)
@@ -140,15 +167,15 @@ class PredictionRecorder:
         threshold = self.config.low_confidence_threshold
         low = sum(1 for c in confidences if c < threshold)
         span = prediction.span
-        if confidences and span.is_recording():
-            span.set_attributes(
-                {
-                    "ml.prediction.confidence.min": min(confidences),
-                    "ml.prediction.confidence.max": max(confidences),
-                    "ml.prediction.confidence.mean": sum(confidences) / len(confidences),
-                    "ml.prediction.low_confidence_count": low,
-                }
-            )
+        if span.is_recording():
+            # One call: each set_attribute takes the span's lock.
+            summary = {f"ml.stage.{name}.duration_ms": (end - start) / 1e6 for name, start, end in prediction.stages}
+            if confidences:
+                summary["ml.prediction.confidence.min"] = min(confidences)
+                summary["ml.prediction.confidence.max"] = max(confidences)
+                summary["ml.prediction.confidence.mean"] = sum(confidences) / len(confidences)
+                summary["ml.prediction.low_confidence_count"] = low
+            span.set_attributes(summary)
             if low:
                 span.add_event("low_confidence", {"ml.prediction.low_confidence_count": low, "threshold": threshold})
         instruments = self._instruments
@@ -157,7 +184,18 @@ class PredictionRecorder:
         instruments.duration.record(seconds, base)
         instruments.batch_size.record(batch_size, base)
         for label, confidence in zip(prediction.labels, confidences):
-            attributes = {**base, "ml.prediction.label": str(label)}
-            instruments.confidence.record(confidence, attributes)
+            is_low = confidence < threshold
+            by_label, by_label_and_flag = self._label_attributes(base, label, is_low)
+            instruments.confidence.record(confidence, by_label)
+            instruments.predictions.add(1, by_label_and_flag)
+
+    def _label_attributes(self, base: dict[str, Any], label: Any, is_low: bool) -> tuple[dict, dict]:
+        """Attribute sets per label, built once: labels are a small bounded set per model."""
+        key = (base["ml.model.name"], base["ml.model.version"], label, is_low)
+        cached = self._attribute_cache.get(key)
+        if cached is None:
+            by_label = {**base, "ml.prediction.label": str(label)}
             # The flag makes the low-confidence ratio exact for any threshold, not only a bucket bound.
-            instruments.predictions.add(1, {**attributes, "ml.prediction.low_confidence": confidence < threshold})
+            cached = (by_label, {**by_label, "ml.prediction.low_confidence": is_low})
+            self._attribute_cache[key] = cached
+        return cached

@@ -13,7 +13,8 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from opentelemetry import metrics, trace
@@ -110,6 +111,26 @@ def _log_exporter(kind: str):
     return OTLPLogExporter()
 
 
+@contextmanager
+def _sdk_internal_metrics(on: bool) -> Iterator[None]:
+    """Switch the SDK's own metrics on while the span pipeline is built.
+
+    The SDK reads OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED from the environment
+    as each component is built. mlotel wants it for the batch processor and
+    the exporter (they count dropped spans and failed exports) but not for
+    tracers, whose three counter updates per span cost about a tenth of a
+    request (benchmarks/overhead.py). A value the user set is left alone.
+    """
+    if not on or OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED in os.environ:
+        yield
+        return
+    os.environ[OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED] = "true"
+    try:
+        yield
+    finally:
+        del os.environ[OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED]
+
+
 def build_resource(service_name: str) -> Resource:
     """The process's resource: env wins; each process gets its own instance id."""
     from_env = OTELResourceDetector().detect().attributes
@@ -162,9 +183,6 @@ def setup_telemetry(
         return telemetry
     for name in config.unknown_instrumentations:
         _logger.warning("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS names %r, which mlotel does not know", name)
-    if config.sdk_metrics:
-        # The SDK reads this switch itself, from the environment only.
-        os.environ.setdefault(OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED, "true")
     resource = build_resource(service_name)
 
     if config.metrics_on:
@@ -215,13 +233,14 @@ def _install_tracer_provider(telemetry, resource, config, span_processors) -> Tr
     provider = TracerProvider(resource=resource)
     if span_processors is None:
         meter_provider = telemetry.meter_provider or metrics.NoOpMeterProvider()
-        span_processors = [
-            BatchSpanProcessor(
-                _span_exporter(config.traces_exporter, meter_provider),
-                meter_provider=meter_provider,
-                **_bsp_options(),
-            )
-        ]
+        with _sdk_internal_metrics(config.sdk_metrics):
+            span_processors = [
+                BatchSpanProcessor(
+                    _span_exporter(config.traces_exporter, meter_provider),
+                    meter_provider=meter_provider,
+                    **_bsp_options(),
+                )
+            ]
     for processor in span_processors:
         provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)

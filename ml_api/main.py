@@ -4,7 +4,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from instrumentation import PredictionRecorder, TelemetryConfig, fastapi_telemetry, instrument_app, setup_telemetry
+from instrumentation import PredictionRecorder, TelemetryConfig, instrument_app, setup_telemetry
 from ml_api.body_limit import BodySizeLimit
 from ml_api.errors import install_error_handlers
 from ml_api.models import load_models
@@ -26,17 +26,12 @@ def create_app(settings: Settings | None = None, *, instrument: bool = True) -> 
         if telemetry is not None:
             telemetry.shutdown()
 
-    app = FastAPI(
-        title="mlotel ML API",
-        lifespan=lifespan,
-        telemetry=fastapi_telemetry(config),
-    )
+    app = FastAPI(title="mlotel ML API", lifespan=lifespan)
     app.state.settings = settings
     app.state.recorder = PredictionRecorder(config)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for module in (health, models, predict):
         app.include_router(module.router)
-    if instrument:
-        instrument_app(app, config)
+    instrument_app(app, config)
     return app

@@ -55,7 +55,7 @@ class OtlpReceiver:
         self.grpc_port, self.http_port = free_port(), free_port()
         self.keep = keep
         self.requests: list[tuple[str, str, object]] = []
-        self.counts = {"spans": 0, "metrics": 0, "log_records": 0, "requests": 0}
+        self.counts = {"spans": 0, "metrics": 0, "log_records": 0, "requests": 0, "spans_dropped": 0}
         self._lock = threading.Lock()
         self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         self._http = ThreadingHTTPServer(("127.0.0.1", self.http_port), self._http_handler())
@@ -70,6 +70,7 @@ class OtlpReceiver:
                 self.counts["metrics"] += sum(
                     1 for rm in request.resource_metrics for sm in rm.scope_metrics for _ in sm.metrics
                 )
+                self.counts["spans_dropped"] = max(self.counts["spans_dropped"], sdk_dropped_spans(request))
             else:
                 self.counts["log_records"] += sum(
                     len(sl.log_records) for rl in request.resource_logs for sl in rl.scope_logs
@@ -169,6 +170,19 @@ class OtlpReceiver:
             for metric in sm.metrics
             if metric.name == name
         ]
+
+
+def sdk_dropped_spans(request) -> int:
+    """Spans the sender's SDK says it dropped (cumulative), from its self-observability metrics."""
+    dropped = 0
+    for rm in request.resource_metrics:
+        for sm in rm.scope_metrics:
+            for metric in sm.metrics:
+                if metric.name == "otel.sdk.processor.span.processed":
+                    dropped += sum(
+                        p.as_int for p in metric.sum.data_points if "error.type" in attributes(p.attributes)
+                    )
+    return dropped
 
 
 def poll_until(check: Callable[[], object], timeout: float = 20.0, interval: float = 0.1):

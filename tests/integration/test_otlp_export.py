@@ -20,6 +20,7 @@ def test_traces_and_metrics_arrive_over_otlp(protocol, tmp_path):
             "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint("grpc" if protocol == "grpc" else "http"),
             "OTEL_METRIC_EXPORT_INTERVAL": "500",
             "OTEL_RESOURCE_ATTRIBUTES": "deployment.environment.name=integration",
+            "MLOTEL_STAGE_SPAN_THRESHOLD_MS": "0",
         }
         wire = "grpc" if protocol == "grpc" else "http"
         with running_api(free_port(), env, log=tmp_path / "api.log") as base:

@@ -14,7 +14,7 @@ def predict(harness, body, **headers):
 
 
 def test_predict_has_server_span_and_predict_span_with_model_attributes(make_harness):
-    harness = make_harness()
+    harness = make_harness(MLOTEL_STAGE_SPAN_THRESHOLD_MS="0")
     response = predict(harness, {"model": "iris", "instances": IRIS_ROWS})
     assert response.status_code == 200
     body = response.json()
@@ -35,7 +35,26 @@ def test_predict_has_server_span_and_predict_span_with_model_attributes(make_har
     assert predict_span.attributes["ml.prediction.confidence.max"] == max(confidences)
     stages = {s.name: s for s in harness.captured.spans() if s.parent and s.parent.span_id == predict_span.context.span_id}
     assert set(stages) == {"preprocess", "inference", "postprocess"}
+    # Created after the fact, but with the times they really ran, in order, inside the predict span.
+    assert predict_span.start_time <= stages["preprocess"].start_time <= stages["preprocess"].end_time
+    assert stages["preprocess"].end_time <= stages["inference"].start_time <= stages["inference"].end_time
+    assert stages["inference"].end_time <= stages["postprocess"].start_time <= stages["postprocess"].end_time
+    assert stages["postprocess"].end_time <= predict_span.end_time
+    inference_ms = (stages["inference"].end_time - stages["inference"].start_time) / 1e6
+    assert predict_span.attributes["ml.stage.inference.duration_ms"] == inference_ms
     assert body["trace_id"] == f"{server.context.trace_id:032x}"
+
+
+def test_fast_predictions_carry_stage_durations_without_stage_spans(make_harness):
+    harness = make_harness(MLOTEL_STAGE_SPAN_THRESHOLD_MS="60000")
+    predict(harness, {"instances": IRIS_ROWS[:1]})
+    assert sorted(s.name for s in harness.captured.spans()) == ["POST /predict", "predict iris"]
+    (span,) = harness.captured.spans("predict iris")
+    assert {k for k in span.attributes if k.startswith("ml.stage.")} == {
+        "ml.stage.preprocess.duration_ms",
+        "ml.stage.inference.duration_ms",
+        "ml.stage.postprocess.duration_ms",
+    }
 
 
 def test_incoming_traceparent_is_continued_and_traceresponse_returned(make_harness):

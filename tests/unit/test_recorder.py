@@ -1,0 +1,52 @@
+"""The prediction recorder on its own, as any model server would use it."""
+
+import pytest
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
+
+from instrumentation import PredictionRecorder, TelemetryConfig, setup_telemetry
+from tests.telemetry_reading import Captured
+
+
+@pytest.fixture
+def captured():
+    spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
+    config = TelemetryConfig.from_env({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "system_metrics,logging"})
+    telemetry = setup_telemetry(config, span_processors=[SimpleSpanProcessor(spans)], metric_readers=[reader])
+    yield Captured(spans, reader)
+    telemetry.shutdown()
+
+
+def test_a_failed_prediction_is_an_error_span_with_stages_and_is_counted(captured):
+    recorder = PredictionRecorder(TelemetryConfig.from_env({}))
+    with pytest.raises(ValueError):
+        with recorder.predict("fraud", "v7", batch_size=2) as prediction:
+            with prediction.stage("preprocess"):
+                pass
+            with prediction.stage("inference"):
+                raise ValueError("model exploded")
+    (span,) = captured.spans("predict fraud")
+    assert span.status.status_code == StatusCode.ERROR
+    assert span.attributes["error.type"] == "ValueError"
+    assert [e.name for e in span.events] == ["exception"]
+    assert sorted(s.name for s in captured.spans() if s.parent) == ["inference", "preprocess"]
+    (error,) = captured.points("ml.prediction.errors")
+    assert error.value == 1 and dict(error.attributes) == {
+        "ml.model.name": "fraud",
+        "ml.model.version": "v7",
+        "error.type": "ValueError",
+    }
+    assert captured.points("ml.predictions") == []
+
+
+def test_recorder_switched_off_records_nothing(captured):
+    recorder = PredictionRecorder(TelemetryConfig.from_env({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "mlotel"}))
+    with recorder.predict("fraud", "v7", batch_size=1) as prediction:
+        with prediction.stage("inference"):
+            pass
+        prediction.set_results(["yes"], [0.9])
+    recorder.record_rejected("fraud", "v7", "bad_input")
+    assert captured.spans() == []
+    assert captured.metrics() == {}
