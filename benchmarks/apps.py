@@ -1,0 +1,91 @@
+"""App factories for the modes that ``overhead.py`` compares with mlotel.
+
+- ``bare_app``: the ML API with the cheapest stand-in for the recorder (no
+  mlotel code runs), the yardstick for the kill switch;
+- ``stock_app``: what the OpenTelemetry docs set up by hand:
+  ``FastAPIInstrumentor`` and the SDK's defaults (batch span processor with
+  its default queue, OTLP gRPC exporters), with the same prediction spans;
+- ``contrib_http_app``, ``fastapi_native_app``: mlotel's pipeline with another
+  HTTP instrumentation in place of mlotel's middleware, to compare them.
+"""
+
+from contextlib import asynccontextmanager, nullcontext
+
+from fastapi import FastAPI
+from opentelemetry import metrics, trace
+from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+from instrumentation import PredictionRecorder, TelemetryConfig, setup_telemetry
+from ml_api.main import create_app
+
+
+class _BarePrediction:
+    def stage(self, name):
+        return nullcontext()
+
+    def capture_features(self, instance):
+        pass
+
+    def set_results(self, labels, confidences):
+        pass
+
+
+class _BareRecorder:
+    def predict(self, model, version, batch_size):
+        return nullcontext(_BarePrediction())
+
+    def record_rejected(self, model, version, error_type):
+        pass
+
+
+def bare_app() -> FastAPI:
+    app = create_app(instrument=False)
+    app.state.recorder = _BareRecorder()
+    return app
+
+
+def stock_app() -> FastAPI:
+    app = create_app(instrument=False)
+    tracer_provider = TracerProvider(resource=Resource.create({"service.name": "ml-api"}))
+    tracer_provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(tracer_provider)
+    metrics.set_meter_provider(MeterProvider(metric_readers=[PeriodicExportingMetricReader(OTLPMetricExporter())]))
+    app.state.recorder = PredictionRecorder(TelemetryConfig.from_env())
+    FastAPIInstrumentor.instrument_app(app)
+    return app
+
+
+def _with_mlotel_pipeline(app: FastAPI) -> FastAPI:
+    """mlotel's providers and recorder, without its HTTP middleware."""
+    config = TelemetryConfig.from_env()
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app):
+        telemetry = setup_telemetry(config, service_name="ml-api")
+        async with inner(app):
+            yield
+        telemetry.shutdown()
+
+    app.router.lifespan_context = lifespan
+    app.state.recorder = PredictionRecorder(config)
+    return app
+
+
+def contrib_http_app() -> FastAPI:
+    app = _with_mlotel_pipeline(create_app(instrument=False))
+    FastAPIInstrumentor.instrument_app(app, exclude_spans=["receive", "send"])
+    return app
+
+
+def fastapi_native_app() -> FastAPI:
+    app = _with_mlotel_pipeline(create_app(instrument=False))
+    app._telemetry.update(tracing=True, metrics=True, logs=False, operation_spans=False)
+    return app

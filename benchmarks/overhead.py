@@ -1,0 +1,164 @@
+"""``python -m benchmarks.overhead``: what telemetry costs ``/predict``.
+
+Fast model, one instance per request, driven by wrk over loopback at a fixed
+number of connections. Modes, run in turn (A B C D, repeated) so that the
+machine's noise falls on all of them alike; medians are reported with the
+ratio of each mode's throughput to ``off`` (``OTEL_SDK_DISABLED=true``):
+
+- ``bare``: no mlotel code runs (what the kill switch should match);
+- ``off``: mlotel with ``OTEL_SDK_DISABLED=true``;
+- ``mlotel``: everything on, every request traced and exported over OTLP/gRPC
+  to a receiver in another process, metrics on;
+- ``stock``: ``FastAPIInstrumentor`` and the SDK's defaults, same receiver;
+- ``contrib-http``, ``fastapi-native``: mlotel with another HTTP instrumentation.
+
+Spans dropped is what the SDK's batch span processor itself counted as dropped
+(``otel.sdk.processor.span.processed`` with ``error.type``), as exported to
+the receiver; spans received is what the receiver decoded after each server
+flushed on shutdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from tests.api_process import ROOT, wait_healthy
+from tests.otlp_receiver import free_port
+
+BODY = '{"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]}'
+MODES = {
+    "bare": ("benchmarks.apps:bare_app", {}),
+    "off": ("ml_api.main:create_app", {"OTEL_SDK_DISABLED": "true"}),
+    "mlotel": ("ml_api.main:create_app", {}),
+    # Stock SDK setup counts its drops only with the SDK's self-metrics on, which
+    # also adds three counter updates per span: its figure is a little pessimistic.
+    "stock": ("benchmarks.apps:stock_app", {"OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED": "true"}),
+    "contrib-http": ("benchmarks.apps:contrib_http_app", {}),
+    "fastapi-native": ("benchmarks.apps:fastapi_native_app", {}),
+}
+
+
+def start_receiver(workdir: Path) -> tuple[subprocess.Popen, int]:
+    ready = workdir / "receiver.json"
+    ready.unlink(missing_ok=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.otlp_receiver", "--ready-file", str(ready)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not ready.exists() or not ready.read_text():
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError("OTLP receiver did not start")
+        time.sleep(0.05)
+    return process, json.loads(ready.read_text())["grpc_port"]
+
+
+def stop(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGTERM)
+    out, _ = process.communicate(timeout=60)
+    return out or ""
+
+
+def run_wrk(url: str, seconds: int, connections: int, workdir: Path) -> dict:
+    script = workdir / "post.lua"
+    script.write_text(
+        'wrk.method = "POST"\n'
+        f"wrk.body = '{BODY}'\n"
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        "done = function(summary, latency, requests)\n"
+        '  io.write(string.format("JSON {\\"requests\\": %d, \\"errors\\": %d, \\"p50\\": %d, \\"p99\\": %d}\\n",\n'
+        "    summary.requests, summary.errors.status + summary.errors.connect + summary.errors.read\n"
+        "    + summary.errors.write + summary.errors.timeout, latency:percentile(50), latency:percentile(99)))\n"
+        "end\n"
+    )
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result = json.loads(re.search(r"^JSON (.*)$", out, re.M).group(1))
+    result["rps"] = result["requests"] / seconds
+    return result
+
+
+def run_mode(mode: str, args, workdir: Path) -> dict:
+    app, extra = MODES[mode]
+    receiver, grpc_port = start_receiver(workdir)
+    port = free_port()
+    env = {
+        **os.environ,
+        **extra,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{grpc_port}",
+        "OTEL_TRACES_SAMPLER": "always_on",
+        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, "--factory", "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log", "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+        stderr=open(workdir / f"{mode}.log", "a"),
+    )
+    url = f"http://127.0.0.1:{port}/predict"
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}/health", process=server)
+        warm = run_wrk(url, args.warmup, args.connections, workdir)
+        result = run_wrk(url, args.seconds, args.connections, workdir)
+    finally:
+        stop(server)
+        counts = json.loads(stop(receiver).strip().splitlines()[-1])
+    result["spans_dropped"] = counts["spans_dropped"]
+    result["spans_received"] = counts["spans"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.overhead", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="times each mode runs (alternating)")
+    parser.add_argument("--seconds", type=int, default=10, help="measured seconds per run")
+    parser.add_argument("--warmup", type=int, default=2, help="unmeasured seconds before each run")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated subset of " + ", ".join(MODES))
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed (apt-get install wrk)")
+    modes = [m.strip() for m in args.modes.split(",")]
+    runs: dict[str, list[dict]] = {m: [] for m in modes}
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(args.rounds):
+            for mode in modes:
+                result = run_mode(mode, args, Path(tmp))
+                runs[mode].append(result)
+                print(f"round {round_ + 1} {mode:<13} {result['rps']:8.0f} req/s  p50 {result['p50'] / 1e3:6.2f} ms"
+                      f"  p99 {result['p99'] / 1e3:6.2f} ms  spans received {result['spans_received']}"
+                      f" dropped {result['spans_dropped']}", file=sys.stderr)
+    base = statistics.median(r["rps"] for r in runs["off"]) if "off" in runs else None
+    print(f"\n{'mode':<13} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'dropped':>8}")
+    for mode, results in runs.items():
+        rps = statistics.median(r["rps"] for r in results)
+        ratio = f"{rps / base:.2f}" if base else "-"
+        p50 = statistics.median(r["p50"] for r in results) / 1e3
+        p99 = statistics.median(r["p99"] for r in results) / 1e3
+        errors = sum(r["errors"] for r in results)
+        dropped = sum(r["spans_dropped"] for r in results)
+        print(f"{mode:<13} {rps:8.0f} {ratio:>6} {p50:7.2f} {p99:7.2f} {errors:6d} {dropped:8d}")
+    print(f"\nmedians of {args.rounds} alternating runs of {args.seconds} s, {args.connections} connections; "
+          "ratio = req/s against off; dropped = spans the SDK counted as dropped, summed over runs")
+
+
+if __name__ == "__main__":
+    main()
