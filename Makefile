@@ -1,0 +1,52 @@
+# mlotel: the few commands a user needs. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .build/uv/bin/uv
+VENV_PY := .venv/bin/python
+
+.DEFAULT_GOAL := help
+.PHONY: help install system collector jaeger up down status demo test test-unit bench
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t14
+
+$(UV):
+	$(PYTHON) -m venv .build/uv
+	.build/uv/bin/pip install -q "uv==$(UV_VERSION)"
+
+.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked --python $(PYTHON)
+	touch $@
+
+install: .venv/.synced  ## the Python environment (.venv), from uv.lock
+
+system:  ## Debian packages: prometheus, alertmanager, docker-compose, wrk
+	scripts/install_system.sh
+
+collector:  ## build the collector from otel-collector/builder-config.yaml (cached)
+	scripts/build_collector.sh
+
+jaeger:  ## build Jaeger v2 at its pinned version (cached)
+	scripts/build_jaeger.sh
+
+up: install system collector jaeger  ## start the whole stack natively, wait until healthy, print the URLs
+	$(VENV_PY) scripts/stack.py up $(if $(SIDECAR),--sidecar)
+
+down:  ## stop what `make up` started
+	$(VENV_PY) scripts/stack.py down
+
+status:  ## show what runs
+	$(VENV_PY) scripts/stack.py status
+
+demo: up  ## drive traffic through the stack and print where to look
+	$(VENV_PY) scripts/stack.py demo
+
+test: install system collector jaeger  ## the whole suite, unit to end-to-end
+	scripts/run_pytest.sh tests
+
+test-unit: install  ## unit tests only (no servers, no builds)
+	scripts/run_pytest.sh tests/unit
+
+bench: install system  ## the telemetry overhead benchmark (a few minutes)
+	$(VENV_PY) -m benchmarks.overhead
