@@ -1,0 +1,29 @@
+"""The native stack for end-to-end tests: reused if `make up` runs it, else started and stopped here."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "scripts"))
+import stack  # noqa: E402
+
+# Decisions sooner than the default, so tests wait less; same policies otherwise.
+STACK_ENV = {"TAIL_SAMPLING_DECISION_WAIT": "2s", "SLOW_PREDICTION_MS": "100", "TRACE_SAMPLING_PERCENT": "10"}
+
+
+@pytest.fixture(scope="session")
+def native_stack():
+    previous = {k: os.environ.get(k) for k in STACK_ENV}
+    os.environ.update(STACK_ENV)
+    started = stack.up()
+    yield stack
+    for service in reversed(started):
+        stack.stop(service)
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

@@ -1,0 +1,54 @@
+"""Every config file, proven by the tool that owns it."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from scripts.render_config import render
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = ROOT / ".build" / "bin"
+
+pytestmark = pytest.mark.integration
+
+
+def run(*command: str) -> str:
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("config", ["gateway.yaml", "sidecar.yaml"])
+def test_collector_configs_validate(config):
+    run(str(BIN / "otelcol-mlotel"), "validate", f"--config=otel-collector/{config}")
+
+
+def test_collector_distribution_has_exactly_the_components_the_configs_use():
+    listed = run(str(BIN / "otelcol-mlotel"), "components")
+    for component in ("otlp", "tail_sampling", "spanmetrics", "prometheus", "alertmanager", "loadbalancing",
+                      "file_storage", "health_check", "pprof", "zpages", "memory_limiter", "batch",
+                      "resource", "transform", "filter", "debug"):
+        assert f"name: {component}\n" in listed, component
+    assert "name: k8sattributes" not in listed
+
+
+def test_jaeger_config_validates():
+    run(str(BIN / "jaeger"), "validate", "--config=jaeger/config.yaml")
+
+
+def test_prometheus_config_and_rules_check():
+    assert "SUCCESS" in run("promtool", "check", "config", "prometheus/prometheus.yml")
+    rules = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "prometheus" / "rules").glob("*.yml"))
+    assert len(rules) == 2
+    run("promtool", "check", "rules", *rules)
+
+
+@pytest.mark.parametrize(
+    ("environ", "receivers"),
+    [({}, 1), ({"SLACK_WEBHOOK_URL": "https://hooks.example/T0", "ALERT_EMAIL_TO": "ml@example.org"}, 3)],
+)
+def test_alertmanager_config_checks_as_rendered(tmp_path, environ, receivers):
+    rendered = tmp_path / "alertmanager.yml"
+    rendered.write_text(render((ROOT / "alertmanager" / "alertmanager.yml").read_text(), environ))
+    assert f"- {receivers} receivers" in run("amtool", "check-config", str(rendered))
