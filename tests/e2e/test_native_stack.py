@@ -178,3 +178,21 @@ def test_the_sidecar_path_delivers_traces_and_metrics_to_the_gateway(native_stac
     finally:
         sidecar.terminate()
         sidecar.wait(timeout=30)
+
+
+def test_every_recording_rule_and_pipeline_alert_has_its_series(native_stack):
+    """A rule over a metric that never exists can never fire: a bug, like a panel with no data."""
+    import yaml
+
+    httpx.post(f"{API}/predict", json={"model": "iris", "instances": [IRIS_ROW]})
+    httpx.post(f"{API}/predict", json={"model": "iris", "instances": [[1, 2]]})
+    rules_dir = ROOT / "prometheus" / "rules"
+    recorded = [r["record"] for r in yaml.safe_load((rules_dir / "ml.rules.yml").read_text())["groups"][0]["rules"]]
+    for name in recorded:
+        series = poll_until(lambda: prometheus(name), timeout=90, interval=2)
+        assert {s["metric"].get("ml_model_name") for s in series} >= {"iris"}, name
+    for metric in ("otelcol_exporter_send_failed_spans_total", "otelcol_exporter_queue_size",
+                   "otelcol_exporter_queue_capacity", "otelcol_receiver_refused_spans_total",
+                   "otel_sdk_processor_span_processed_total"):
+        assert poll_until(lambda: prometheus(metric), timeout=60, interval=2), metric
+        assert metric in (rules_dir / "pipeline.alerts.yml").read_text()

@@ -52,3 +52,12 @@ def test_alertmanager_config_checks_as_rendered(tmp_path, environ, receivers):
     rendered = tmp_path / "alertmanager.yml"
     rendered.write_text(render((ROOT / "alertmanager" / "alertmanager.yml").read_text(), environ))
     assert f"- {receivers} receivers" in run("amtool", "check-config", str(rendered))
+
+
+def test_dockerfile_builds_the_same_manifest_and_builder_pin():
+    """No Docker engine here; the image must at least build what `make collector` builds."""
+    dockerfile = (ROOT / "otel-collector" / "Dockerfile").read_text()
+    script = (ROOT / "scripts" / "build_collector.sh").read_text()
+    builder_pin = next(line.split("=", 1)[1] for line in script.splitlines() if line.startswith("BUILDER_VERSION="))
+    assert f"ARG BUILDER_VERSION={builder_pin}" in dockerfile
+    assert "--config=otel-collector/builder-config.yaml --skip-get-modules" in dockerfile
