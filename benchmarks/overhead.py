@@ -49,7 +49,7 @@ MODES = {
 }
 
 
-def start_receiver(workdir: Path) -> tuple[subprocess.Popen, int]:
+def start_receiver(workdir: Path) -> tuple[subprocess.Popen, dict]:
     ready = workdir / "receiver.json"
     ready.unlink(missing_ok=True)
     process = subprocess.Popen(
@@ -63,7 +63,7 @@ def start_receiver(workdir: Path) -> tuple[subprocess.Popen, int]:
         if time.monotonic() > deadline or process.poll() is not None:
             raise RuntimeError("OTLP receiver did not start")
         time.sleep(0.05)
-    return process, json.loads(ready.read_text())["grpc_port"]
+    return process, json.loads(ready.read_text())
 
 
 def stop(process: subprocess.Popen) -> str:
@@ -97,12 +97,14 @@ def run_wrk(url: str, seconds: int, connections: int, workdir: Path) -> dict:
 
 def run_mode(mode: str, args, workdir: Path) -> dict:
     app, extra = MODES[mode]
-    receiver, grpc_port = start_receiver(workdir)
+    receiver, ports = start_receiver(workdir)
     port = free_port()
+    # The receiver port that matches the protocol the environment asks for (gRPC by default).
+    http = os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") == "http/protobuf"
     env = {
         **os.environ,
         **extra,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{grpc_port}",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{ports['http_port' if http else 'grpc_port']}",
         "OTEL_TRACES_SAMPLER": "always_on",
         "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "",
     }
