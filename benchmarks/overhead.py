@@ -1,8 +1,9 @@
 """``python -m benchmarks.overhead``: what telemetry costs ``/predict``.
 
 Fast model, one instance per request, driven by wrk over loopback at a fixed
-number of connections. Modes, run in turn (A B C D, repeated) so that the
-machine's noise falls on all of them alike; medians are reported with the
+number of connections. Modes run in turn, the order reversed every other round
+(A B C, C B A, ...) so that the machine's noise and the bias of a run's place
+in the round fall on all of them alike; medians are reported with the
 ratio of each mode's throughput to ``off`` (``OTEL_SDK_DISABLED=true``):
 
 - ``bare``: no mlotel code runs (what the kill switch should match);
@@ -130,7 +131,7 @@ def run_mode(mode: str, args, workdir: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.overhead", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3, help="times each mode runs (alternating)")
+    parser.add_argument("--rounds", type=int, default=4, help="times each mode runs (order reversed every other round)")
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per run")
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured seconds before each run")
     parser.add_argument("--connections", type=int, default=8)
@@ -142,7 +143,9 @@ def main() -> None:
     runs: dict[str, list[dict]] = {m: [] for m in modes}
     with tempfile.TemporaryDirectory() as tmp:
         for round_ in range(args.rounds):
-            for mode in modes:
+            # A B, then B A: a mode's place in the round biases it by several percent
+            # on these machines, so every mode takes every place equally often.
+            for mode in modes if round_ % 2 == 0 else reversed(modes):
                 result = run_mode(mode, args, Path(tmp))
                 runs[mode].append(result)
                 print(f"round {round_ + 1} {mode:<13} {result['rps']:8.0f} req/s  p50 {result['p50'] / 1e3:6.2f} ms"

@@ -110,6 +110,30 @@ class Prediction:
             self.span.set_attribute("ml.request.features", json.dumps(list(instance[:MAX_CAPTURED_FEATURES])))
 
 
+class _Disabled:
+    """What a switched-off recorder hands out: one shared object, no clock reads."""
+
+    span = trace.INVALID_SPAN
+
+    def __enter__(self) -> _Disabled:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        return None
+
+    def stage(self, name: str) -> _Disabled:
+        return self
+
+    def set_results(self, labels: Sequence[Any], confidences: Sequence[float]) -> None:
+        pass
+
+    def capture_features(self, instance: Sequence[float]) -> None:
+        pass
+
+
+_DISABLED = _Disabled()
+
+
 class PredictionRecorder:
     """Creates prediction spans and records ML metrics; cheap when switched off."""
 
@@ -121,12 +145,15 @@ class PredictionRecorder:
         self._instruments = _Instruments() if self.metrics_on else None
         self._attribute_cache: dict[tuple, tuple[dict, dict]] = {}
 
-    @contextmanager
-    def predict(self, model: str, version: str, batch_size: int) -> Iterator[Prediction]:
-        base = {"ml.model.name": model, "ml.model.version": version}
+    def predict(self, model: str, version: str, batch_size: int):
+        """Context manager around one prediction call; yields a :class:`Prediction`."""
         if not self.enabled:
-            yield Prediction(self, trace.INVALID_SPAN)
-            return
+            return _DISABLED
+        return self._predict(model, version, batch_size)
+
+    @contextmanager
+    def _predict(self, model: str, version: str, batch_size: int) -> Iterator[Prediction]:
+        base = {"ml.model.name": model, "ml.model.version": version}
         span = self.tracer.start_span(f"predict {model}", attributes={**base, "ml.batch.size": batch_size})
         token = context.attach(trace.set_span_in_context(span))
         start = time.perf_counter()
