@@ -119,7 +119,7 @@ def run_mode(mode: str, args, workdir: Path) -> dict:
     url = f"http://127.0.0.1:{port}/predict"
     try:
         wait_healthy(f"http://127.0.0.1:{port}/health", process=server)
-        warm = run_wrk(url, args.warmup, args.connections, workdir)
+        run_wrk(url, args.warmup, args.connections, workdir)  # warm-up, not measured
         result = run_wrk(url, args.seconds, args.connections, workdir)
     finally:
         stop(server)

@@ -90,11 +90,11 @@ class Prediction:
         """Time one stage (``with prediction.stage("inference"):``); see the module docstring."""
         return _Stage(self.stages, name)
 
-    def _emit_stages(self, as_spans: bool) -> None:
-        span = self.span
-        if not as_spans:
-            return
-        parent = trace.set_span_in_context(span)
+    def stage_durations(self) -> dict[str, float]:
+        return {f"ml.stage.{name}.duration_ms": (end - start) / 1e6 for name, start, end in self.stages}
+
+    def _emit_stage_spans(self) -> None:
+        parent = trace.set_span_in_context(self.span)
         for name, start, end in self.stages:
             stage_span = self._recorder.tracer.start_span(
                 name, context=parent, start_time=start, attributes={"ml.stage": name}
@@ -161,15 +161,14 @@ class PredictionRecorder:
         try:
             yield prediction
         except BaseException as exc:
-            prediction._emit_stages(as_spans=True)
-            span.set_attributes(
-                {f"ml.stage.{name}.duration_ms": (end - start) / 1e6 for name, start, end in prediction.stages}
-            )
+            prediction._emit_stage_spans()
+            span.set_attributes(prediction.stage_durations())
             self._record_failure(span, base, type(exc).__qualname__, exc)
             raise
         else:
             seconds = time.perf_counter() - start
-            prediction._emit_stages(as_spans=seconds * 1e3 >= self.config.stage_span_threshold_ms)
+            if seconds * 1e3 >= self.config.stage_span_threshold_ms:
+                prediction._emit_stage_spans()
             self._record_success(prediction, base, batch_size, seconds)
         finally:
             span.end()
@@ -196,7 +195,7 @@ class PredictionRecorder:
         span = prediction.span
         if span.is_recording():
             # One call: each set_attribute takes the span's lock.
-            summary = {f"ml.stage.{name}.duration_ms": (end - start) / 1e6 for name, start, end in prediction.stages}
+            summary = prediction.stage_durations()
             if confidences:
                 summary["ml.prediction.confidence.min"] = min(confidences)
                 summary["ml.prediction.confidence.max"] = max(confidences)
