@@ -10,6 +10,7 @@ installed are reused, never replaced.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import uuid
@@ -79,24 +80,27 @@ def _bsp_options() -> dict[str, int | None]:
     }
 
 
+# Per signal: the exporter's module under opentelemetry.exporter.otlp.proto.{grpc,http}, and its class.
+_OTLP_EXPORTERS = {
+    "traces": ("trace_exporter", "OTLPSpanExporter"),
+    "metrics": ("metric_exporter", "OTLPMetricExporter"),
+    "logs": ("_log_exporter", "OTLPLogExporter"),
+}
+
+
+def _otlp_exporter(signal: str, **kwargs):
+    """The OTLP exporter for ``signal`` over the protocol the environment names."""
+    transport = "http" if _protocol(signal) == "http/protobuf" else "grpc"
+    module, name = _OTLP_EXPORTERS[signal]
+    return getattr(importlib.import_module(f"opentelemetry.exporter.otlp.proto.{transport}.{module}"), name)(**kwargs)
+
+
 def _span_exporter(kind: str, meter_provider: metrics.MeterProvider):
-    if kind == "console":
-        return ConsoleSpanExporter()
-    if _protocol("traces") == "http/protobuf":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    else:
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-    return OTLPSpanExporter(meter_provider=meter_provider)
+    return ConsoleSpanExporter() if kind == "console" else _otlp_exporter("traces", meter_provider=meter_provider)
 
 
 def _metric_exporter(kind: str):
-    if kind == "console":
-        return ConsoleMetricExporter()
-    if _protocol("metrics") == "http/protobuf":
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-    else:
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
-    return OTLPMetricExporter()
+    return ConsoleMetricExporter() if kind == "console" else _otlp_exporter("metrics")
 
 
 def _log_exporter(kind: str):
@@ -104,11 +108,7 @@ def _log_exporter(kind: str):
         from opentelemetry.sdk._logs.export import ConsoleLogExporter
 
         return ConsoleLogExporter()
-    if _protocol("logs") == "http/protobuf":
-        from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
-    else:
-        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
-    return OTLPLogExporter()
+    return _otlp_exporter("logs")
 
 
 @contextmanager

@@ -39,7 +39,7 @@ def _fresh_globals() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory) -> Settings:
+def settings() -> Settings:
     # Models are cached in the user's cache dir, so the forest trains once per machine.
     return Settings()
 
