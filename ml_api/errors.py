@@ -14,13 +14,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 class ClientError(Exception):
     """A request the API refuses, with its HTTP status and a short error kind."""
 
-    def __init__(self, status: int, error: str, message: str) -> None:
+    def __init__(self, status: int, error: str, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
-        self.status, self.error, self.message = status, error, message
+        self.status, self.error, self.message, self.headers = status, error, message, headers
 
 
-def error_response(status: int, error: str, message: str, details: list | None = None) -> JSONResponse:
-    return JSONResponse({"error": error, "message": message, "details": details or []}, status_code=status)
+def error_response(status: int, error: str, message: str, details: list | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"error": error, "message": message, "details": details or []}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _describe(err: dict) -> dict:
@@ -40,7 +42,7 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _client_error(request: Request, exc: ClientError) -> JSONResponse:
-    return error_response(exc.status, exc.error, exc.message)
+    return error_response(exc.status, exc.error, exc.message, headers=exc.headers)
 
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -1,0 +1,35 @@
+"""Alert-rule service settings, from the environment."""
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from alerting.durations import Duration
+
+DEFAULT_RULES = Path(__file__).resolve().parent / "default_rules"
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ALERTING_", populate_by_name=True)
+
+    host: str = Field("127.0.0.1", validation_alias=_env("ALERTING_HOST", "HOST"))
+    port: int = Field(8080, validation_alias=_env("ALERTING_PORT", "PORT"))
+    prometheus_url: str = Field("http://127.0.0.1:9090", validation_alias=_env("PROMETHEUS_URL", "ALERTING_PROMETHEUS_URL"))
+    alertmanager_url: str = Field(
+        "http://127.0.0.1:9093", validation_alias=_env("ALERTMANAGER_URL", "ALERTING_ALERTMANAGER_URL"))
+    jaeger_url: str = Field("http://127.0.0.1:16686", validation_alias=_env("JAEGER_URL", "ALERTING_JAEGER_URL"),
+                            description="Jaeger UI links in latency alerts")
+    external_url: str = Field("http://127.0.0.1:8080", description="this service as users reach it (generator links)")
+    rules_dir: Path = Field(DEFAULT_RULES, description="YAML rule files; rules added over the API live in the database")
+    db_path: Path = Field(Path("alerting.sqlite3"), description="SQLite file: runtime rules, alert state, history")
+    api_token: SecretStr | None = Field(None, description="bearer token for mutating calls; unset: mutations refused")
+    evaluation_interval: Duration = Field(15.0, gt=0, description="between evaluations (seconds, or a duration like 30s)")
+    resend_interval: Duration = Field(60.0, gt=0, description="firing alerts are re-posted this often")
+    resolved_retention: Duration = Field(900.0, description="how long a delivered resolution is kept")
+    query_timeout: float = Field(10.0, gt=0)
+    query_retries: int = Field(2, ge=0)
