@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from dotenv import dotenv_values
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = Path(os.environ.get("MLOTEL_RUN_DIR", ROOT / ".run"))
@@ -101,12 +103,33 @@ def services(sidecar: bool = False) -> list[Service]:
             {"GATEWAY_ENDPOINTS": f"[{gateway_grpc}]"},
         ))
     stack.append(Service(
+        "alerting",
+        [sys.executable, "-m", "alerting"],
+        "http://127.0.0.1:8080/health", 8080, "http://127.0.0.1:8080/docs",
+        {"ALERTING_HOST": "127.0.0.1", "ALERTING_PORT": "8080", "ALERTING_DB_PATH": str(RUN / "alerting.sqlite3"),
+         "ALERTING_API_TOKEN": alerting_token()},
+    ))
+    stack.append(Service(
         "ml-api",
         [sys.executable, "-m", "ml_api", "--host", "127.0.0.1", "--port", "8000"],
         "http://127.0.0.1:8000/health", 8000, "http://127.0.0.1:8000/docs",
         {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_METRIC_EXPORT_INTERVAL": "5000"},
     ))
     return stack
+
+
+def alerting_token() -> str:
+    """The alert-rule service's API token: ALERTING_API_TOKEN from the environment or
+    ``.env``, else one generated once and kept in ``.run/alerting-api-token``."""
+    token = os.environ.get("ALERTING_API_TOKEN") or dotenv_values(ROOT / ".env").get("ALERTING_API_TOKEN")
+    if token:
+        return token
+    path = RUN / "alerting-api-token"
+    if not path.exists():
+        RUN.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(24))
+    return path.read_text().strip()
 
 
 def _port_taken(port: int) -> bool:
@@ -189,6 +212,8 @@ ML API        http://127.0.0.1:8000   (POST /predict, GET /models, docs at /docs
 Jaeger        http://127.0.0.1:16686  (HTTP API: /api/traces/<trace_id>, /api/services)
 Prometheus    http://127.0.0.1:9090   (exemplars: /api/v1/query_exemplars)
 Alertmanager  http://127.0.0.1:9093   (API v2: /api/v2/alerts)
+Alert rules   http://127.0.0.1:8080   (GET /rules, /alerts/active, /metrics/summary; docs at /docs;
+                                       changes need the token in $ALERTING_API_TOKEN, .env or .run/alerting-api-token)
 Collector     OTLP 127.0.0.1:4317 (gRPC) / 4318 (HTTP), metrics for Prometheus on :8889, health :13133
 Logs and pids under .run/; `make down` stops it all.""")
 

@@ -10,6 +10,7 @@ API = "http://127.0.0.1:8000"
 JAEGER = "http://127.0.0.1:16686"
 PROMETHEUS = "http://127.0.0.1:9090"
 ALERTMANAGER = "http://127.0.0.1:9093"
+ALERTING = "http://127.0.0.1:8080"
 
 
 def jaeger_trace(trace_id: str) -> dict | None:

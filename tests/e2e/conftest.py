@@ -11,7 +11,8 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import stack  # noqa: E402
 
 # Decisions sooner than the default, so tests wait less; same policies otherwise.
-STACK_ENV = {"TAIL_SAMPLING_DECISION_WAIT": "2s", "SLOW_PREDICTION_MS": "100", "TRACE_SAMPLING_PERCENT": "10"}
+STACK_ENV = {"TAIL_SAMPLING_DECISION_WAIT": "2s", "SLOW_PREDICTION_MS": "100", "TRACE_SAMPLING_PERCENT": "10",
+             "ALERTING_EVALUATION_INTERVAL": "5s"}
 
 
 @pytest.fixture(scope="session")
