@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+import json
 
-from fastapi import APIRouter, Body, Response
+from fastapi import APIRouter, Request, Response
 
 from alerting.api.deps import EngineDep, TokenDep
 from alerting.api.views import rule_view
@@ -34,9 +34,19 @@ def get_rule(name: str, engine: EngineDep) -> dict:
     return rule_view(engine, _known(engine, name))
 
 
-@router.put("/{name}", dependencies=[TokenDep])
-async def put_rule(name: str, engine: EngineDep, response: Response, document: Any = Body(...)) -> dict:
-    """Add or replace a rule; the body is one rule as in a rules file, as JSON (``name`` optional)."""
+_RULE_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "example": {"expr": "ml_model:low_confidence_ratio:rate5m > 0.3", "for": "5m",
+                                  "labels": {"severity": "warning"}}}}}}}
+
+
+@router.put("/{name}", dependencies=[TokenDep], openapi_extra=_RULE_BODY)
+async def put_rule(name: str, engine: EngineDep, request: Request, response: Response) -> dict:
+    """Add or replace a rule; the body is one rule as in a rules file, as JSON (``name`` optional).
+    The body is read as JSON whatever its content type, so ``curl -d`` works."""
+    try:
+        document = json.loads(await request.body())
+    except ValueError as error:
+        raise ClientError(400, "malformed_json", f"request body is not valid JSON: {error}") from None
     if not isinstance(document, dict):
         raise ClientError(400, "invalid_rule", "the body is one rule: a JSON object with 'expr' or 'drift'")
     if document.get("name", name) != name:
