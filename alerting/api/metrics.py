@@ -5,14 +5,23 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from alerting import summary
 from alerting.api.deps import EngineDep
 from alerting.durations import parse_duration
+from alerting.exposition import exposition
 from alerting.prometheus import PrometheusError
 from ml_api.errors import ClientError
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
+
+
+@router.get("", response_class=PlainTextResponse)
+def prometheus_metrics(engine: EngineDep) -> PlainTextResponse:
+    """The service's own state in the Prometheus text format (alerts by rule and state, rule health)."""
+    return PlainTextResponse(exposition(engine), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/summary")

@@ -241,3 +241,15 @@ def test_a_restart_restores_state_and_sends_no_duplicates(settings, backends):
         client.portal.call(engine.evaluate, 1030)
         client.portal.call(engine.notify, 1030)
     assert [a["endsAt"] for a in alertmanager.alerts] == [iso(1000 + 240), iso(1030)]
+
+
+def test_prometheus_metrics_count_alerts_by_rule_and_state(service, backends):
+    prometheus, alertmanager = backends
+    prometheus.results["low_confidence_ratio > 0.3"] = [(IRIS, 0.45)]
+    alertmanager.down = True
+    service.at(1000)
+    text = service.get("/metrics").text
+    assert 'mlotel_alerting_alerts{alertname="LowConfidence",state="firing"} 1.0' in text
+    assert 'mlotel_alerting_alerts{alertname="SlowPredictions",state="firing"} 0.0' in text
+    assert 'mlotel_alerting_rule_healthy{alertname="LowConfidence",health="ok"} 1.0' in text
+    assert "mlotel_alerting_delivery_failures_total 1.0" in text

@@ -1,0 +1,212 @@
+"""The Grafana dashboards, built with grafana-foundation-sdk (Grafana 11.6 schema).
+
+    python dashboards/generate.py          # rewrite dashboards/json/*.json
+    python dashboards/generate.py --check  # exit 1 if the JSON in the repo is stale
+
+The JSON in ``dashboards/json`` is what Grafana loads (provisioning in
+``dashboards/provisioning``); a test keeps it equal to this file's output and
+runs every panel's query against a live Prometheus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from grafana_foundation_sdk.builders.common import VizLegendOptions
+from grafana_foundation_sdk.builders.dashboard import Dashboard, QueryVariable, Row, TimeOption, TimePicker
+from grafana_foundation_sdk.builders.heatmap import Panel as Heatmap
+from grafana_foundation_sdk.builders.prometheus import Dataquery
+from grafana_foundation_sdk.builders.stat import Panel as Stat
+from grafana_foundation_sdk.builders.timeseries import Panel as TimeSeries
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.common import LegendDisplayMode, LegendPlacement
+from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableOption, VariableRefresh
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+
+OUT = Path(__file__).resolve().parent / "json"
+PROMETHEUS = DataSourceRef(type_val="prometheus", uid="prometheus")
+MODEL = 'ml_model_name=~"$model", ml_model_version=~"$version"'
+API = 'job="ml-api", instance=~"$instance"'
+# Minutes (a load test) to days (drift over a week).
+TIME_PICKER = TimePicker().refresh_intervals(["10s", "30s", "1m", "5m", "15m", "1h"]).quick_ranges([
+    TimeOption().display(f"Last {span}").from_val(f"now-{span}").to("now")
+    for span in ("5m", "15m", "1h", "6h", "24h", "7d", "30d")])
+
+
+def query(expr: str, legend: str = "", exemplar: bool = False) -> Dataquery:
+    target = Dataquery().expr(expr).legend_format(legend or "__auto").range()
+    return target.exemplar(True) if exemplar else target
+
+
+def series(title: str, unit: str, *targets: Dataquery, description: str = "", span: int = 12) -> TimeSeries:
+    panel = TimeSeries().title(title).description(description).unit(unit).datasource(PROMETHEUS).span(span).height(8)
+    panel = panel.legend(VizLegendOptions().display_mode(LegendDisplayMode.TABLE).placement(LegendPlacement.BOTTOM)
+                         .show_legend(True).calcs(["mean", "max"]))
+    for ref_id, target in zip("ABCDEFGH", targets):
+        panel = panel.with_target(target.ref_id(ref_id))
+    return panel
+
+
+def stat(title: str, unit: str, expr: str, description: str = "") -> Stat:
+    return Stat().title(title).description(description).unit(unit).datasource(PROMETHEUS).span(6).height(4) \
+        .with_target(query(expr).ref_id("A"))
+
+
+def variable(name: str, label: str, expr: str, all_value: str = ".*") -> QueryVariable:
+    return (QueryVariable(name).label(label).query(expr).datasource(PROMETHEUS).refresh(VariableRefresh.ON_TIME_RANGE_CHANGED)
+            .multi(True).include_all(True).all_value(all_value)
+            .current(VariableOption(text="All", value="$__all", selected=True)))
+
+
+def dashboard(uid: str, title: str, description: str) -> Dashboard:
+    return (Dashboard(title).uid(uid).description(description).tags(["mlotel"]).refresh("30s").time("now-1h", "now")
+            .timezone("browser").readonly())
+
+
+def ml_api_overview() -> Dashboard:
+    rate = "[$__rate_interval]"
+    requests = f"sum by (ml_model_name, ml_model_version) (rate(ml_prediction_duration_seconds_count{{{MODEL}}}{rate}))"
+    errors = f"sum by (ml_model_name, ml_model_version) (rate(ml_prediction_errors_total{{{MODEL}}}{rate}))"
+    predictions = f"sum by (ml_model_name, ml_model_version) (rate(ml_predictions_total{{{MODEL}}}{rate}))"
+    low = (f'sum by (ml_model_name, ml_model_version) '
+           f'(rate(ml_predictions_total{{{MODEL}, ml_prediction_low_confidence="true"}}{rate}))')
+    latency = ("histogram_quantile(QUANTILE, sum by (le, ml_model_name, ml_model_version) "
+               f"(rate(ml_prediction_duration_seconds_bucket{{{MODEL}}}{rate})))")
+    return (
+        dashboard("mlotel-ml-api", "ML API overview",
+                  "Traffic, latency, errors and prediction quality per model and version.")
+        .with_variable(variable("model", "Model", "label_values(ml_predictions_total, ml_model_name)"))
+        .with_variable(variable("version", "Version",
+                                'label_values(ml_predictions_total{ml_model_name=~"$model"}, ml_model_version)'))
+        .with_row(Row("Traffic and errors"))
+        .with_panel(series("Prediction requests per second", "reqps", query(requests, "{{ml_model_name}} {{ml_model_version}}"), span=8))
+        .with_panel(stat("Active alerts", "none",
+                         'sum(mlotel_alerting_alerts{state="firing"}) or vector(0)',
+                         "Firing alerts of the alert-rule service (details: Alertmanager, or GET :8080/alerts/active)"))
+        .with_panel(stat("Pending alerts", "none", 'sum(mlotel_alerting_alerts{state="pending"}) or vector(0)'))
+        .with_panel(series(
+            "Error ratio", "percentunit",
+            query(f"({errors} or 0 * {requests}) / (({errors} or 0 * {requests}) + {requests})",
+                  "{{ml_model_name}} {{ml_model_version}}"),
+            description="Failed or refused prediction requests over all prediction requests.", span=8))
+        .with_panel(series("Alerts by rule", "none",
+                           query('sum by (alertname, state) (mlotel_alerting_alerts{state=~"pending|firing"})',
+                                 "{{alertname}} {{state}}"), span=4))
+        .with_row(Row("Latency"))
+        .with_panel(series(
+            "Prediction latency p50 / p95 / p99", "s",
+            *(query(latency.replace("QUANTILE", str(q)), f"p{round(q * 100)} {{{{ml_model_name}}}} {{{{ml_model_version}}}}", exemplar=True)
+              for q in (0.5, 0.95, 0.99)),
+            description="Exemplars (dots) link a latency to its trace in Jaeger."))
+        .with_row(Row("Prediction quality"))
+        .with_panel(
+            Heatmap().title("Confidence distribution").unit("none").datasource(PROMETHEUS).span(12).height(9)
+            .description("Predictions per confidence bucket over time; mass sliding down means the model is unsure.")
+            .calculate(False)
+            .with_target(Dataquery().expr(f"sum by (le) (increase(ml_prediction_confidence_bucket{{{MODEL}}}{rate}))")
+                         .format(PromQueryFormat.HEATMAP).legend_format("{{le}}").range().ref_id("A")))
+        .with_panel(series("Low-confidence ratio", "percentunit",
+                           query(f"({low} or 0 * {predictions}) / {predictions}", "{{ml_model_name}} {{ml_model_version}}"),
+                           description="Share of predictions under MLOTEL_LOW_CONFIDENCE_THRESHOLD.", span=6))
+        .with_panel(series("Predictions by label", "short",
+                           query(f"sum by (ml_model_name, ml_prediction_label) (rate(ml_predictions_total{{{MODEL}}}{rate}))",
+                                 "{{ml_model_name}} {{ml_prediction_label}}"), span=6))
+        .with_panel(series("Batch size p50 / p95", "short",
+                           *(query(f"histogram_quantile({q}, sum by (le, ml_model_name) "
+                                   f"(rate(ml_batch_size_bucket{{{MODEL}}}{rate})))", f"p{round(q * 100)} {{{{ml_model_name}}}}")
+                             for q in (0.5, 0.95)), span=6))
+        .with_panel(series("HTTP requests by route and status", "reqps",
+                           query("sum by (http_route, http_response_status_code) "
+                                 f"(rate(http_server_request_duration_seconds_count{rate}))",
+                                 "{{http_route}} {{http_response_status_code}}"), span=6))
+    )
+
+
+def collector_pipeline() -> Dashboard:
+    rate = "[$__rate_interval]"
+
+    def per_second(metric: str, legend: str) -> Dataquery:
+        return query(f"sum by (receiver, exporter, processor) (rate({metric}{rate}))", legend)
+
+    return (
+        dashboard("mlotel-collector", "Collector pipeline",
+                  "What the mlotel collector accepted, refused, dropped and exported; its queues and memory.")
+        .with_row(Row("In"))
+        .with_panel(series("Spans in", "short", per_second("otelcol_receiver_accepted_spans_total", "accepted {{receiver}}"),
+                           per_second("otelcol_receiver_refused_spans_total", "refused {{receiver}}"), span=6))
+        .with_panel(series("Metric points in", "short",
+                           per_second("otelcol_receiver_accepted_metric_points_total", "accepted {{receiver}}"),
+                           per_second("otelcol_receiver_refused_metric_points_total", "refused {{receiver}}"), span=6))
+        .with_row(Row("Sampling"))
+        .with_panel(series("Tail sampling decisions", "short",
+                           query(f"sum by (policy, sampled) (rate(otelcol_processor_tail_sampling_count_traces_sampled_total{rate}))",
+                                 "{{policy}} sampled={{sampled}}"),
+                           query(f"sum(rate(otelcol_processor_tail_sampling_sampling_trace_dropped_too_early_total{rate}))",
+                                 "dropped too early"), span=6))
+        .with_panel(series("Traces held for a decision", "short",
+                           query("sum(otelcol_processor_tail_sampling_sampling_traces_on_memory)", "in memory"), span=6))
+        .with_row(Row("Out"))
+        .with_panel(series("Spans out", "short", per_second("otelcol_exporter_sent_spans_total", "sent {{exporter}}"),
+                           per_second("otelcol_exporter_send_failed_spans_total", "failed {{exporter}}"), span=6))
+        .with_panel(series("Metric points out", "short",
+                           per_second("otelcol_exporter_sent_metric_points_total", "sent {{exporter}}"),
+                           per_second("otelcol_exporter_send_failed_metric_points_total", "failed {{exporter}}"), span=6))
+        .with_panel(series("Export queues", "short",
+                           query("sum by (exporter) (otelcol_exporter_queue_size)", "size {{exporter}}"),
+                           query("sum by (exporter) (otelcol_exporter_queue_capacity)", "capacity {{exporter}}"), span=6))
+        .with_panel(series("Collector memory", "bytes",
+                           query("sum(otelcol_process_memory_rss_bytes)", "RSS"),
+                           query("sum(otelcol_process_runtime_heap_alloc_bytes)", "heap"), span=6))
+    )
+
+
+def system_resources() -> Dashboard:
+    return (
+        dashboard("mlotel-system", "System resources", "CPU, memory and disk of the ML API processes and their host.")
+        .with_variable(variable("instance", "API instance", 'label_values(process_cpu_utilization_ratio{job="ml-api"}, instance)'))
+        .with_panel(series("API process CPU", "percentunit",
+                           query(f"avg by (instance) (process_cpu_utilization_ratio{{{API}}})", "{{instance}}"), span=6))
+        .with_panel(series("API process memory", "bytes",
+                           query(f"sum by (instance) (process_memory_usage_bytes{{{API}}})", "RSS {{instance}}"), span=6))
+        .with_panel(series("API process threads", "short",
+                           query(f"sum by (instance) (process_thread_count{{{API}}})", "{{instance}}"), span=6))
+        .with_panel(series("Host CPU", "percentunit",
+                           query(f"avg by (state) (system_cpu_utilization_ratio{{{API}}})", "{{state}}"), span=6))
+        .with_panel(series("Host memory", "bytes",
+                           query(f"avg by (state) (system_memory_usage_bytes{{{API}}})", "{{state}}"), span=6))
+        .with_panel(series("Disk I/O", "Bps",
+                           query(f"sum by (direction) (rate(system_disk_io_bytes_total{{{API}}}[$__rate_interval]))",
+                                 "{{direction}}"), span=6))
+    )
+
+
+DASHBOARDS = {"ml-api-overview.json": ml_api_overview, "collector-pipeline.json": collector_pipeline,
+              "system-resources.json": system_resources}
+
+
+def render(build) -> str:
+    built = build().timepicker(TIME_PICKER).build()
+    return json.dumps(built, cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="compare instead of writing")
+    args = parser.parse_args()
+    stale = []
+    for name, build in DASHBOARDS.items():
+        text, path = render(build), OUT / name
+        if args.check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(name)
+        else:
+            path.write_text(text)
+    if stale:
+        sys.exit(f"stale dashboards (run python dashboards/generate.py): {', '.join(stale)}")
+
+
+if __name__ == "__main__":
+    main()
