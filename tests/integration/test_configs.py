@@ -37,8 +37,12 @@ def test_jaeger_config_validates():
     run(str(BIN / "jaeger"), "validate", "--config=jaeger/config.yaml")
 
 
-def test_prometheus_config_and_rules_check():
-    assert "SUCCESS" in run("promtool", "check", "config", "prometheus/prometheus.yml")
+@pytest.mark.parametrize("config", ["prometheus.yml", "prometheus.compose.yml"])
+def test_prometheus_configs_check(config):
+    assert "SUCCESS" in run("promtool", "check", "config", f"prometheus/{config}")
+
+
+def test_prometheus_rules_check():
     rules = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "prometheus" / "rules").glob("*.yml"))
     assert len(rules) == 2
     run("promtool", "check", "rules", *rules)
