@@ -1,0 +1,87 @@
+"""Kubernetes manifests: every document parses as a real kind at a real apiVersion, the
+kustomizations list files that exist, and every collector config embedded in a
+ConfigMap or OpenTelemetryCollector is the repo's own and passes otelcol-mlotel validate."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+BIN = ROOT / ".build" / "bin"
+KINDS = {
+    ("apps/v1", "Deployment"), ("v1", "Service"), ("v1", "ConfigMap"),
+    ("opentelemetry.io/v1beta1", "OpenTelemetryCollector"), ("kustomize.config.k8s.io/v1beta1", "Kustomization"),
+}
+
+pytestmark = pytest.mark.integration
+
+
+def documents() -> list[tuple[Path, dict]]:
+    return [(path, doc) for path in sorted(DEPLOY.rglob("*.yaml")) for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def by_kind(kind: str) -> list[dict]:
+    return [doc for _, doc in documents() if doc["kind"] == kind]
+
+
+def validate(config_text: str, tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(config_text)
+    result = subprocess.run([str(BIN / "otelcol-mlotel"), "validate", f"--config={path}"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_manifest_is_a_known_kind_with_a_name():
+    for path, doc in documents():
+        assert (doc.get("apiVersion"), doc.get("kind")) in KINDS, path
+        if doc["kind"] != "Kustomization":
+            assert doc["metadata"]["name"], path
+
+
+@pytest.mark.parametrize("kustomization", ["kustomization.yaml", "operator/kustomization.yaml"])
+def test_kustomizations_list_existing_files(kustomization):
+    path = DEPLOY / kustomization
+    for resource in yaml.safe_load(path.read_text())["resources"]:
+        assert (path.parent / resource).is_file(), resource
+
+
+@pytest.mark.parametrize(("name", "source"), [("otel-sidecar-config", "sidecar.yaml"), ("otel-gateway-config", "gateway.yaml")])
+def test_configmaps_embed_the_repo_configs_and_they_validate(name, source, tmp_path):
+    (configmap,) = [c for c in by_kind("ConfigMap") if c["metadata"]["name"] == name]
+    embedded = configmap["data"][source]
+    assert embedded == (ROOT / "otel-collector" / source).read_text(), f"copy otel-collector/{source} into deploy/"
+    validate(embedded, tmp_path)
+
+
+def test_the_operator_sidecar_embeds_the_sidecar_config_and_it_validates(tmp_path):
+    (collector,) = by_kind("OpenTelemetryCollector")
+    assert collector["spec"]["mode"] == "sidecar"
+    assert collector["spec"]["config"] == yaml.safe_load((ROOT / "otel-collector" / "sidecar.yaml").read_text())
+    validate(yaml.safe_dump(collector["spec"]["config"]), tmp_path)
+    (annotated,) = [d for p, d in documents() if p.parent.name == "operator" and d["kind"] == "Deployment"]
+    annotations = annotated["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["sidecar.opentelemetry.io/inject"] == collector["metadata"]["name"]
+
+
+def test_deployments_select_their_pods_and_mount_existing_configmaps():
+    configmaps = {c["metadata"]["name"] for c in by_kind("ConfigMap")}
+    for deployment in by_kind("Deployment"):
+        spec = deployment["spec"]
+        assert spec["selector"]["matchLabels"].items() <= spec["template"]["metadata"]["labels"].items()
+        for volume in spec["template"]["spec"].get("volumes", []):
+            if "configMap" in volume:
+                assert volume["configMap"]["name"] in configmaps
+
+
+def test_the_sidecar_exports_to_the_gateway_service():
+    services = {s["metadata"]["name"]: s for s in by_kind("Service")}
+    gateway_port = {p["name"]: p["port"] for p in services["otel-gateway"]["spec"]["ports"]}["otlp-grpc"]
+    (api,) = [d for p, d in documents() if p.name == "ml-api.yaml" and p.parent == DEPLOY and d["kind"] == "Deployment"]
+    containers = {c["name"]: c for c in api["spec"]["template"]["spec"]["containers"]}
+    sidecar_env = {e["name"]: e.get("value") for e in containers["otel-sidecar"]["env"]}
+    assert sidecar_env["GATEWAY_ENDPOINTS"] == f"[otel-gateway:{gateway_port}]"
+    api_env = {e["name"]: e.get("value") for e in containers["ml-api"]["env"]}
+    assert api_env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://localhost:4317"
