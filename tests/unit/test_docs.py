@@ -1,4 +1,6 @@
-"""The README documents every variable that environment_variables.py declares, and no other."""
+"""docs/configuration.md documents every variable the code reads: the instrumentation's
+(environment_variables.py, exactly), the API's and alert-rule service's settings, and every
+${env:...} of the collector and Jaeger configs."""
 
 import re
 from pathlib import Path
@@ -8,11 +10,43 @@ from instrumentation import environment_variables
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_readme_table_lists_exactly_the_declared_variables():
+CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text()
+
+
+def section(title: str) -> str:
+    return CONFIGURATION.split(f"## {title}", 1)[1].split("\n## ", 1)[0]
+
+
+def table_names(text: str) -> set[str]:
+    return set(re.findall(r"^\| `([A-Z0-9_]+)` \|", text, re.M))
+
+
+def settings_names(settings_class, prefix: str) -> set[str]:
+    names = set()
+    for name, field in settings_class.model_fields.items():
+        alias = field.validation_alias
+        names.add(alias.choices[0] if alias is not None else f"{prefix}{name.upper()}")
+    return names
+
+
+def test_instrumentation_table_lists_exactly_the_declared_variables():
     declared = {name for name in vars(environment_variables) if name.isupper()}
-    readme = (ROOT / "README.md").read_text()
-    table = set(re.findall(r"^\| `([A-Z_]+)` \|", readme, re.M))
-    assert table == declared
+    assert table_names(section("Instrumentation")) == declared
+
+
+def test_api_and_alerting_tables_list_exactly_their_settings():
+    from alerting.settings import Settings as AlertingSettings
+    from ml_api.settings import Settings as ApiSettings
+
+    assert table_names(section("The ML API")) == settings_names(ApiSettings, "ML_API_")
+    assert table_names(section("The alert-rule service")) == settings_names(AlertingSettings, "ALERTING_")
+
+
+def test_every_collector_and_jaeger_variable_is_documented():
+    configs = [*(ROOT / "otel-collector").glob("*.yaml"), ROOT / "jaeger" / "config.yaml"]
+    lines = [line for path in configs for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]
+    used = {name for line in lines for name in re.findall(r"\$\{env:([A-Z0-9_]+)", line)}
+    assert used == table_names(section("Collector and Jaeger"))
 
 
 def test_each_declared_variable_is_named_after_itself_and_documented():
