@@ -2,8 +2,9 @@
 WebSocket subscribers, and deliver what is due to Alertmanager.
 
 Rules come from the rules directory (read-only at run time) and from the API
-(stored in SQLite). ``evaluate`` and ``notify`` take the time as an argument;
-``run`` is the only place that reads the clock.
+(stored in SQLite). ``evaluate``, ``notify`` and the changes from the API take
+the time as an argument; ``run`` reads the clock for them (and start-up, to
+resolve alerts whose rule is gone).
 """
 
 from __future__ import annotations
@@ -131,9 +132,11 @@ class Engine:
             for _, alerts in batches:
                 for alert in alerts:
                     alert.sent_state, alert.last_sent_at = alert.state, now
+        sent = {id(state) for state, _ in batches} if body else set()
         for state in [*self.states.values(), *self.retired]:
-            state.prune(now, self.settings.resolved_retention)
-            self.storage.save_alerts(state.rule.name, list(state.alerts.values()), [])
+            # evaluate() stored the rest; only delivery marks and pruning are new here
+            if state.prune(now, self.settings.resolved_retention) or id(state) in sent:
+                self.storage.save_alerts(state.rule.name, list(state.alerts.values()), [])
         self.retired = [state for state in self.retired if state.alerts]
         return len(body)
 

@@ -7,10 +7,9 @@ off (told why, and counted) rather than making the service buffer forever.
 from __future__ import annotations
 
 import asyncio
-import math
 from dataclasses import asdict
 
-from alerting.state import Transition
+from alerting.state import Transition, finite
 
 QUEUE_SIZE = 1000
 
@@ -30,9 +29,7 @@ class Hub:
 
     def publish(self, transitions: list[Transition]) -> None:
         for transition in transitions:
-            message = {"type": "transition", **asdict(transition)}
-            if message["value"] is not None and not math.isfinite(message["value"]):
-                message["value"] = None
+            message = {"type": "transition", **asdict(transition), "value": finite(transition.value)}
             for queue in list(self._subscribers):
                 try:
                     queue.put_nowait(message)

@@ -33,8 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from alerting.durations import Duration
 from alerting.templating import check_template
 
-NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # Prometheus label names; a rule name becomes one
 
 
 class Outcome(StrEnum):
@@ -114,7 +113,7 @@ class Rule(_Strict):
     @classmethod
     def _templates(cls, mapping: dict[str, str]) -> dict[str, str]:
         for key, text in mapping.items():
-            if not LABEL_NAME.fullmatch(key):
+            if not NAME.fullmatch(key):
                 raise ValueError(f"{key!r} is not a valid label name")
             check_template(text)
         return mapping

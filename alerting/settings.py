@@ -10,19 +10,15 @@ from alerting.durations import Duration
 DEFAULT_RULES = Path(__file__).resolve().parent / "default_rules"
 
 
-def _env(*names: str) -> AliasChoices:
-    return AliasChoices(*names)
-
-
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ALERTING_", populate_by_name=True)
 
-    host: str = Field("127.0.0.1", validation_alias=_env("ALERTING_HOST", "HOST"))
-    port: int = Field(8080, validation_alias=_env("ALERTING_PORT", "PORT"))
-    prometheus_url: str = Field("http://127.0.0.1:9090", validation_alias=_env("PROMETHEUS_URL", "ALERTING_PROMETHEUS_URL"))
+    host: str = Field("127.0.0.1", validation_alias=AliasChoices("ALERTING_HOST", "HOST"))
+    port: int = Field(8080, validation_alias=AliasChoices("ALERTING_PORT", "PORT"))
+    prometheus_url: str = Field("http://127.0.0.1:9090", validation_alias=AliasChoices("PROMETHEUS_URL", "ALERTING_PROMETHEUS_URL"))
     alertmanager_url: str = Field(
-        "http://127.0.0.1:9093", validation_alias=_env("ALERTMANAGER_URL", "ALERTING_ALERTMANAGER_URL"))
-    jaeger_url: str = Field("http://127.0.0.1:16686", validation_alias=_env("JAEGER_URL", "ALERTING_JAEGER_URL"),
+        "http://127.0.0.1:9093", validation_alias=AliasChoices("ALERTMANAGER_URL", "ALERTING_ALERTMANAGER_URL"))
+    jaeger_url: str = Field("http://127.0.0.1:16686", validation_alias=AliasChoices("JAEGER_URL", "ALERTING_JAEGER_URL"),
                             description="Jaeger UI links in latency alerts")
     external_url: str = Field("http://127.0.0.1:8080", description="this service as users reach it (generator links)")
     rules_dir: Path = Field(DEFAULT_RULES, description="YAML rule files; rules added over the API live in the database")

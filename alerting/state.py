@@ -54,6 +54,11 @@ class QueryOutcome:
     error: str | None = None
 
 
+def finite(value: float | None) -> float | None:
+    """``value``, or None for NaN and infinities (JSON and SQL have no such numbers)."""
+    return value if value is not None and math.isfinite(value) else None
+
+
 def fingerprint(labels: dict[str, str]) -> str:
     return hashlib.sha256(json.dumps(labels, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -166,11 +171,18 @@ class RuleState:
                 del self.alerts[key]
         return transitions
 
-    def prune(self, now: float, retention: float) -> None:
-        """Forget resolved instances whose resolution was delivered at least ``retention`` ago."""
-        for key, alert in list(self.alerts.items()):
-            if alert.state is State.RESOLVED and alert.sent_state in (State.RESOLVED, None) and now - alert.resolved_at >= retention:
-                del self.alerts[key]
+    def prune(self, now: float, retention: float) -> bool:
+        """Forget resolved instances whose resolution was delivered at least ``retention`` ago; True if any."""
+        expired = [key for key, alert in self.alerts.items()
+                   if alert.state is State.RESOLVED and alert.sent_state in (State.RESOLVED, None)
+                   and now - alert.resolved_at >= retention]
+        for key in expired:
+            del self.alerts[key]
+        return bool(expired)
+
+    def active(self) -> list[Alert]:
+        """Pending and firing instances."""
+        return [alert for alert in self.alerts.values() if alert.state in (State.PENDING, State.FIRING)]
 
     @property
     def state(self) -> State:

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from alerting.rules import Rule, parse_rule
-from alerting.state import Alert, State, Transition
+from alerting.state import Alert, State, Transition, finite
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS rules (name TEXT PRIMARY KEY, document TEXT NOT NULL, updated_at REAL NOT NULL);
@@ -69,7 +69,7 @@ class Storage:
                 )
                 self._db.executemany(
                     "INSERT INTO history (at, rule, labels, previous, current, value) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(t.at, t.rule, json.dumps(t.labels, sort_keys=True), t.previous, t.current, _finite(t.value))
+                    [(t.at, t.rule, json.dumps(t.labels, sort_keys=True), t.previous, t.current, finite(t.value))
                      for t in transitions],
                 )
                 self._db.execute("COMMIT")
@@ -89,6 +89,3 @@ class Storage:
             for at, name, labels, previous, current, value in rows
         ]
 
-
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and value == value and abs(value) != float("inf") else None

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import math
 
 from alerting.durations import format_duration
 from alerting.prometheus import Prometheus
+from alerting.state import finite
 
 
 def queries(window: float) -> dict[str, str]:
@@ -35,6 +35,5 @@ async def summary(prometheus: Prometheus, at: float, window: float) -> dict[str,
     for figure, samples in zip(named, results):
         for sample in samples:
             model = sample.labels.get("ml_model_name", "")
-            value = sample.value if math.isfinite(sample.value) else None
-            models.setdefault(model, dict.fromkeys(named))[figure] = value
+            models.setdefault(model, dict.fromkeys(named))[figure] = finite(sample.value)
     return dict(sorted(models.items()))

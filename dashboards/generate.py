@@ -128,18 +128,20 @@ def ml_api_overview() -> Dashboard:
 def collector_pipeline() -> Dashboard:
     rate = "[$__rate_interval]"
 
-    def per_second(metric: str, legend: str) -> Dataquery:
-        return query(f"sum by (receiver, exporter, processor) (rate({metric}{rate}))", legend)
+    def flow(title: str, component: str, good: tuple[str, str], bad: tuple[str, str]) -> TimeSeries:
+        """Items per second a component handled well and badly, e.g. spans accepted and refused per receiver."""
+        return series(title, "short", *(
+            query(f"sum by ({component}) (rate({metric}{rate}))", f"{word} {{{{{component}}}}}")
+            for word, metric in (good, bad)), span=6)
 
     return (
         dashboard("mlotel-collector", "Collector pipeline",
                   "What the mlotel collector accepted, refused, dropped and exported; its queues and memory.")
         .with_row(Row("In"))
-        .with_panel(series("Spans in", "short", per_second("otelcol_receiver_accepted_spans_total", "accepted {{receiver}}"),
-                           per_second("otelcol_receiver_refused_spans_total", "refused {{receiver}}"), span=6))
-        .with_panel(series("Metric points in", "short",
-                           per_second("otelcol_receiver_accepted_metric_points_total", "accepted {{receiver}}"),
-                           per_second("otelcol_receiver_refused_metric_points_total", "refused {{receiver}}"), span=6))
+        .with_panel(flow("Spans in", "receiver", ("accepted", "otelcol_receiver_accepted_spans_total"),
+                         ("refused", "otelcol_receiver_refused_spans_total")))
+        .with_panel(flow("Metric points in", "receiver", ("accepted", "otelcol_receiver_accepted_metric_points_total"),
+                         ("refused", "otelcol_receiver_refused_metric_points_total")))
         .with_row(Row("Sampling"))
         .with_panel(series("Tail sampling decisions", "short",
                            query(f"sum by (policy, sampled) (rate(otelcol_processor_tail_sampling_count_traces_sampled_total{rate}))",
@@ -149,11 +151,10 @@ def collector_pipeline() -> Dashboard:
         .with_panel(series("Traces held for a decision", "short",
                            query("sum(otelcol_processor_tail_sampling_sampling_traces_on_memory)", "in memory"), span=6))
         .with_row(Row("Out"))
-        .with_panel(series("Spans out", "short", per_second("otelcol_exporter_sent_spans_total", "sent {{exporter}}"),
-                           per_second("otelcol_exporter_send_failed_spans_total", "failed {{exporter}}"), span=6))
-        .with_panel(series("Metric points out", "short",
-                           per_second("otelcol_exporter_sent_metric_points_total", "sent {{exporter}}"),
-                           per_second("otelcol_exporter_send_failed_metric_points_total", "failed {{exporter}}"), span=6))
+        .with_panel(flow("Spans out", "exporter", ("sent", "otelcol_exporter_sent_spans_total"),
+                         ("failed", "otelcol_exporter_send_failed_spans_total")))
+        .with_panel(flow("Metric points out", "exporter", ("sent", "otelcol_exporter_sent_metric_points_total"),
+                         ("failed", "otelcol_exporter_send_failed_metric_points_total")))
         .with_panel(series("Export queues", "short",
                            query("sum by (exporter) (otelcol_exporter_queue_size)", "size {{exporter}}"),
                            query("sum by (exporter) (otelcol_exporter_queue_capacity)", "capacity {{exporter}}"), span=6))

@@ -15,17 +15,11 @@ from ml_api.errors import ClientError
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
-_ACTIVE = (State.PENDING, State.FIRING)
-
-
 @router.get("/active")
 def active(engine: EngineDep, rule: str | None = None) -> list[dict]:
     """Pending and firing alerts (optionally of one rule)."""
-    return [
-        alert_view(alert)
-        for state in engine.states.values() if rule in (None, state.rule.name)
-        for alert in state.alerts.values() if alert.state in _ACTIVE
-    ]
+    return [alert_view(alert) for state in engine.states.values() if rule in (None, state.rule.name)
+            for alert in state.active()]
 
 
 @router.get("/history")
@@ -40,7 +34,7 @@ def history(engine: EngineDep, rule: str | None = None, since: datetime | None =
 def summary(engine: EngineDep) -> dict:
     """Counts of alerts by state, by rule and by severity, and the rules' health."""
     alerts = [alert for state in engine.states.values() for alert in state.alerts.values()]
-    active = [alert for alert in alerts if alert.state in _ACTIVE]
+    active = [alert for state in engine.states.values() for alert in state.active()]
     return {
         "by_state": dict(Counter(alert.state.value for alert in alerts)),
         "firing_by_rule": dict(Counter(a.rule for a in active if a.state is State.FIRING)),

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import math
 from datetime import UTC, datetime
 
 from alerting.engine import Engine
-from alerting.state import Alert, RuleState
+from alerting.state import Alert, RuleState, finite
 
 
 def timestamp(seconds: float | None) -> str | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
-
-
-def number(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
 
 
 def alert_view(alert: Alert) -> dict:
@@ -23,7 +18,7 @@ def alert_view(alert: Alert) -> dict:
         "state": alert.state,
         "labels": alert.labels,
         "annotations": alert.annotations,
-        "value": number(alert.value),
+        "value": finite(alert.value),
         "active_at": timestamp(alert.active_at),
         "fired_at": timestamp(alert.fired_at),
         "resolved_at": timestamp(alert.resolved_at),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from alerting.api.views import alert_view
-from alerting.state import State
 
 router = APIRouter(tags=["alerts"])
 
@@ -16,8 +15,7 @@ async def alert_stream(websocket: WebSocket) -> None:
     await websocket.accept()
     queue = engine.hub.subscribe()
     try:
-        active = [alert_view(a) for s in engine.states.values() for a in s.alerts.values()
-                  if a.state in (State.PENDING, State.FIRING)]
+        active = [alert_view(alert) for state in engine.states.values() for alert in state.active()]
         await websocket.send_json({"type": "snapshot", "alerts": active})
         while True:
             message = await queue.get()
