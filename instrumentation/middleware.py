@@ -96,19 +96,19 @@ class TelemetryMiddleware:
             route = _route(scope)
             if error_type is None and status >= 500:
                 error_type = str(status)
-            attributes = {
-                "http.request.method": method,
-                "url.scheme": scope.get("scheme", "http"),
-                "http.response.status_code": status,
-            }
+            # Only what the span does not have yet: each attribute set costs its lock and encoding.
+            outcome: dict[str, Any] = {"http.response.status_code": status}
             if route:
-                attributes["http.route"] = route
+                outcome["http.route"] = route
                 span.update_name(f"{method} {route}")
             if error_type:
-                attributes["error.type"] = error_type
+                outcome["error.type"] = error_type
                 span.set_status(Status(StatusCode.ERROR))
-            span.set_attributes(attributes)
-            self.duration.record(time.perf_counter() - start, attributes)
+            span.set_attributes(outcome)
+            self.duration.record(
+                time.perf_counter() - start,
+                {"http.request.method": method, "url.scheme": scope.get("scheme", "http"), **outcome},
+            )
             span.end()
             context.detach(token)
 
