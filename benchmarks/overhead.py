@@ -3,8 +3,10 @@
 Fast model, one instance per request, driven by wrk over loopback at a fixed
 number of connections. Modes run in turn, the order reversed every other round
 (A B C, C B A, ...) so that the machine's noise and the bias of a run's place
-in the round fall on all of them alike; medians are reported with the
-ratio of each mode's throughput to ``off`` (``OTEL_SDK_DISABLED=true``):
+in the round fall on all of them alike. Reported are medians, and each
+mode's ratio to ``off`` (``OTEL_SDK_DISABLED=true``): the median over rounds
+of its throughput divided by off's in the same round, so that drift of the
+machine between rounds cancels out, with the lowest and highest round:
 
 - ``bare``: no mlotel code runs (what the kill switch should match);
 - ``off``: mlotel with ``OTEL_SDK_DISABLED=true``;
@@ -151,18 +153,22 @@ def main() -> None:
                 print(f"round {round_ + 1} {mode:<13} {result['rps']:8.0f} req/s  p50 {result['p50'] / 1e3:6.2f} ms"
                       f"  p99 {result['p99'] / 1e3:6.2f} ms  spans received {result['spans_received']}"
                       f" dropped {result['spans_dropped']}", file=sys.stderr)
-    base = statistics.median(r["rps"] for r in runs["off"]) if "off" in runs else None
-    print(f"\n{'mode':<13} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'dropped':>8}")
+    base = runs.get("off")
+    print(f"\n{'mode':<13} {'req/s':>8} {'ratio':>6} {'range':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'dropped':>8}")
     for mode, results in runs.items():
         rps = statistics.median(r["rps"] for r in results)
-        ratio = f"{rps / base:.2f}" if base else "-"
+        ratio, spread = "-", "-"
+        if base:
+            ratios = [r["rps"] / b["rps"] for r, b in zip(results, base)]
+            ratio, spread = f"{statistics.median(ratios):.2f}", f"{min(ratios):.2f}-{max(ratios):.2f}"
         p50 = statistics.median(r["p50"] for r in results) / 1e3
         p99 = statistics.median(r["p99"] for r in results) / 1e3
         errors = sum(r["errors"] for r in results)
         dropped = sum(r["spans_dropped"] for r in results)
-        print(f"{mode:<13} {rps:8.0f} {ratio:>6} {p50:7.2f} {p99:7.2f} {errors:6d} {dropped:8d}")
+        print(f"{mode:<13} {rps:8.0f} {ratio:>6} {spread:>10} {p50:7.2f} {p99:7.2f} {errors:6d} {dropped:8d}")
     print(f"\nmedians of {args.rounds} alternating runs of {args.seconds} s, {args.connections} connections; "
-          "ratio = req/s against off; dropped = spans the SDK counted as dropped, summed over runs")
+          "ratio = median of req/s against off's in the same round (range: lowest-highest round); "
+          "dropped = spans the SDK counted as dropped, summed over runs")
 
 
 if __name__ == "__main__":
