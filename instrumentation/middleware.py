@@ -8,8 +8,8 @@ header on the way out.
 
 Written here rather than taken from a library because ``benchmarks/overhead.py``
 measured the alternatives at this machine's scale (fast model, one instance,
-throughput as a share of telemetry off): this middleware 0.84, FastAPI's own
-native telemetry 0.76 (it also keeps an active-requests counter and
+throughput as a share of telemetry off, in one A/B run): this middleware 0.84,
+FastAPI's own native telemetry 0.76 (it also keeps an active-requests counter and
 re-examines the middleware stack per request), ``opentelemetry-instrumentation-
 fastapi`` 0.46 (it wraps every ASGI message and emits old and new semantic
 conventions). ``instrument_app`` switches FastAPI's native telemetry off so

@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None, *, instrument: bool = True) -> 
         # What start-up built (models, FastAPI, the SDK) lives as long as the process.
         # Frozen, it is left out of full collections, which spans waiting in the batch
         # queue set off every few seconds under load: ~100 ms pauses become ~2 ms
-        # (benchmarks/overhead.py; gc callbacks counted 213 ms per 10 s before).
+        # (gc callbacks in the server under wrk: 213 ms of full collections per 10 s before).
         gc.freeze()
         yield
         if telemetry is not None:
