@@ -37,6 +37,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
 from instrumentation.config import TelemetryConfig
+from instrumentation.span_encoding import GrpcSpanExporter
 from instrumentation.views import ml_views
 
 _logger = logging.getLogger(__name__)
@@ -96,7 +97,11 @@ def _otlp_exporter(signal: str, **kwargs):
 
 
 def _span_exporter(kind: str, meter_provider: metrics.MeterProvider):
-    return ConsoleSpanExporter() if kind == "console" else _otlp_exporter("traces", meter_provider=meter_provider)
+    if kind == "console":
+        return ConsoleSpanExporter()
+    if _protocol("traces") == "http/protobuf":
+        return _otlp_exporter("traces", meter_provider=meter_provider)
+    return GrpcSpanExporter(meter_provider=meter_provider)
 
 
 def _metric_exporter(kind: str):

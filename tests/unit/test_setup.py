@@ -1,10 +1,10 @@
 from opentelemetry import trace
-from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 
 from instrumentation import TelemetryConfig, setup_telemetry
 from instrumentation.setup import BSP_DEFAULTS, build_resource
+from instrumentation.span_encoding import GrpcSpanExporter
 
 
 def _batch_processor(telemetry):
