@@ -2,7 +2,8 @@
 
 One SERVER span per request, named ``{method} {route}``, with the stable HTTP
 semantic-convention attributes; ``http.server.request.duration`` in seconds,
-recorded while the span is current so that its exemplars carry the trace id;
+taken while the span is current so that its exemplar carries the trace id
+(and recorded off the request path, :mod:`instrumentation.measurements`);
 W3C trace context continued from ``traceparent`` and a ``traceresponse``
 header on the way out.
 
@@ -25,6 +26,7 @@ from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.instrumentation.asgi import asgi_getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from instrumentation import measurements
 from instrumentation.config import TelemetryConfig
 from instrumentation.views import HTTP_SERVER_DURATION
 
@@ -105,7 +107,8 @@ class TelemetryMiddleware:
                 outcome["error.type"] = error_type
                 span.set_status(Status(StatusCode.ERROR))
             span.set_attributes(outcome)
-            self.duration.record(
+            measurements.record(
+                self.duration.record,
                 time.perf_counter() - start,
                 {"http.request.method": method, "url.scheme": scope.get("scheme", "http"), **outcome},
             )

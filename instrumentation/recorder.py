@@ -17,8 +17,9 @@ The ``predict <model>`` span carries ``ml.model.name``, ``ml.model.version``,
 (``MLOTEL_STAGE_SPAN_THRESHOLD_MS``) or failed prediction also gets its stages
 as child spans, created after the fact with their measured start and end
 times: the detail is there where someone will look, and fast predictions
-do not pay for three more spans. Metrics are recorded while the span is
-current, so their exemplars point at this trace. An exception inside the
+do not pay for three more spans. Metrics are taken while the span is
+current, so their exemplars point at this trace, and recorded off the
+request path (:mod:`instrumentation.measurements`). An exception inside the
 block is recorded on the span and counted in ``ml.prediction.errors``.
 """
 
@@ -33,7 +34,7 @@ from typing import Any
 from opentelemetry import context, metrics, trace
 from opentelemetry.trace import Span, Status, StatusCode
 
-from instrumentation import views
+from instrumentation import measurements, views
 from instrumentation.config import TelemetryConfig
 
 _SCOPE = "mlotel.prediction"
@@ -177,8 +178,10 @@ class PredictionRecorder:
     def record_rejected(self, model: str, version: str, error_type: str) -> None:
         """Count a request refused before prediction (bad input, unknown model)."""
         if self._instruments is not None:
-            self._instruments.errors.add(
-                1, {"ml.model.name": model, "ml.model.version": version, "error.type": error_type}
+            measurements.record(
+                self._instruments.errors.add,
+                1,
+                {"ml.model.name": model, "ml.model.version": version, "error.type": error_type},
             )
 
     def _record_failure(self, span: Span, base: dict[str, Any], error_type: str, exc: BaseException) -> None:
@@ -186,7 +189,7 @@ class PredictionRecorder:
         span.set_status(Status(StatusCode.ERROR, error_type))
         span.set_attribute("error.type", error_type)
         if self._instruments is not None:
-            self._instruments.errors.add(1, {**base, "error.type": error_type})
+            measurements.record(self._instruments.errors.add, 1, {**base, "error.type": error_type})
 
     def _record_success(self, prediction: Prediction, base: dict[str, Any], batch_size: int, seconds: float) -> None:
         confidences = prediction.confidences
@@ -207,13 +210,15 @@ class PredictionRecorder:
         instruments = self._instruments
         if instruments is None:
             return
-        instruments.duration.record(seconds, base)
-        instruments.batch_size.record(batch_size, base)
+        # Queued, recorded off the request path, still linked to this span (see instrumentation/measurements.py).
+        record = measurements.record
+        record(instruments.duration.record, seconds, base)
+        record(instruments.batch_size.record, batch_size, base)
         for label, confidence in zip(prediction.labels, confidences):
             is_low = confidence < threshold
             by_label, by_label_and_flag = self._label_attributes(base, label, is_low)
-            instruments.confidence.record(confidence, by_label)
-            instruments.predictions.add(1, by_label_and_flag)
+            record(instruments.confidence.record, confidence, by_label)
+            record(instruments.predictions.add, 1, by_label_and_flag)
 
     def _label_attributes(self, base: dict[str, Any], label: Any, is_low: bool) -> tuple[dict, dict]:
         """Attribute sets per label, built once: labels are a small bounded set per model."""

@@ -36,7 +36,9 @@ from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 
+from instrumentation import measurements
 from instrumentation.config import TelemetryConfig
+from instrumentation.measurements import MeasurementQueue
 from instrumentation.span_encoding import GrpcSpanExporter
 from instrumentation.views import ml_views
 
@@ -153,20 +155,23 @@ class Telemetry:
     tracer_provider: TracerProvider | None = None
     meter_provider: MeterProvider | None = None
     logger_provider: object | None = None
+    measurements: MeasurementQueue | None = None
     _owned: list[object] = field(default_factory=list)
     _uninstrument: list[object] = field(default_factory=list)
 
     def force_flush(self, timeout_millis: int = 10_000) -> None:
-        # Traces before metrics: the span pipeline counts into the meter provider.
-        for provider in reversed(self._owned):
-            provider.force_flush(timeout_millis)
+        # Newest first: traces and queued measurements both record into the meter provider.
+        for owned in reversed(self._owned):
+            owned.force_flush(timeout_millis)
 
     def shutdown(self) -> None:
         for undo in reversed(self._uninstrument):
             undo()
         self._uninstrument.clear()
-        for provider in reversed(self._owned):
-            provider.shutdown()
+        for owned in reversed(self._owned):
+            owned.shutdown()
+            if owned is measurements.installed():
+                measurements.install(None)
         self._owned.clear()
 
 
@@ -192,6 +197,7 @@ def setup_telemetry(
 
     if config.metrics_on:
         telemetry.meter_provider = _install_meter_provider(telemetry, resource, config, metric_readers)
+        telemetry.measurements = _install_measurement_queue(telemetry)
     if config.traces_on:
         telemetry.tracer_provider = _install_tracer_provider(telemetry, resource, config, span_processors)
     if config.logs_on:
@@ -229,6 +235,16 @@ def _install_meter_provider(telemetry, resource, config, metric_readers) -> Mete
     metrics.set_meter_provider(provider)
     telemetry._owned.append(provider)
     return provider
+
+
+def _install_measurement_queue(telemetry) -> MeasurementQueue:
+    existing = measurements.installed()
+    if existing is not None:
+        return existing
+    queue = MeasurementQueue(telemetry.meter_provider)
+    measurements.install(queue)
+    telemetry._owned.append(queue)
+    return queue
 
 
 def _install_tracer_provider(telemetry, resource, config, span_processors) -> TracerProvider:

@@ -8,6 +8,8 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from instrumentation import measurements
+
 
 @dataclass
 class Captured:
@@ -23,6 +25,9 @@ class Captured:
         found: dict[str, list] = {}
         if self.metric_reader is None:
             return found
+        queue = measurements.installed()
+        if queue is not None:
+            queue.force_flush()  # what requests queued, as Telemetry.force_flush() would
         data = self.metric_reader.get_metrics_data()
         for resource_metrics in data.resource_metrics if data else ():
             for scope_metrics in resource_metrics.scope_metrics:
