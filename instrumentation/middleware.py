@@ -20,6 +20,7 @@ that a request is traced once.
 from __future__ import annotations
 
 import time
+from functools import cached_property
 from typing import Any
 
 from opentelemetry import context, metrics, propagate, trace
@@ -44,8 +45,17 @@ class TelemetryMiddleware:
     def __init__(self, app, config: TelemetryConfig | None = None) -> None:
         self.app = app
         self.config = config or TelemetryConfig.from_env()
-        self.tracer = trace.get_tracer(_SCOPE)
-        self.duration = metrics.get_meter(_SCOPE).create_histogram(
+
+    # Looked up at the first request, after the lifespan has installed the providers:
+    # taken earlier (Starlette builds middleware before the lifespan runs) they are
+    # proxies, one more call in every span and measurement.
+    @cached_property
+    def tracer(self) -> trace.Tracer:
+        return trace.get_tracer(_SCOPE)
+
+    @cached_property
+    def duration(self) -> metrics.Histogram:
+        return metrics.get_meter(_SCOPE).create_histogram(
             HTTP_SERVER_DURATION, unit="s", description="Duration of HTTP server requests."
         )
 

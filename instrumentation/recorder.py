@@ -29,6 +29,7 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from typing import Any
 
 from opentelemetry import context, metrics, trace
@@ -142,9 +143,17 @@ class PredictionRecorder:
         self.config = config or TelemetryConfig.from_env()
         self.enabled = self.config.enabled("mlotel")
         self.metrics_on = self.enabled and self.config.ml_metrics and self.config.metrics_on
-        self.tracer = trace.get_tracer(_SCOPE)
-        self._instruments = _Instruments() if self.metrics_on else None
         self._attribute_cache: dict[tuple, tuple[dict, dict]] = {}
+
+    # Looked up at the first prediction: a recorder is usually built before the providers
+    # are installed, and a tracer or instrument taken then is a proxy, one more call each time.
+    @cached_property
+    def tracer(self) -> trace.Tracer:
+        return trace.get_tracer(_SCOPE)
+
+    @cached_property
+    def _instruments(self) -> _Instruments | None:
+        return _Instruments() if self.metrics_on else None
 
     def predict(self, model: str, version: str, batch_size: int):
         """Context manager around one prediction call; yields a :class:`Prediction`."""

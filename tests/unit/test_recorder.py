@@ -1,7 +1,9 @@
 """The prediction recorder on its own, as any model server would use it."""
 
 import pytest
+from opentelemetry.sdk.metrics import Histogram as SdkHistogram
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import Tracer as SdkTracer
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
@@ -51,3 +53,18 @@ def test_recorder_switched_off_records_nothing(captured):
     recorder.record_rejected("fraud", "v7", "bad_input")
     assert captured.spans() == []
     assert set(captured.metrics()) == {DROPPED_METRIC}  # the queue's own count, nothing from the recorder
+
+
+def test_a_recorder_built_before_set_up_records_through_the_sdk_not_proxies():
+    recorder = PredictionRecorder(TelemetryConfig.from_env({}))  # as create_app does, before the lifespan
+    spans = InMemorySpanExporter()
+    config = TelemetryConfig.from_env({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "system_metrics,logging"})
+    telemetry = setup_telemetry(config, span_processors=[SimpleSpanProcessor(spans)], metric_readers=[InMemoryMetricReader()])
+    try:
+        with recorder.predict("iris", "v1", batch_size=1) as prediction:
+            prediction.set_results(["setosa"], [0.9])
+        assert isinstance(recorder.tracer, SdkTracer)
+        assert isinstance(recorder._instruments.confidence, SdkHistogram)
+        assert [s.name for s in spans.get_finished_spans()] == ["predict iris"]
+    finally:
+        telemetry.shutdown()
