@@ -192,6 +192,6 @@ def test_every_recording_rule_and_pipeline_alert_has_its_series(native_stack):
         poll_until(lambda: "iris" in {s["metric"].get("ml_model_name") for s in prometheus(name)}, 120, 2)
     for metric in ("otelcol_exporter_send_failed_spans_total", "otelcol_exporter_queue_size",
                    "otelcol_exporter_queue_capacity", "otelcol_receiver_refused_spans_total",
-                   "otel_sdk_processor_span_processed_total"):
+                   "otel_sdk_processor_span_processed_total", "mlotel_measurements_dropped_total"):
         assert poll_until(lambda: prometheus(metric), timeout=60, interval=2), metric
         assert metric in (rules_dir / "pipeline.alerts.yml").read_text()
