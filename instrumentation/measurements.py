@@ -5,8 +5,9 @@ called (the SDK cleans and hashes the attributes, offers an exemplar and takes
 its locks, all with caches cold from the request's own work), about twice
 what the same call costs in a loop. A prediction request makes five. Here the
 request only appends to a bounded queue, and a daemon thread records what is
-queued every 100 ms: at the benchmark's load that took ``/predict`` from 0.76
-to 0.79 of telemetry off (``benchmarks/overhead.py``, 6 rounds each).
+queued every 100 ms. In one run of ``benchmarks/overhead.py`` (6 rounds,
+both variants alternating) that took ``/predict`` from 0.76 to 0.79 of
+telemetry off.
 
 - Exemplars still point at the request's trace: each measurement keeps the
   context it was taken in. Their timestamps are those of the recording, at
