@@ -129,6 +129,7 @@ class MeasurementQueue:
 
     def _after_fork_in_child(self) -> None:
         self._drain_lock = threading.Lock()
+        self._queue.clear()  # the parent's measurements: the parent records them
         if not self._stopped.is_set():
             self._start_thread()
 

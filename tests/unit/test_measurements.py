@@ -160,3 +160,29 @@ def test_a_child_forked_after_set_up_gets_its_own_recording_thread(meter):
         os.close(read_end)
         os.close(write_end)
         queue.shutdown()
+
+
+def test_a_forked_child_leaves_the_parents_queued_measurements_to_the_parent(meter):
+    provider, _ = meter
+    queue = _queue(provider, interval_seconds=3600)
+    read_end, write_end = os.pipe()
+
+    def writes(word: bytes):
+        return lambda value, attributes, context=None: os.write(write_end, word)
+
+    try:
+        queue.put(writes(b"parent;"), 1, {})
+        pid = os.fork()
+        if pid == 0:
+            queue.force_flush()  # must not record the parent's measurement a second time
+            queue.put(writes(b"child;"), 1, {})
+            queue.force_flush()
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        queue.force_flush()
+        assert os.read(read_end, 100) == b"child;parent;"
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+        queue.shutdown()
