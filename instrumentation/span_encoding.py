@@ -144,18 +144,21 @@ def _encode_scope(scope) -> InstrumentationScope:
 def _add_attributes(pb_attributes, attributes: Mapping[str, Any] | None) -> None:
     for key, value in (attributes or {}).items():
         key_value: KeyValue = pb_attributes.add()
-        key_value.key = key
-        # Inline for the common types: this runs for every attribute of every span.
-        kind = type(value)
-        if kind is str:
-            key_value.value.string_value = value
-        elif kind is float:
-            key_value.value.double_value = value
-        elif kind is int:
-            key_value.value.int_value = value
-        elif not _set_value(key_value.value, value):
-            # As the SDK's encoder does: the attribute is left out, the rest of the span goes.
-            _logger.error("Span attribute %r has a type OTLP cannot carry: %s", key, type(value).__name__)
+        try:
+            key_value.key = key
+            # Inline for the common types: this runs for every attribute of every span.
+            kind = type(value)
+            if kind is str:
+                key_value.value.string_value = value
+            elif kind is float:
+                key_value.value.double_value = value
+            elif kind is int:
+                key_value.value.int_value = value
+            elif not _set_value(key_value.value, value):
+                raise TypeError(f"OTLP cannot carry a {type(value).__name__}")
+        except (TypeError, ValueError) as error:  # e.g. an int beyond 64 bits
+            # As the SDK's encoder does: the attribute is left out, the rest of the batch goes.
+            _logger.error("Span attribute %r left out: %s", key, error)
             del pb_attributes[-1]
 
 

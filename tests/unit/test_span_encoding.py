@@ -102,7 +102,7 @@ def test_a_value_otlp_cannot_carry_is_left_out_and_the_rest_goes(spans_of_every_
         name="odd",
         context=span.context,
         resource=span.resource,
-        attributes={"kept": "yes", "object": object(), "also_kept": 1},
+        attributes={"kept": "yes", "object": object(), "huge": 2**70, "surrogate": "\ud800", "also_kept": 1},
         instrumentation_scope=span.instrumentation_scope,
     )
     ours = encode_spans([odd])
