@@ -118,6 +118,8 @@ class MeasurementQueue:
         self._stopped.set()
         self._thread.join(timeout=5)
         self.force_flush()
+        if _installed is self:  # later measurements are recorded in place
+            install(None)
 
     def _run(self) -> None:
         while not self._stopped.wait(self._interval):

@@ -155,7 +155,6 @@ class Telemetry:
     tracer_provider: TracerProvider | None = None
     meter_provider: MeterProvider | None = None
     logger_provider: object | None = None
-    measurements: MeasurementQueue | None = None
     _owned: list[object] = field(default_factory=list)
     _uninstrument: list[object] = field(default_factory=list)
 
@@ -170,8 +169,6 @@ class Telemetry:
         self._uninstrument.clear()
         for owned in reversed(self._owned):
             owned.shutdown()
-            if owned is measurements.installed():
-                measurements.install(None)
         self._owned.clear()
 
 
@@ -197,7 +194,7 @@ def setup_telemetry(
 
     if config.metrics_on:
         telemetry.meter_provider = _install_meter_provider(telemetry, resource, config, metric_readers)
-        telemetry.measurements = _install_measurement_queue(telemetry)
+        _install_measurement_queue(telemetry)
     if config.traces_on:
         telemetry.tracer_provider = _install_tracer_provider(telemetry, resource, config, span_processors)
     if config.logs_on:
@@ -237,14 +234,12 @@ def _install_meter_provider(telemetry, resource, config, metric_readers) -> Mete
     return provider
 
 
-def _install_measurement_queue(telemetry) -> MeasurementQueue:
-    existing = measurements.installed()
-    if existing is not None:
-        return existing
+def _install_measurement_queue(telemetry) -> None:
+    if measurements.installed() is not None:
+        return
     queue = MeasurementQueue(telemetry.meter_provider)
     measurements.install(queue)
     telemetry._owned.append(queue)
-    return queue
 
 
 def _install_tracer_provider(telemetry, resource, config, span_processors) -> TracerProvider:

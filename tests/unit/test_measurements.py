@@ -4,7 +4,6 @@ import os
 import select
 
 import pytest
-from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -38,10 +37,6 @@ def meter():
     provider.shutdown()
 
 
-def _queue(provider, **options) -> MeasurementQueue:
-    return MeasurementQueue(provider, **options)
-
-
 def _histogram_count(captured: Reader, name: str) -> int:
     return sum(point.count for point in captured.metrics().get(name, []))
 
@@ -49,7 +44,7 @@ def _histogram_count(captured: Reader, name: str) -> int:
 def test_the_thread_records_what_requests_queued_with_their_trace_as_exemplar(meter):
     provider, captured = meter
     histogram = provider.get_meter("t").create_histogram("latency")
-    queue = _queue(provider, interval_seconds=0.05)
+    queue = MeasurementQueue(provider, interval_seconds=0.05)
     try:
         with TracerProvider().get_tracer("t").start_as_current_span("request") as span:
             queue.put(histogram.record, 0.25, {"route": "/predict"})
@@ -66,7 +61,7 @@ def test_the_thread_records_what_requests_queued_with_their_trace_as_exemplar(me
 def test_nothing_is_recorded_in_place_and_force_flush_records_it_all(meter):
     provider, captured = meter
     counter = provider.get_meter("t").create_counter("predictions")
-    queue = _queue(provider, interval_seconds=3600)  # the thread stays asleep
+    queue = MeasurementQueue(provider, interval_seconds=3600)  # the thread stays asleep
     try:
         for _ in range(3):
             queue.put(counter.add, 1, {"label": "setosa"})
@@ -81,7 +76,7 @@ def test_nothing_is_recorded_in_place_and_force_flush_records_it_all(meter):
 def test_a_full_queue_turns_measurements_away_and_counts_them(meter):
     provider, captured = meter
     counter = provider.get_meter("t").create_counter("predictions")
-    queue = _queue(provider, max_size=2, interval_seconds=3600)
+    queue = MeasurementQueue(provider, max_size=2, interval_seconds=3600)
     try:
         for _ in range(5):
             queue.put(counter.add, 1, {})
@@ -96,7 +91,7 @@ def test_a_full_queue_turns_measurements_away_and_counts_them(meter):
 def test_a_failing_measurement_is_logged_and_the_rest_are_recorded(meter, caplog):
     provider, captured = meter
     counter = provider.get_meter("t").create_counter("predictions")
-    queue = _queue(provider, interval_seconds=3600)
+    queue = MeasurementQueue(provider, interval_seconds=3600)
 
     def broken(value, attributes, context=None):
         raise RuntimeError("instrument broke")
@@ -114,7 +109,7 @@ def test_a_failing_measurement_is_logged_and_the_rest_are_recorded(meter, caplog
 def test_shutdown_records_what_is_still_queued(meter):
     provider, captured = meter
     histogram = provider.get_meter("t").create_histogram("latency")
-    queue = _queue(provider, interval_seconds=3600)
+    queue = MeasurementQueue(provider, interval_seconds=3600)
     queue.put(histogram.record, 1.0, {})
     queue.shutdown()
     assert _histogram_count(captured, "latency") == 1
@@ -131,7 +126,7 @@ def test_without_an_installed_queue_record_records_in_place(meter):
 def test_with_an_installed_queue_record_queues(meter):
     provider, captured = meter
     histogram = provider.get_meter("t").create_histogram("latency")
-    queue = _queue(provider, interval_seconds=3600)
+    queue = MeasurementQueue(provider, interval_seconds=3600)
     measurements.install(queue)
     try:
         measurements.record(histogram.record, 0.5, {})
@@ -139,50 +134,64 @@ def test_with_an_installed_queue_record_queues(meter):
         queue.force_flush()
         assert _histogram_count(captured, "latency") == 1
     finally:
-        measurements.install(None)
         queue.shutdown()
+    assert measurements.installed() is None  # a queue that shuts down uninstalls itself
 
 
-def test_a_child_forked_after_set_up_gets_its_own_recording_thread(meter):
-    provider, _ = meter
-    queue = _queue(provider, interval_seconds=0.05)
+@pytest.fixture
+def pipe():
     read_end, write_end = os.pipe()
+    yield read_end, write_end
+    os.close(read_end)
+    os.close(write_end)
+
+
+def _exit_code_of_child(body) -> int:
+    """Fork; the child runs ``body`` and exits 0 if it returns true. Returns the child's exit code."""
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if body() else 1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def _writes(fd: int, word: bytes):
+    """A stand-in record method that writes ``word`` to ``fd`` when called."""
+    return lambda value, attributes, context=None: os.write(fd, word)
+
+
+def test_a_child_forked_after_set_up_gets_its_own_recording_thread(meter, pipe):
+    provider, _ = meter
+    read_end, write_end = pipe
+    queue = MeasurementQueue(provider, interval_seconds=0.05)
+
+    def child() -> bool:  # queue one measurement and leave it to the child's thread
+        queue.put(_writes(write_end, b"recorded"), 1, {})
+        ready, _, _ = select.select([read_end], [], [], 5)
+        return bool(ready)
+
     try:
-        pid = os.fork()
-        if pid == 0:  # the child: queue one measurement and leave it to the child's thread
-            queue.put(lambda value, attributes, context=None: os.write(write_end, b"recorded"), 1, {})
-            ready, _, _ = select.select([read_end], [], [], 5)
-            os._exit(0 if ready else 1)
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
+        assert _exit_code_of_child(child) == 0
         assert os.read(read_end, 100) == b"recorded"
     finally:
-        os.close(read_end)
-        os.close(write_end)
         queue.shutdown()
 
 
-def test_a_forked_child_leaves_the_parents_queued_measurements_to_the_parent(meter):
+def test_a_forked_child_leaves_the_parents_queued_measurements_to_the_parent(meter, pipe):
     provider, _ = meter
-    queue = _queue(provider, interval_seconds=3600)
-    read_end, write_end = os.pipe()
+    read_end, write_end = pipe
+    queue = MeasurementQueue(provider, interval_seconds=3600)
 
-    def writes(word: bytes):
-        return lambda value, attributes, context=None: os.write(write_end, word)
+    def child() -> bool:
+        queue.force_flush()  # must not record the parent's measurement a second time
+        queue.put(_writes(write_end, b"child;"), 1, {})
+        queue.force_flush()
+        return True
 
     try:
-        queue.put(writes(b"parent;"), 1, {})
-        pid = os.fork()
-        if pid == 0:
-            queue.force_flush()  # must not record the parent's measurement a second time
-            queue.put(writes(b"child;"), 1, {})
-            queue.force_flush()
-            os._exit(0)
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
+        queue.put(_writes(write_end, b"parent;"), 1, {})
+        assert _exit_code_of_child(child) == 0
         queue.force_flush()
         assert os.read(read_end, 100) == b"child;parent;"
     finally:
-        os.close(read_end)
-        os.close(write_end)
         queue.shutdown()
