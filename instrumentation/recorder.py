@@ -227,7 +227,8 @@ class PredictionRecorder:
             is_low = confidence < threshold
             by_label, by_label_and_flag = self._label_attributes(base, label, is_low)
             record(instruments.confidence.record, confidence, by_label)
-            record(instruments.predictions.add, 1, by_label_and_flag)
+            # Summed per label before it reaches the SDK; the cached dict is what makes the sum.
+            measurements.add(instruments.predictions.add, 1, by_label_and_flag)
 
     def _label_attributes(self, base: dict[str, Any], label: Any, is_low: bool) -> tuple[dict, dict]:
         """Attribute sets per label, built once: labels are a small bounded set per model."""

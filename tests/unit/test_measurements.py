@@ -73,6 +73,78 @@ def test_nothing_is_recorded_in_place_and_force_flush_records_it_all(meter):
         queue.shutdown()
 
 
+class CallsOf:
+    """An instrument's ``add`` that also notes each call the SDK gets."""
+
+    def __init__(self, counter) -> None:
+        self.counter, self.calls = counter, []
+
+    def add(self, value, attributes, context=None) -> None:
+        self.calls.append((value, dict(attributes)))
+        self.counter.add(value, attributes, context=context)
+
+
+def test_counter_increments_of_one_attribute_set_reach_the_sdk_as_one_sum_without_exemplar(meter):
+    provider, captured = meter
+    counter = CallsOf(provider.get_meter("t").create_counter("predictions"))
+    histogram = provider.get_meter("t").create_histogram("confidence")
+    setosa, versicolor = {"label": "setosa"}, {"label": "versicolor"}
+    queue = MeasurementQueue(provider, interval_seconds=3600)
+    try:
+        with TracerProvider().get_tracer("t").start_as_current_span("request"):
+            for label in (setosa, setosa, versicolor, setosa):
+                queue.put(counter.add, 1, label, summed=True)
+                queue.put(histogram.record, 0.9, label)
+            queue.force_flush()  # where a span is current: a sum must still not claim it
+        assert sorted(counter.calls, key=str) == [(1, {"label": "versicolor"}), (3, {"label": "setosa"})]
+        collected = captured.metrics()  # once: the SDK hands each exemplar out once
+        points = {point.attributes["label"]: point for point in collected["predictions"]}
+        assert (points["setosa"].value, points["versicolor"].value) == (3, 1)
+        assert not [e for point in points.values() for e in point.exemplars]
+        # Histogram measurements are not summed: each recorded, each may be an exemplar.
+        assert sum(point.count for point in collected["confidence"]) == 4
+        assert [e for point in collected["confidence"] for e in point.exemplars]
+    finally:
+        queue.shutdown()
+
+
+def test_equal_but_distinct_attribute_dicts_are_recorded_apart_and_still_add_up(meter):
+    provider, captured = meter
+    counter = CallsOf(provider.get_meter("t").create_counter("predictions"))
+    queue = MeasurementQueue(provider, interval_seconds=3600)
+    try:
+        for _ in range(3):
+            queue.put(counter.add, 1, {"label": "setosa"}, summed=True)
+        queue.force_flush()
+        assert len(counter.calls) == 3
+        assert captured.metrics()["predictions"][0].value == 3
+    finally:
+        queue.shutdown()
+
+
+def test_force_flush_records_what_was_queued_when_it_began(meter):
+    provider, captured = meter
+    counter = provider.get_meter("t").create_counter("predictions")
+    queue = MeasurementQueue(provider, interval_seconds=3600)
+    attributes = {"label": "setosa"}
+
+    def add_and_queue_more(value, attributes_, context=None):
+        counter.add(value, attributes_, context=context)
+        if counter_calls.append(1) or len(counter_calls) < 100:  # bounded, so that a failure is not a hang
+            queue.put(add_and_queue_more, 1, attributes)  # a request queueing while the thread records
+
+    counter_calls: list[int] = []
+
+    try:
+        queue.put(add_and_queue_more, 1, attributes)
+        queue.put(counter.add, 1, attributes, summed=True)
+        queue.force_flush()  # returns: does not chase what is queued meanwhile
+        assert captured.metrics()["predictions"][0].value == 2
+    finally:
+        queue._queue.clear()
+        queue.shutdown()
+
+
 def test_a_full_queue_turns_measurements_away_and_counts_them(meter):
     provider, captured = meter
     counter = provider.get_meter("t").create_counter("predictions")
@@ -136,6 +208,25 @@ def test_with_an_installed_queue_record_queues(meter):
     finally:
         queue.shutdown()
     assert measurements.installed() is None  # a queue that shuts down uninstalls itself
+
+
+def test_add_queues_a_summed_increment_or_adds_in_place_without_a_queue(meter):
+    provider, captured = meter
+    counter = CallsOf(provider.get_meter("t").create_counter("predictions"))
+    attributes = {"label": "setosa"}
+    measurements.add(counter.add, 1, attributes)
+    assert counter.calls == [(1, attributes)]
+    queue = MeasurementQueue(provider, interval_seconds=3600)
+    measurements.install(queue)
+    try:
+        measurements.add(counter.add, 1, attributes)
+        measurements.add(counter.add, 1, attributes)
+        assert len(counter.calls) == 1
+        queue.force_flush()
+        assert counter.calls[1:] == [(2, attributes)]
+        assert captured.metrics()["predictions"][0].value == 3
+    finally:
+        queue.shutdown()
 
 
 @pytest.fixture
