@@ -6,7 +6,7 @@ UV := .build/uv/bin/uv
 VENV_PY := .venv/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install system collector jaeger up down status demo test test-unit bench
+.PHONY: help install system collector jaeger up down status demo test test-unit bench bench-instructions
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t14
@@ -21,7 +21,7 @@ $(UV):
 
 install: .venv/.synced  ## the Python environment (.venv), from uv.lock
 
-system:  ## Debian packages: prometheus, alertmanager, docker-compose, wrk
+system:  ## Debian packages: prometheus, alertmanager, docker-compose, wrk, valgrind
 	scripts/install_system.sh
 
 collector:  ## build the collector from otel-collector/builder-config.yaml (cached)
@@ -50,3 +50,6 @@ test-unit: install  ## unit tests only (no servers, no builds)
 
 bench: install system  ## the telemetry overhead benchmark (a few minutes)
 	$(VENV_PY) -m benchmarks.overhead
+
+bench-instructions: install system  ## telemetry's cost in instructions per request, repeatable to ~0.3% (a few minutes)
+	$(VENV_PY) -m benchmarks.instructions

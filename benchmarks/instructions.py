@@ -1,0 +1,143 @@
+"""``python -m benchmarks.instructions``: what telemetry costs ``/predict``, in instructions.
+
+The same request as ``benchmarks/overhead.py`` (fast model, one instance),
+sent in process to the ASGI app, counted by valgrind's callgrind: the
+instructions executed per request by every thread of the process, including
+the batch span processor's export and the measurement thread's recording,
+with telemetry off and on. Counts repeat to within ~0.3% from run to run on
+these shared machines, where throughput moves by 5-10%, so a change of a
+few percent in telemetry's cost shows here before it can show in req/s. It
+is no substitute for ``overhead.py``: instructions are not time (C code
+such as protobuf's runs more of them per nanosecond than the interpreter),
+and nothing here loads the server concurrently.
+
+Counting covers only the measured requests and the flush after them
+(``callgrind_control -i on/off`` from inside); start-up and warm-up are not
+counted. Under valgrind the process runs ~50 times slower, so work that
+follows the clock is held off for the run: the span batch is exported at
+the final flush, the metric reader does not collect, and predictions are
+kept under ``MLOTEL_STAGE_SPAN_THRESHOLD_MS`` (otherwise each would look slow
+and emit its stage spans).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmarks.overhead import BODY, start_receiver, stop
+from tests.api_process import ROOT
+
+HELD_OFF = {
+    "OTEL_BSP_SCHEDULE_DELAY": "3600000",
+    "OTEL_METRIC_EXPORT_INTERVAL": "3600000",
+    "MLOTEL_STAGE_SPAN_THRESHOLD_MS": "3600000",
+}
+MODES = {"off": {"OTEL_SDK_DISABLED": "true"}, "mlotel": {}}
+WARMUP_REQUESTS = 50
+
+
+def _callgrind_instrumentation(state: str) -> None:
+    subprocess.run(["callgrind_control", "-i", state, str(os.getpid())], check=True, capture_output=True)
+
+
+async def _drive(requests: int) -> None:
+    """In the child, under valgrind: warm up, then count ``requests`` requests and the flush."""
+    from ml_api.main import create_app
+
+    app = create_app()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
+        "path": "/predict", "raw_path": b"/predict", "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
+                    (b"content-length", str(len(BODY)).encode())],
+        "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
+    }
+
+    async def one() -> None:
+        messages = [{"type": "http.request", "body": BODY.encode(), "more_body": False}]
+        statuses = []
+
+        async def receive():
+            return messages.pop() if messages else await asyncio.Event().wait()
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        await app(dict(scope), receive, send)
+        if statuses != [200]:
+            raise RuntimeError(f"/predict answered {statuses}")
+
+    async with app.router.lifespan_context(app):
+        for _ in range(WARMUP_REQUESTS):
+            await one()
+        _flush(app)
+        _callgrind_instrumentation("on")
+        for _ in range(requests):
+            await one()
+        _flush(app)
+        _callgrind_instrumentation("off")
+
+
+def _flush(app) -> None:
+    from opentelemetry import metrics, trace
+
+    from instrumentation import measurements
+
+    queue = measurements.installed()
+    if queue is not None:
+        queue.force_flush()
+    for provider in (trace.get_tracer_provider(), metrics.get_meter_provider()):
+        getattr(provider, "force_flush", lambda: None)()
+
+
+def count(mode: str, requests: int, endpoint: str, workdir: Path) -> int:
+    """Instructions counted for ``requests`` requests of ``mode``."""
+    env = {**os.environ, **HELD_OFF, **MODES[mode], "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+           "OTEL_TRACES_SAMPLER": "always_on", "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": ""}
+    result = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={workdir / mode}.out",
+         sys.executable, "-m", "benchmarks.instructions", "--child", str(requests)],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+    found = re.search(r"Collected : (\d+)", result.stderr)
+    if result.returncode != 0 or found is None:
+        raise RuntimeError(f"{mode} under valgrind failed:\n{result.stderr[-3000:]}")
+    return int(found.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.instructions", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=200, help="requests counted per mode")
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        asyncio.run(_drive(args.child))
+        return
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (apt-get install valgrind)")
+    per_request = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        receiver, ports = start_receiver(Path(tmp))
+        try:
+            for mode in MODES:
+                per_request[mode] = count(mode, args.requests, f"http://127.0.0.1:{ports['grpc_port']}", Path(tmp))
+                per_request[mode] /= args.requests
+                print(f"{mode:<7} {per_request[mode] / 1e6:6.2f} M instructions per request", file=sys.stderr)
+        finally:
+            stop(receiver)
+    off, on = per_request["off"], per_request["mlotel"]
+    print(f"\nmlotel costs {(on - off) / 1e6:.2f} M instructions per request over off's {off / 1e6:.2f} M; "
+          f"ratio off/mlotel {off / on:.3f} ({args.requests} requests each, every thread, export included)")
+
+
+if __name__ == "__main__":
+    main()
