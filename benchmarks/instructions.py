@@ -79,15 +79,15 @@ async def _drive(requests: int) -> None:
     async with app.router.lifespan_context(app):
         for _ in range(WARMUP_REQUESTS):
             await one()
-        _flush(app)
+        _flush()
         _callgrind_instrumentation("on")
         for _ in range(requests):
             await one()
-        _flush(app)
+        _flush()
         _callgrind_instrumentation("off")
 
 
-def _flush(app) -> None:
+def _flush() -> None:
     from opentelemetry import metrics, trace
 
     from instrumentation import measurements
@@ -129,8 +129,8 @@ def main() -> None:
         receiver, ports = start_receiver(Path(tmp))
         try:
             for mode in MODES:
-                per_request[mode] = count(mode, args.requests, f"http://127.0.0.1:{ports['grpc_port']}", Path(tmp))
-                per_request[mode] /= args.requests
+                endpoint = f"http://127.0.0.1:{ports['grpc_port']}"
+                per_request[mode] = count(mode, args.requests, endpoint, Path(tmp)) / args.requests
                 print(f"{mode:<7} {per_request[mode] / 1e6:6.2f} M instructions per request", file=sys.stderr)
         finally:
             stop(receiver)

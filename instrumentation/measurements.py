@@ -145,11 +145,8 @@ class MeasurementQueue:
             for _ in range(len(queue)):
                 method, value, attributes, taken_in = queue.popleft()
                 if taken_in is _SUMMED:
-                    entry = sums.get((method, id(attributes)))
-                    if entry is None:
-                        sums[(method, id(attributes))] = [value, attributes]
-                    else:
-                        entry[0] += value
+                    entry = sums.setdefault((method, id(attributes)), [0, attributes])
+                    entry[0] += value
                 else:
                     _record(method, value, attributes, taken_in)
             for (method, _), (total, attributes) in sums.items():

@@ -37,6 +37,14 @@ def meter():
     provider.shutdown()
 
 
+@pytest.fixture
+def idle_queue(meter):
+    """A queue whose thread stays asleep: only the test's ``force_flush`` records."""
+    queue = MeasurementQueue(meter[0], interval_seconds=3600)
+    yield queue
+    queue.shutdown()
+
+
 def _histogram_count(captured: Reader, name: str) -> int:
     return sum(point.count for point in captured.metrics().get(name, []))
 
@@ -58,19 +66,15 @@ def test_the_thread_records_what_requests_queued_with_their_trace_as_exemplar(me
         queue.shutdown()
 
 
-def test_nothing_is_recorded_in_place_and_force_flush_records_it_all(meter):
+def test_nothing_is_recorded_in_place_and_force_flush_records_it_all(meter, idle_queue):
     provider, captured = meter
     counter = provider.get_meter("t").create_counter("predictions")
-    queue = MeasurementQueue(provider, interval_seconds=3600)  # the thread stays asleep
-    try:
-        for _ in range(3):
-            queue.put(counter.add, 1, {"label": "setosa"})
-        assert "predictions" not in captured.metrics()
-        queue.force_flush()
-        (point,) = captured.metrics()["predictions"]
-        assert point.value == 3
-    finally:
-        queue.shutdown()
+    for _ in range(3):
+        idle_queue.put(counter.add, 1, {"label": "setosa"})
+    assert "predictions" not in captured.metrics()
+    idle_queue.force_flush()
+    (point,) = captured.metrics()["predictions"]
+    assert point.value == 3
 
 
 class CallsOf:
@@ -84,65 +88,52 @@ class CallsOf:
         self.counter.add(value, attributes, context=context)
 
 
-def test_counter_increments_of_one_attribute_set_reach_the_sdk_as_one_sum_without_exemplar(meter):
+def test_counter_increments_of_one_attribute_set_reach_the_sdk_as_one_sum_without_exemplar(meter, idle_queue):
     provider, captured = meter
     counter = CallsOf(provider.get_meter("t").create_counter("predictions"))
     histogram = provider.get_meter("t").create_histogram("confidence")
     setosa, versicolor = {"label": "setosa"}, {"label": "versicolor"}
-    queue = MeasurementQueue(provider, interval_seconds=3600)
-    try:
-        with TracerProvider().get_tracer("t").start_as_current_span("request"):
-            for label in (setosa, setosa, versicolor, setosa):
-                queue.put(counter.add, 1, label, summed=True)
-                queue.put(histogram.record, 0.9, label)
-            queue.force_flush()  # where a span is current: a sum must still not claim it
-        assert sorted(counter.calls, key=str) == [(1, {"label": "versicolor"}), (3, {"label": "setosa"})]
-        collected = captured.metrics()  # once: the SDK hands each exemplar out once
-        points = {point.attributes["label"]: point for point in collected["predictions"]}
-        assert (points["setosa"].value, points["versicolor"].value) == (3, 1)
-        assert not [e for point in points.values() for e in point.exemplars]
-        # Histogram measurements are not summed: each recorded, each may be an exemplar.
-        assert sum(point.count for point in collected["confidence"]) == 4
-        assert [e for point in collected["confidence"] for e in point.exemplars]
-    finally:
-        queue.shutdown()
+    with TracerProvider().get_tracer("t").start_as_current_span("request"):
+        for label in (setosa, setosa, versicolor, setosa):
+            idle_queue.put(counter.add, 1, label, summed=True)
+            idle_queue.put(histogram.record, 0.9, label)
+        idle_queue.force_flush()  # where a span is current: a sum must still not claim it
+    assert sorted(counter.calls, key=str) == [(1, {"label": "versicolor"}), (3, {"label": "setosa"})]
+    collected = captured.metrics()  # once: the SDK hands each exemplar out once
+    points = {point.attributes["label"]: point for point in collected["predictions"]}
+    assert (points["setosa"].value, points["versicolor"].value) == (3, 1)
+    assert not [e for point in points.values() for e in point.exemplars]
+    # Histogram measurements are not summed: each recorded, each may be an exemplar.
+    assert sum(point.count for point in collected["confidence"]) == 4
+    assert [e for point in collected["confidence"] for e in point.exemplars]
 
 
-def test_equal_but_distinct_attribute_dicts_are_recorded_apart_and_still_add_up(meter):
+def test_equal_but_distinct_attribute_dicts_are_recorded_apart_and_still_add_up(meter, idle_queue):
     provider, captured = meter
     counter = CallsOf(provider.get_meter("t").create_counter("predictions"))
-    queue = MeasurementQueue(provider, interval_seconds=3600)
-    try:
-        for _ in range(3):
-            queue.put(counter.add, 1, {"label": "setosa"}, summed=True)
-        queue.force_flush()
-        assert len(counter.calls) == 3
-        assert captured.metrics()["predictions"][0].value == 3
-    finally:
-        queue.shutdown()
+    for _ in range(3):
+        idle_queue.put(counter.add, 1, {"label": "setosa"}, summed=True)
+    idle_queue.force_flush()
+    assert len(counter.calls) == 3
+    assert captured.metrics()["predictions"][0].value == 3
 
 
-def test_force_flush_records_what_was_queued_when_it_began(meter):
+def test_force_flush_records_what_was_queued_when_it_began(meter, idle_queue):
     provider, captured = meter
     counter = provider.get_meter("t").create_counter("predictions")
-    queue = MeasurementQueue(provider, interval_seconds=3600)
     attributes = {"label": "setosa"}
+    requeued: list[int] = []
 
     def add_and_queue_more(value, attributes_, context=None):
         counter.add(value, attributes_, context=context)
-        if counter_calls.append(1) or len(counter_calls) < 100:  # bounded, so that a failure is not a hang
-            queue.put(add_and_queue_more, 1, attributes)  # a request queueing while the thread records
+        if len(requeued) < 100:  # bounded: a flush that chases new measurements fails here instead of hanging
+            requeued.append(1)
+            idle_queue.put(add_and_queue_more, 1, attributes)  # a request queueing while the thread records
 
-    counter_calls: list[int] = []
-
-    try:
-        queue.put(add_and_queue_more, 1, attributes)
-        queue.put(counter.add, 1, attributes, summed=True)
-        queue.force_flush()  # returns: does not chase what is queued meanwhile
-        assert captured.metrics()["predictions"][0].value == 2
-    finally:
-        queue._queue.clear()
-        queue.shutdown()
+    idle_queue.put(add_and_queue_more, 1, attributes)
+    idle_queue.put(counter.add, 1, attributes, summed=True)
+    idle_queue.force_flush()
+    assert captured.metrics()["predictions"][0].value == 2
 
 
 def test_a_full_queue_turns_measurements_away_and_counts_them(meter):
@@ -160,22 +151,18 @@ def test_a_full_queue_turns_measurements_away_and_counts_them(meter):
         queue.shutdown()
 
 
-def test_a_failing_measurement_is_logged_and_the_rest_are_recorded(meter, caplog):
+def test_a_failing_measurement_is_logged_and_the_rest_are_recorded(meter, idle_queue, caplog):
     provider, captured = meter
     counter = provider.get_meter("t").create_counter("predictions")
-    queue = MeasurementQueue(provider, interval_seconds=3600)
 
     def broken(value, attributes, context=None):
         raise RuntimeError("instrument broke")
 
-    try:
-        queue.put(broken, 1, {})
-        queue.put(counter.add, 1, {})
-        queue.force_flush()
-        assert captured.metrics()["predictions"][0].value == 1
-        assert "Recording a measurement failed" in caplog.text and "instrument broke" in caplog.text
-    finally:
-        queue.shutdown()
+    idle_queue.put(broken, 1, {})
+    idle_queue.put(counter.add, 1, {})
+    idle_queue.force_flush()
+    assert captured.metrics()["predictions"][0].value == 1
+    assert "Recording a measurement failed" in caplog.text and "instrument broke" in caplog.text
 
 
 def test_shutdown_records_what_is_still_queued(meter):
@@ -210,23 +197,19 @@ def test_with_an_installed_queue_record_queues(meter):
     assert measurements.installed() is None  # a queue that shuts down uninstalls itself
 
 
-def test_add_queues_a_summed_increment_or_adds_in_place_without_a_queue(meter):
+def test_add_queues_a_summed_increment_or_adds_in_place_without_a_queue(meter, idle_queue):
     provider, captured = meter
     counter = CallsOf(provider.get_meter("t").create_counter("predictions"))
     attributes = {"label": "setosa"}
     measurements.add(counter.add, 1, attributes)
     assert counter.calls == [(1, attributes)]
-    queue = MeasurementQueue(provider, interval_seconds=3600)
-    measurements.install(queue)
-    try:
-        measurements.add(counter.add, 1, attributes)
-        measurements.add(counter.add, 1, attributes)
-        assert len(counter.calls) == 1
-        queue.force_flush()
-        assert counter.calls[1:] == [(2, attributes)]
-        assert captured.metrics()["predictions"][0].value == 3
-    finally:
-        queue.shutdown()
+    measurements.install(idle_queue)  # uninstalled again when the fixture shuts it down
+    measurements.add(counter.add, 1, attributes)
+    measurements.add(counter.add, 1, attributes)
+    assert len(counter.calls) == 1
+    idle_queue.force_flush()
+    assert counter.calls[1:] == [(2, attributes)]
+    assert captured.metrics()["predictions"][0].value == 3
 
 
 @pytest.fixture
@@ -268,21 +251,16 @@ def test_a_child_forked_after_set_up_gets_its_own_recording_thread(meter, pipe):
         queue.shutdown()
 
 
-def test_a_forked_child_leaves_the_parents_queued_measurements_to_the_parent(meter, pipe):
-    provider, _ = meter
+def test_a_forked_child_leaves_the_parents_queued_measurements_to_the_parent(idle_queue, pipe):
     read_end, write_end = pipe
-    queue = MeasurementQueue(provider, interval_seconds=3600)
 
     def child() -> bool:
-        queue.force_flush()  # must not record the parent's measurement a second time
-        queue.put(_writes(write_end, b"child;"), 1, {})
-        queue.force_flush()
+        idle_queue.force_flush()  # must not record the parent's measurement a second time
+        idle_queue.put(_writes(write_end, b"child;"), 1, {})
+        idle_queue.force_flush()
         return True
 
-    try:
-        queue.put(_writes(write_end, b"parent;"), 1, {})
-        assert _exit_code_of_child(child) == 0
-        queue.force_flush()
-        assert os.read(read_end, 100) == b"child;parent;"
-    finally:
-        queue.shutdown()
+    idle_queue.put(_writes(write_end, b"parent;"), 1, {})
+    assert _exit_code_of_child(child) == 0
+    idle_queue.force_flush()
+    assert os.read(read_end, 100) == b"child;parent;"
