@@ -51,5 +51,5 @@ test-unit: install  ## unit tests only (no servers, no builds)
 bench: install system  ## the telemetry overhead benchmark (a few minutes)
 	$(VENV_PY) -m benchmarks.overhead
 
-bench-instructions: install system  ## telemetry's cost in instructions per request, repeatable to ~0.3% (a few minutes)
+bench-instructions: install system  ## telemetry's cost in instructions per request, repeatable to ~0.5% (a few minutes)
 	$(VENV_PY) -m benchmarks.instructions

@@ -4,7 +4,7 @@ The same request as ``benchmarks/overhead.py`` (fast model, one instance),
 sent in process to the ASGI app, counted by valgrind's callgrind: the
 instructions executed per request by every thread of the process, including
 the batch span processor's export and the measurement thread's recording,
-with telemetry off and on. Counts repeat to within ~0.3% from run to run on
+with telemetry off and on. Counts repeat to within ~0.5% from run to run on
 these shared machines, where throughput moves by 5-10%, so a change of a
 few percent in telemetry's cost shows here before it can show in req/s. It
 is no substitute for ``overhead.py``: instructions are not time (C code
