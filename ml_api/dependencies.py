@@ -1,4 +1,9 @@
-"""Typed dependencies that routes declare: the served models and the recorder."""
+"""Typed dependencies that routes declare: the served models and the recorder.
+
+``async`` although they do not await: FastAPI runs a plain ``def`` dependency in
+its thread pool, one thread hop per dependency per request, for what is a read
+of ``app.state``.
+"""
 
 from typing import Annotated
 
@@ -9,15 +14,15 @@ from ml_api.models import ServedModel
 from ml_api.settings import Settings
 
 
-def get_models(request: Request) -> dict[str, ServedModel]:
+async def get_models(request: Request) -> dict[str, ServedModel]:
     return request.app.state.models
 
 
-def get_recorder(request: Request) -> PredictionRecorder:
+async def get_recorder(request: Request) -> PredictionRecorder:
     return request.app.state.recorder
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
