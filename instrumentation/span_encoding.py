@@ -166,7 +166,8 @@ def _set_value(pb: AnyValue, value: Any) -> bool:
     field = _SCALAR_FIELDS.get(type(value))
     if field is None:
         if value is None:
-            return True  # an empty AnyValue, as the SDK sends it
+            pb.SetInParent()  # an empty AnyValue, present, as the SDK sends it
+            return True
         # Subclasses (a str enum, an IntEnum): first match in the SDK's order.
         field = next((_SCALAR_FIELDS[t] for t in _SCALAR_FIELDS if isinstance(value, t)), None)
     if field is not None:

@@ -54,6 +54,7 @@ def spans_of_every_shape() -> list[ReadableSpan]:
             "scores": [0.5, 0.25],
             "flags": [True, False],
             "sparse": [1, None, 3],
+            "nothing": None,
             "colour": Colour.RED,
             "level": Level.HIGH,
         },
