@@ -27,7 +27,7 @@ from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.instrumentation.asgi import asgi_getter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from instrumentation import measurements
+from instrumentation import lean_spans, measurements
 from instrumentation.config import TelemetryConfig
 from instrumentation.views import HTTP_SERVER_DURATION
 
@@ -50,8 +50,8 @@ class TelemetryMiddleware:
     # taken earlier (Starlette builds middleware before the lifespan runs) they are
     # proxies, one more call in every span and measurement.
     @cached_property
-    def tracer(self) -> trace.Tracer:
-        return trace.get_tracer(_SCOPE)
+    def tracer(self) -> lean_spans.LeanTracer | trace.Tracer:
+        return lean_spans.get_tracer(_SCOPE)
 
     @cached_property
     def duration(self) -> metrics.Histogram:

@@ -35,7 +35,7 @@ from typing import Any
 from opentelemetry import context, metrics, trace
 from opentelemetry.trace import Span, Status, StatusCode
 
-from instrumentation import measurements, views
+from instrumentation import lean_spans, measurements, views
 from instrumentation.config import TelemetryConfig
 
 _SCOPE = "mlotel.prediction"
@@ -148,8 +148,8 @@ class PredictionRecorder:
     # Looked up at the first prediction: a recorder is usually built before the providers
     # are installed, and a tracer or instrument taken then is a proxy, one more call each time.
     @cached_property
-    def tracer(self) -> trace.Tracer:
-        return trace.get_tracer(_SCOPE)
+    def tracer(self) -> lean_spans.LeanTracer | trace.Tracer:
+        return lean_spans.get_tracer(_SCOPE)
 
     @cached_property
     def _instruments(self) -> _Instruments | None:

@@ -3,7 +3,7 @@
 import pytest
 from opentelemetry.sdk.metrics import Histogram as SdkHistogram
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import Tracer as SdkTracer
+from instrumentation.lean_spans import LeanTracer
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
@@ -63,7 +63,7 @@ def test_a_recorder_built_before_set_up_records_through_the_sdk_not_proxies():
     try:
         with recorder.predict("iris", "v1", batch_size=1) as prediction:
             prediction.set_results(["setosa"], [0.9])
-        assert isinstance(recorder.tracer, SdkTracer)
+        assert isinstance(recorder.tracer, LeanTracer)
         assert isinstance(recorder._instruments.confidence, SdkHistogram)
         assert [s.name for s in spans.get_finished_spans()] == ["predict iris"]
     finally:
