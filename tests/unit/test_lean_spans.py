@@ -197,3 +197,4 @@ def test_a_tracer_its_provider_switched_off_starts_no_span():
     span = tracer.start_span("work")
     span.end()
     assert not span.is_recording() and exporter.get_finished_spans() == ()
+
