@@ -8,7 +8,7 @@ tests it against every type OTLP allows), setting seven more ~10 µs, and
 ending it copies it into a new ``ReadableSpan``. In a loop, the server span
 with its six attributes took 30 µs and takes 13 here; ``predict`` with the
 recorder's work around it 105 µs and 46 here. ``benchmarks/instructions.py``:
-telemetry's cost per request fell from 1.21 M to 0.93 M instructions, and
+telemetry's cost per request fell from 1.21 M to 0.94 M instructions, and
 ``benchmarks/overhead.py`` from 0.71-0.76 of telemetry off to 0.78-0.85.
 A :class:`LeanSpan` keeps
 plain attributes (str, bool, int, float) as they are and only hands the rest
