@@ -22,8 +22,9 @@ processors and exporters read it as any other; ``tests/unit/test_lean_spans.py``
 checks that it exports field for field as an SDK span given the same calls.
 Left out: the SDK's tracer self-metrics (``otel.sdk.span.*``, off by default)
 and the experimental ``_on_ending`` hook of span processors (no processor of
-the SDK's uses it). Where the tracer is not the SDK's
-(telemetry off, another SDK), :func:`get_tracer` returns that tracer itself.
+the SDK's uses it). Where the tracer is not the SDK's (telemetry off,
+another SDK) or lacks a part read here (a later SDK release), :func:`get_tracer`
+returns that tracer itself, and spans are the SDK's again.
 """
 
 from __future__ import annotations
@@ -53,7 +54,13 @@ _logger = logging.getLogger(__name__)
 def get_tracer(name: str, tracer_provider: trace.TracerProvider | None = None) -> LeanTracer | trace.Tracer:
     """A :class:`LeanTracer` over the provider's tracer for ``name`` (global provider by default), if it is the SDK's."""
     tracer = trace.get_tracer(name, tracer_provider=tracer_provider)
-    return LeanTracer(tracer) if isinstance(tracer, sdk_trace.Tracer) else tracer
+    if isinstance(tracer, sdk_trace.Tracer) and all(hasattr(tracer, part) for part in _SDK_TRACER_PARTS):
+        return LeanTracer(tracer)
+    return tracer  # another SDK, or an SDK release that no longer has what a LeanTracer reads: its own spans
+
+
+# What a LeanTracer reads from the SDK's tracer; all public.
+_SDK_TRACER_PARTS = ("sampler", "id_generator", "resource", "span_processor", "instrumentation_info")
 
 
 class LeanTracer:
@@ -65,6 +72,8 @@ class LeanTracer:
         self._scope = InstrumentationScope(info.name, info.version, info.schema_url)
         # The provider's limits; the SDK keeps them private, so where they are not found, the environment's.
         self._limits = getattr(tracer, "_span_limits", None) or SpanLimits()
+        # The experimental tracer configurator's switch, private too: always on where there is none.
+        self._is_enabled = getattr(tracer, "_is_enabled", lambda: True)
 
     def start_span(
         self,
@@ -76,7 +85,7 @@ class LeanTracer:
     ) -> trace.Span:
         tracer = self._tracer
         parent = trace.get_current_span(context).get_span_context()
-        if not tracer._is_enabled():  # the provider's (experimental) tracer configurator switched this scope off
+        if not self._is_enabled():  # the provider's tracer configurator switched this scope off
             return trace.NonRecordingSpan(parent)
         if parent.is_valid:
             trace_id = parent.trace_id

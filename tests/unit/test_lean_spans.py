@@ -7,6 +7,7 @@ from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import Tracer as SdkTracer
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator
@@ -198,3 +199,11 @@ def test_a_tracer_its_provider_switched_off_starts_no_span():
     span.end()
     assert not span.is_recording() and exporter.get_finished_spans() == ()
 
+
+
+def test_an_sdk_tracer_without_the_parts_a_lean_tracer_reads_makes_its_own_spans(monkeypatch):
+    provider, exporter = _pipeline()
+    # Stands for an SDK release whose tracer keeps its parts under other names.
+    monkeypatch.setattr(SdkTracer, "__init__", lambda self, *args, **kwargs: None)
+    tracer = lean_spans.get_tracer("t", tracer_provider=provider)
+    assert isinstance(tracer, SdkTracer)
