@@ -48,6 +48,8 @@ from opentelemetry.util import types
 
 # Stored as given; anything else goes through the SDK's cleaning.
 _PLAIN = frozenset((str, bool, int, float))
+# What a LeanTracer reads from the SDK's tracer; all public.
+_SDK_TRACER_PARTS = ("sampler", "id_generator", "resource", "span_processor", "instrumentation_info")
 _logger = logging.getLogger(__name__)
 
 
@@ -58,9 +60,6 @@ def get_tracer(name: str, tracer_provider: trace.TracerProvider | None = None) -
         return LeanTracer(tracer)
     return tracer  # another SDK, or an SDK release that no longer has what a LeanTracer reads: its own spans
 
-
-# What a LeanTracer reads from the SDK's tracer; all public.
-_SDK_TRACER_PARTS = ("sampler", "id_generator", "resource", "span_processor", "instrumentation_info")
 
 
 class LeanTracer:
