@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry import context as context_api
@@ -54,7 +54,7 @@ _logger = logging.getLogger(__name__)
 
 
 def get_tracer(name: str, tracer_provider: trace.TracerProvider | None = None) -> LeanTracer | trace.Tracer:
-    """A :class:`LeanTracer` over the provider's tracer for ``name`` (global provider by default), if it is the SDK's."""
+    """A :class:`LeanTracer` over the provider's tracer for ``name`` if it is the SDK's (global provider by default)."""
     tracer = trace.get_tracer(name, tracer_provider=tracer_provider)
     if isinstance(tracer, sdk_trace.Tracer) and all(hasattr(tracer, part) for part in _SDK_TRACER_PARTS):
         return LeanTracer(tracer)
@@ -157,9 +157,11 @@ class LeanSpan(trace.Span, ReadableSpan):
     def set_attribute(self, key: str, value: types.AnyValue) -> None:
         if key and isinstance(key, str):
             self.set_attributes({key: value})
-        elif not self._ended("set_attribute"):  # as the SDK: one key is not converted to a string
-            _logger.warning("Invalid attribute key %r: must be a non-empty string. Dropped.", key)
-            self._dropped_attributes += 1
+            return
+        with self._lock:
+            if not self._ended("set_attribute"):  # as the SDK: one key is not converted to a string
+                _logger.warning("Invalid attribute key %r: must be a non-empty string. Dropped.", key)
+                self._dropped_attributes += 1
 
     def set_attributes(self, attributes: Mapping[str, types.AnyValue]) -> None:
         with self._lock:
@@ -192,30 +194,22 @@ class LeanSpan(trace.Span, ReadableSpan):
             stored[key] = value
 
     def add_event(self, name: str, attributes: types.Attributes = None, timestamp: int | None = None) -> None:
-        limits = self._limits
-        attributes = BoundedAttributes(
-            limits.max_event_attributes, attributes, immutable=True, max_value_len=limits.max_attribute_length
-        )
+        event = Event(name, self._frozen(attributes, self._limits.max_event_attributes), timestamp)
         with self._lock:
-            if self._ended("add_event"):
-                return
-            if not self._events:
-                self._events = BoundedList(limits.max_events)
-            self._events.append(Event(name, attributes, timestamp))
+            if not self._ended("add_event"):
+                self._events = _appended(self._events, self._limits.max_events, event)
 
     def add_link(self, context: SpanContext, attributes: types.Attributes = None) -> None:
         if not (context and (context.is_valid or attributes or context.trace_state)):
             return
-        limits = self._limits
-        attributes = BoundedAttributes(
-            limits.max_link_attributes, attributes, immutable=True, max_value_len=limits.max_attribute_length
-        )
+        link = Link(context, self._frozen(attributes, self._limits.max_link_attributes))
         with self._lock:
-            if self._ended("add_link"):
-                return
-            if not self._links:
-                self._links = BoundedList(limits.max_links)
-            self._links.append(Link(context, attributes))
+            if not self._ended("add_link"):
+                self._links = _appended(self._links, self._limits.max_links, link)
+
+    def _frozen(self, attributes: types.Attributes, max_count: int | None) -> BoundedAttributes:
+        """An event's or link's attributes, cleaned and bounded as the SDK's."""
+        return BoundedAttributes(max_count, attributes, immutable=True, max_value_len=self._limits.max_attribute_length)
 
     def update_name(self, name: str) -> None:
         if not self._ended("update_name"):
@@ -263,3 +257,11 @@ class LeanSpan(trace.Span, ReadableSpan):
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(name="{self._name}", context={self._context})'
+
+
+def _appended(items: Sequence[Any], max_items: int | None, item: Any) -> BoundedList:
+    """``items`` with ``item`` added, as a BoundedList made at the first add: most spans have no events or links."""
+    if not isinstance(items, BoundedList):
+        items = BoundedList(max_items)
+    items.append(item)
+    return items

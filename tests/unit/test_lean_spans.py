@@ -79,7 +79,7 @@ def _a_request(tracer) -> None:
     predict.set_attribute("sparse", [1, None, 3])
     predict.set_attribute("", "no key")
     predict.set_attribute(7, "not a string key")
-    predict.set_attributes({8: "a key made a string", "": "no key", "opaque": object(), "error": ValueError("a string")})
+    predict.set_attributes({8: "key made a string", "": "no key", "opaque": object(), "error": ValueError("a string")})
     predict.add_event("low_confidence", {"count": 1, "threshold": 0.5}, timestamp=3_000)
     predict.add_link(SpanContext(0x9, 0x8, is_remote=True), {"reason": "retry"})
     predict.add_link(trace.INVALID_SPAN_CONTEXT)  # neither valid nor carrying anything: not kept
@@ -115,7 +115,8 @@ def test_a_request_exports_field_for_field_as_with_sdk_spans():
     assert lean_request == sdk_request
     assert lean_ours == sdk_request  # mlotel's encoder reads a LeanSpan as the SDK's does
     assert lean_finished[0].dropped_attributes == 3
-    assert lean_finished[1].to_json() == sdk_exporter.get_finished_spans()[1].to_json()  # what the console exporter prints
+    # What the console exporter prints.
+    assert lean_finished[1].to_json() == sdk_exporter.get_finished_spans()[1].to_json()
 
 
 def test_the_providers_limits_hold_as_for_sdk_spans():
@@ -139,6 +140,21 @@ def test_the_providers_limits_hold_as_for_sdk_spans():
     assert _exported(lean_exporter)[0] == _exported(sdk_exporter)[0]
 
 
+def test_limits_of_zero_drop_and_count_everything_as_for_sdk_spans():
+    (sdk, sdk_exporter), (lean, lean_exporter) = _sdk_and_lean(max_span_attributes=0, max_events=0, max_links=0)
+    for tracer in (sdk, lean):
+        span = tracer.start_span("bare", attributes={"a": 1}, start_time=1)
+        span.set_attribute("b", 2)
+        for n in range(3):
+            span.add_event(f"event {n}", timestamp=2)
+            span.add_link(SpanContext(0x9 + n, 0x8, is_remote=False))
+        span.end(end_time=3)
+    ((lean_span,), (sdk_span,)) = lean_exporter.get_finished_spans(), sdk_exporter.get_finished_spans()
+    dropped = [(s.dropped_attributes, s.dropped_events, s.dropped_links) for s in (lean_span, sdk_span)]
+    assert dropped == [(2, 3, 3), (2, 3, 3)]
+    assert _exported(lean_exporter)[0] == _exported(sdk_exporter)[0]
+
+
 @pytest.mark.parametrize(
     "sampler, parent_flags",
     [
@@ -151,11 +167,12 @@ def test_the_providers_limits_hold_as_for_sdk_spans():
 def test_the_providers_sampler_decides_as_for_sdk_spans(sampler, parent_flags):
     (sdk, sdk_exporter), (lean, lean_exporter) = _sdk_and_lean(sampler)
     parent = trace.set_span_in_context(NonRecordingSpan(SpanContext(0xABC, 0xDEF, True, TraceFlags(parent_flags))))
-    for tracer in (sdk, lean):
-        tracer.started = [tracer.start_span("root", start_time=1) for _ in range(8)] + [
-            tracer.start_span("child", context=parent, start_time=1)
-        ]
-    for sdk_span, lean_span in zip(sdk.started, lean.started):
+    started = {
+        tracer: [tracer.start_span("root", start_time=1) for _ in range(8)]
+        + [tracer.start_span("child", context=parent, start_time=1)]
+        for tracer in (sdk, lean)
+    }
+    for sdk_span, lean_span in zip(started[sdk], started[lean]):
         assert lean_span.get_span_context() == sdk_span.get_span_context()
         assert lean_span.get_span_context().trace_flags == sdk_span.get_span_context().trace_flags
         assert lean_span.is_recording() == sdk_span.is_recording()
@@ -200,9 +217,8 @@ def test_a_tracer_its_provider_switched_off_starts_no_span():
     assert not span.is_recording() and exporter.get_finished_spans() == ()
 
 
-
 def test_an_sdk_tracer_without_the_parts_a_lean_tracer_reads_makes_its_own_spans(monkeypatch):
-    provider, exporter = _pipeline()
+    provider, _ = _pipeline()
     # Stands for an SDK release whose tracer keeps its parts under other names.
     monkeypatch.setattr(SdkTracer, "__init__", lambda self, *args, **kwargs: None)
     tracer = lean_spans.get_tracer("t", tracer_provider=provider)
