@@ -13,8 +13,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
-import httpx
-
 from alerting.rules import Rule
 from alerting.state import Alert, State
 from alerting.templating import render
@@ -61,24 +59,3 @@ def payload(alert: Alert, rule: Rule, now: float, resend_interval: float, links:
         "endsAt": _timestamp(ends),
         "generatorURL": generator_url(links["prometheus"], links["service"], rule),
     }
-
-
-class AlertmanagerError(Exception):
-    pass
-
-
-class Alertmanager:
-    def __init__(self, url: str, timeout: float = 5.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.url = url.rstrip("/")
-        self._client = httpx.AsyncClient(base_url=self.url, timeout=timeout, transport=transport)
-
-    async def close(self) -> None:
-        await self._client.aclose()
-
-    async def post(self, alerts: list[dict]) -> None:
-        try:
-            response = await self._client.post("/api/v2/alerts", json=alerts)
-        except httpx.HTTPError as error:
-            raise AlertmanagerError(f"Alertmanager at {self.url} unreachable: {type(error).__name__}: {error}") from None
-        if response.status_code != 200:
-            raise AlertmanagerError(f"Alertmanager at {self.url} answered {response.status_code}: {response.text[:200]}")

@@ -16,7 +16,8 @@ import math
 
 from alerting.durations import format_duration
 from alerting.rules import Drift
-from alerting.state import QueryOutcome, Sample
+from alerting.state import QueryOutcome
+from backends.prometheus import Sample
 
 # Proportions are floored at this so that an empty bucket on one side does not
 # make the index infinite.

@@ -14,9 +14,10 @@ import logging
 import time
 
 from alerting import drift
-from alerting.alertmanager import Alertmanager, AlertmanagerError, payload
+from alerting.alertmanager import payload
+from backends.alertmanager import Alertmanager, AlertmanagerError
 from alerting.hub import Hub
-from alerting.prometheus import Prometheus, PrometheusError
+from backends.prometheus import Prometheus, PrometheusError
 from alerting.promql import data_query, parse_locally
 from alerting.rules import Rule, load_directory
 from alerting.settings import Settings

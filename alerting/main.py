@@ -8,10 +8,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from alerting.alertmanager import Alertmanager
+from backends.alertmanager import Alertmanager
 from alerting.api import alerts, health, metrics, rules, ws
 from alerting.engine import Engine
-from alerting.prometheus import Prometheus
+from backends.prometheus import Prometheus
 from alerting.settings import Settings
 from alerting.storage import Storage
 from ml_api.errors import install_error_handlers

@@ -21,6 +21,7 @@ from enum import StrEnum
 
 from alerting.rules import Outcome, Rule
 from alerting.templating import render
+from backends.prometheus import Sample
 
 
 class State(StrEnum):
@@ -37,12 +38,6 @@ class Health(StrEnum):
     OK = "ok"
     NO_DATA = "no_data"
     ERROR = "error"
-
-
-@dataclass(frozen=True)
-class Sample:
-    labels: dict[str, str]
-    value: float
 
 
 @dataclass(frozen=True)

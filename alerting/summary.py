@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alerting.durations import format_duration
-from alerting.prometheus import Prometheus
+from backends.prometheus import Prometheus
 from alerting.state import finite
 
 

@@ -29,7 +29,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from instrumentation import lean_spans, measurements
 from instrumentation.config import TelemetryConfig
-from instrumentation.views import HTTP_SERVER_DURATION
+from instrumentation.metrics_contract import HTTP_SERVER_DURATION
 
 _SCOPE = "mlotel.http"
 

@@ -35,7 +35,8 @@ from typing import Any
 from opentelemetry import context, metrics, trace
 from opentelemetry.trace import Span, Status, StatusCode
 
-from instrumentation import lean_spans, measurements, views
+from instrumentation import lean_spans, measurements
+from instrumentation import metrics_contract as contract
 from instrumentation.config import TelemetryConfig
 
 _SCOPE = "mlotel.prediction"
@@ -47,19 +48,19 @@ class _Instruments:
     def __init__(self) -> None:
         meter = metrics.get_meter(_SCOPE)
         self.confidence = meter.create_histogram(
-            views.CONFIDENCE, unit="1", description="Confidence of each prediction (top-class probability)."
+            contract.CONFIDENCE, unit="1", description="Confidence of each prediction (top-class probability)."
         )
         self.duration = meter.create_histogram(
-            views.PREDICTION_DURATION, unit="s", description="Duration of a prediction call, all stages."
+            contract.PREDICTION_DURATION, unit="s", description="Duration of a prediction call, all stages."
         )
         self.predictions = meter.create_counter(
-            views.PREDICTIONS, unit="{prediction}", description="Predictions made, by label."
+            contract.PREDICTIONS, unit="{prediction}", description="Predictions made, by label."
         )
         self.errors = meter.create_counter(
-            views.PREDICTION_ERRORS, unit="{request}", description="Prediction requests that failed or were rejected."
+            contract.PREDICTION_ERRORS, unit="{request}", description="Prediction requests that failed or were rejected."
         )
         self.batch_size = meter.create_histogram(
-            views.BATCH_SIZE, unit="{instance}", description="Instances per prediction request."
+            contract.BATCH_SIZE, unit="{instance}", description="Instances per prediction request."
         )
 
 

@@ -12,7 +12,7 @@ from alerting import summary
 from alerting.api.deps import EngineDep
 from alerting.durations import parse_duration
 from alerting.exposition import exposition
-from alerting.prometheus import PrometheusError
+from backends.prometheus import PrometheusError
 from ml_api.errors import ClientError
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])

@@ -14,7 +14,7 @@ import pytest
 from alerting import drift
 from alerting.engine import Engine
 from alerting.main import build_engine
-from alerting.prometheus import Prometheus, PrometheusError
+from backends.prometheus import Prometheus, PrometheusError
 from alerting.rules import load_directory
 from alerting.settings import DEFAULT_RULES, Settings
 from tests.alerting_backends import MetricsTarget, WebhookReceiver, alertmanager, prometheus, running

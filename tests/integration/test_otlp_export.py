@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from instrumentation.views import CONFIDENCE_BUCKETS
+from instrumentation.metrics_contract import CONFIDENCE_BUCKETS
 from tests.api_process import running_api
 from tests.otlp_receiver import OtlpReceiver, attributes, free_port, poll_until
 

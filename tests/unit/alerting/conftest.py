@@ -10,9 +10,9 @@ import promql_parser
 import pytest
 from fastapi.testclient import TestClient
 
-from alerting.alertmanager import Alertmanager
+from backends.alertmanager import Alertmanager
 from alerting.main import build_engine, create_app
-from alerting.prometheus import Prometheus
+from backends.prometheus import Prometheus
 from alerting.settings import Settings
 
 TOKEN = "s3cret-token"

@@ -6,7 +6,7 @@ import pytest
 
 from alerting.drift import bucket_counts, evaluate, psi, queries
 from alerting.rules import Drift
-from alerting.state import Sample
+from backends.prometheus import Sample
 
 
 def test_identical_distributions_have_no_drift():

@@ -3,7 +3,8 @@
 import math
 
 from alerting.rules import Rule
-from alerting.state import Health, QueryOutcome, RuleState, Sample, State
+from alerting.state import Health, QueryOutcome, RuleState, State
+from backends.prometheus import Sample
 
 IRIS = {"ml_model_name": "iris"}
 

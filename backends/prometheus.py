@@ -1,22 +1,46 @@
-"""A small Prometheus HTTP API client: instant queries and expression checks,
-with a timeout per request and retries with backoff for transient failures."""
+"""A small Prometheus HTTP API client: instant and range queries, exemplars and
+expression checks, with a timeout per request and retries with backoff for
+transient failures."""
 
 from __future__ import annotations
 
 import asyncio
 import math
+from dataclasses import dataclass
 
 import httpx
 
-from alerting.state import Sample
+from backends.errors import BackendError
 
 
-class PrometheusError(Exception):
+@dataclass(frozen=True)
+class Sample:
+    """One series of an instant vector: its labels and value."""
+
+    labels: dict[str, str]
+    value: float
+
+
+@dataclass(frozen=True)
+class Series:
+    """One series of a range query: its labels and (Unix time, value) points."""
+
+    labels: dict[str, str]
+    points: list[tuple[float, float]]
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    """A measurement that points at its trace: the series' labels, the exemplar's own labels (trace_id), value and time."""
+
+    series: dict[str, str]
+    labels: dict[str, str]
+    value: float
+    at: float
+
+
+class PrometheusError(BackendError):
     """A query that did not return a result; ``unavailable`` tells an outage from a bad query."""
-
-    def __init__(self, message: str, unavailable: bool) -> None:
-        super().__init__(message)
-        self.unavailable = unavailable
 
 
 class Prometheus:
@@ -71,3 +95,17 @@ class Prometheus:
                 raise
             return str(error).removeprefix('invalid parameter "query": ')
         return None
+
+    async def query_range(self, expr: str, start: float, end: float, step: float) -> list[Series]:
+        """The matrix of ``expr`` from ``start`` to ``end`` (Unix times), one point per ``step`` seconds."""
+        data = await self._get("/api/v1/query_range",
+                               {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"})
+        if data.get("resultType") != "matrix":
+            raise PrometheusError(f"range query returned a {data.get('resultType')}, not a matrix", unavailable=False)
+        return [Series(item["metric"], [(float(t), float(v)) for t, v in item["values"]]) for item in data["result"]]
+
+    async def exemplars(self, expr: str, start: float, end: float) -> list[Exemplar]:
+        """Exemplars stored for the series of ``expr`` between ``start`` and ``end``."""
+        data = await self._get("/api/v1/query_exemplars", {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}"})
+        return [Exemplar(group["seriesLabels"], e["labels"], float(e["value"]), float(e["timestamp"]))
+                for group in data or [] for e in group.get("exemplars", [])]

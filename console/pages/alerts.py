@@ -1,0 +1,5 @@
+"""alerts page (to be built)."""
+
+import streamlit as st
+
+st.title("alerts")

@@ -1,0 +1,5 @@
+"""models page (to be built)."""
+
+import streamlit as st
+
+st.title("models")

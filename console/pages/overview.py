@@ -1,0 +1,5 @@
+"""overview page (to be built)."""
+
+import streamlit as st
+
+st.title("overview")

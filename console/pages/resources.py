@@ -1,0 +1,5 @@
+"""resources page (to be built)."""
+
+import streamlit as st
+
+st.title("resources")

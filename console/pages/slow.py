@@ -1,0 +1,5 @@
+"""slow page (to be built)."""
+
+import streamlit as st
+
+st.title("slow")

@@ -1,0 +1,5 @@
+"""trace page (to be built)."""
+
+import streamlit as st
+
+st.title("trace")
