@@ -21,7 +21,7 @@ $(UV):
 
 install: .venv/.synced  ## the Python environment (.venv), from uv.lock
 
-system:  ## Debian packages: prometheus, alertmanager, docker-compose, wrk, valgrind
+system:  ## Debian packages: prometheus, alertmanager, docker-compose, wrk, valgrind, chromium
 	scripts/install_system.sh
 
 collector:  ## build the collector from otel-collector/builder-config.yaml (cached)

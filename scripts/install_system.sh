@@ -2,7 +2,8 @@
 # Installs the Debian packages the stack and the tests use, when missing:
 # Prometheus 2.42 and Alertmanager 0.25 (the backends), docker-compose (to
 # validate the compose files, never to run them), wrk (the benchmark's load),
-# valgrind (the instruction-count benchmark).
+# valgrind (the instruction-count benchmark), chromium and chromium-driver (the
+# console's browser tests).
 set -euo pipefail
 need=()
 command -v prometheus >/dev/null || need+=(prometheus)
@@ -10,6 +11,8 @@ command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v wrk >/dev/null || need+=(wrk)
 command -v valgrind >/dev/null || need+=(valgrind)
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "installing ${need[*]}"
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -1,5 +1,6 @@
-"""The native stack: Prometheus, Alertmanager, Jaeger, the collector and the ML API
-as background processes on loopback, with logs and pids under ``.run/``.
+"""The native stack: Prometheus, Alertmanager, Jaeger, the collector, the
+alert-rule service, the ML API and the console as background processes on
+loopback, with logs and pids under ``.run/``.
 
 ``python scripts/stack.py up [--sidecar]``: start what is not running (again
 after a crash), wait until each answers its health check, print the URLs.
@@ -26,6 +27,7 @@ from dotenv import dotenv_values
 ROOT = Path(__file__).resolve().parent.parent
 RUN = Path(os.environ.get("MLOTEL_RUN_DIR", ROOT / ".run"))
 BIN = ROOT / ".build" / "bin"
+CONSOLE = "http://127.0.0.1:8501"
 sys.path.insert(0, str(ROOT / "scripts"))
 from render_config import render  # noqa: E402
 
@@ -114,6 +116,12 @@ def services(sidecar: bool = False) -> list[Service]:
         [sys.executable, "-m", "ml_api", "--host", "127.0.0.1", "--port", "8000"],
         "http://127.0.0.1:8000/health", 8000, "http://127.0.0.1:8000/docs",
         {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_METRIC_EXPORT_INTERVAL": "5000"},
+    ))
+    stack.append(Service(
+        "console",
+        [sys.executable, "-m", "console", "--host", "127.0.0.1", "--port", "8501"],
+        "http://127.0.0.1:8501/_stcore/health", 8501, CONSOLE,
+        {"ALERTING_API_TOKEN": alerting_token()},
     ))
     return stack
 
@@ -207,9 +215,10 @@ def status() -> None:
 
 
 def print_urls() -> None:
-    print("""
+    print(f"""
+Console       {CONSOLE}   open this: overview, models, slow predictions and their traces, alerts, resources
 ML API        http://127.0.0.1:8000   (POST /predict, GET /models, docs at /docs)
-Jaeger        http://127.0.0.1:16686  (HTTP API: /api/traces/<trace_id>, /api/services)
+Jaeger        http://127.0.0.1:16686  (HTTP API only, no UI in this build: traces open in the console)
 Prometheus    http://127.0.0.1:9090   (exemplars: /api/v1/query_exemplars)
 Alertmanager  http://127.0.0.1:9093   (API v2: /api/v2/alerts)
 Alert rules   http://127.0.0.1:8080   (GET /rules, /alerts/active, /metrics/summary; docs at /docs;

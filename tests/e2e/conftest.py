@@ -1,10 +1,14 @@
 """The native stack for end-to-end tests: reused if `make up` runs it, else started and stopped here."""
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
+
+from tests.e2e.backends import API
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -28,3 +32,12 @@ def native_stack():
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def traffic(native_stack):
+    """A minute of mixed traffic, one refused request, and time for two scrapes of the result."""
+    subprocess.run([sys.executable, "-m", "ml_api.loadgen", "--rate", "15", "--duration", "60", "--quiet", "--json"],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    httpx.post(f"{API}/predict", json={"model": "iris", "instances": [[1.0]]}, timeout=10)
+    httpx.post("http://127.0.0.1:9090/-/reload", timeout=10)  # a reused stack picks up new scrape targets

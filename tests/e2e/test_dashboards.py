@@ -3,14 +3,11 @@ Prometheus once the load generator has run: a panel that can never show data is 
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.e2e.backends import API, prometheus
+from tests.e2e.backends import prometheus
 from tests.otlp_receiver import poll_until
 
 pytestmark = pytest.mark.integration
@@ -36,15 +33,6 @@ def panel_queries() -> list[tuple[str, str, str]]:
             metric, label = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["query"]).groups()
             queries.append((dashboard["title"], f"variable {variable['name']}", f"group by ({label}) ({metric})"))
     return queries
-
-
-@pytest.fixture(scope="module")
-def traffic(native_stack):
-    """A minute of mixed traffic, one refused request, and time for two scrapes of the result."""
-    subprocess.run([sys.executable, "-m", "ml_api.loadgen", "--rate", "15", "--duration", "60", "--quiet", "--json"],
-                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-    httpx.post(f"{API}/predict", json={"model": "iris", "instances": [[1.0]]}, timeout=10)
-    httpx.post("http://127.0.0.1:9090/-/reload", timeout=10)  # a reused stack picks up new scrape targets
 
 
 @pytest.mark.parametrize(("dashboard", "panel", "expr"), panel_queries(), ids=lambda v: v if len(v) < 60 else None)

@@ -42,6 +42,12 @@ def test_api_and_alerting_tables_list_exactly_their_settings():
     assert table_names(section("The alert-rule service")) == settings_names(AlertingSettings, "ALERTING_")
 
 
+def test_console_table_lists_exactly_its_settings():
+    from console.settings import Settings as ConsoleSettings
+
+    assert table_names(section("The console")) == settings_names(ConsoleSettings, "CONSOLE_")
+
+
 def test_every_collector_and_jaeger_variable_is_documented():
     configs = [*(ROOT / "otel-collector").glob("*.yaml"), ROOT / "jaeger" / "config.yaml"]
     lines = [line for path in configs for line in path.read_text().splitlines() if not line.lstrip().startswith("#")]

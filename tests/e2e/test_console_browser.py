@@ -1,0 +1,113 @@
+"""The console in a real browser, on the native stack after a minute of load-generator
+traffic: every page renders with data, a slow prediction's trace shows its stages,
+a rule made to fire shows on the alerts page, and no page shows an exception.
+Screenshots of each page go to .run/artifacts/console/ (the docs' images come from them)."""
+
+import time
+
+import httpx
+import pytest
+
+from tests.e2e.backends import ALERTING, jaeger_trace
+from tests.e2e.browser import chromium, exceptions, open_rendered, screenshot, text
+from tests.e2e.test_native_stack import slow_prediction
+from tests.otlp_receiver import poll_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+CONSOLE = "http://127.0.0.1:8501"
+RULE = "ConsoleE2eTrafficSeen"
+render_seconds: dict[str, float] = {}
+
+
+@pytest.fixture(scope="module")
+def browser(traffic):
+    driver = chromium()
+    yield driver
+    driver.quit()
+    print("\nseconds from navigation to a rendered page: "
+          + ", ".join(f"{page} {seconds:.2f}" for page, seconds in render_seconds.items()))
+
+
+@pytest.fixture(scope="module")
+def slow_trace_id(native_stack) -> str:
+    trace_id, _ = slow_prediction()
+    poll_until(lambda: jaeger_trace(trace_id), timeout=60, interval=0.5)
+    return trace_id
+
+
+@pytest.fixture(scope="module")
+def firing_rule(native_stack):
+    """A rule that fires on any traffic, added through the alert-rule service's API."""
+    token = native_stack.alerting_token()
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"expr": "sum by (ml_model_name) (rate(ml_predictions_total[2m])) > 0", "for": "0s",
+            "labels": {"severity": "warning"}, "annotations": {"summary": "{{ labels.ml_model_name }} serves traffic"}}
+    response = httpx.put(f"{ALERTING}/rules/{RULE}", json=body, headers=headers, timeout=10)
+    assert response.status_code in (200, 201), response.text
+    poll_until(lambda: httpx.get(f"{ALERTING}/alerts/active", params={"rule": RULE}, timeout=10).json() or None,
+               timeout=60, interval=1)
+    yield RULE
+    httpx.delete(f"{ALERTING}/rules/{RULE}", headers=headers, timeout=10)
+
+
+def visit(driver, name: str, path: str) -> str:
+    """Open a page, time it, screenshot it, and return its text; no page may show an exception."""
+    render_seconds[name] = open_rendered(driver, CONSOLE + path)
+    screenshot(driver, name)
+    assert exceptions(driver) == [], f"{path} shows an exception"
+    shown = text(driver)
+    assert "Traceback" not in shown
+    return shown
+
+
+def charts(driver) -> int:
+    return len(driver.find_elements("css selector", '[data-testid="stPlotlyChart"] .main-svg'))
+
+
+def test_overview_shows_each_model_with_numbers_and_charts(browser):
+    shown = visit(browser, "overview", "/")
+    assert "iris" in shown and "digits" in shown
+    assert any(ch.isdigit() for ch in shown)
+    assert charts(browser) >= 3  # the gauges at least
+
+
+def test_models_page_shows_the_confidence_distribution_of_a_model(browser):
+    shown = visit(browser, "models", "/models?model=digits")
+    assert "digits" in shown and "PSI" in shown
+    assert charts(browser) >= 3
+
+
+def test_resources_page_shows_process_host_and_endpoints(browser):
+    shown = visit(browser, "resources", "/resources")
+    assert "/predict" in shown
+    assert charts(browser) >= 2
+
+
+def test_a_slow_predictions_trace_shows_its_server_predict_and_stage_spans(browser, slow_trace_id):
+    shown = visit(browser, "trace", f"/trace?trace_id={slow_trace_id}")
+    for span in ("POST /predict", "predict digits", "preprocess", "inference", "postprocess"):
+        assert span in shown, f"{span} missing from the trace page"
+    assert " ms" in shown
+    assert charts(browser) >= 1  # the waterfall
+
+
+def test_slow_predictions_list_the_slow_trace_and_open_it(browser, slow_trace_id):
+    since = time.monotonic()
+    shown = visit(browser, "slow", "/slow?model=digits&min_ms=100&since=1h")
+    assert "digits" in shown
+    links = [a for a in browser.find_elements("css selector", "a") if slow_trace_id in (a.get_attribute("href") or "")]
+    assert links, "the slow prediction has no link to its trace"
+    links[0].click()
+    poll_until(lambda: "/trace" in browser.current_url or None, timeout=10, interval=0.2)
+    open_rendered(browser, browser.current_url)
+    assert "predict digits" in text(browser)
+    print(f"slow list to trace page: {time.monotonic() - since:.1f} s")
+
+
+def test_alerts_page_shows_a_rule_made_to_fire(browser, firing_rule):
+    shown = visit(browser, "alerts", "/alerts")
+    assert firing_rule in shown
+    assert "firing" in shown.lower() or "pending" in shown.lower()
+    slow_links = [a.get_attribute("href") for a in browser.find_elements("css selector", "a")
+                  if "/slow?" in (a.get_attribute("href") or "")]
+    assert slow_links, "the alert does not link to its model's slow predictions"
