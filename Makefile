@@ -6,7 +6,7 @@ UV := .build/uv/bin/uv
 VENV_PY := .venv/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install system collector jaeger up down status demo test test-unit bench bench-instructions
+.PHONY: help install system collector jaeger up down status demo test test-unit test-browser bench bench-instructions
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t14
@@ -47,6 +47,9 @@ test: install system collector jaeger  ## the whole suite, unit to end-to-end
 
 test-unit: install  ## unit tests only (no servers, no builds)
 	scripts/run_pytest.sh tests/unit
+
+test-browser: install system collector jaeger  ## the console in headless Chromium on the native stack (screenshots in .run/artifacts/console)
+	scripts/run_pytest.sh -m browser tests/e2e
 
 bench: install system  ## the telemetry overhead benchmark (a few minutes)
 	$(VENV_PY) -m benchmarks.overhead
