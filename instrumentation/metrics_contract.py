@@ -116,6 +116,11 @@ def error_rate(scope: Scope = Scope()) -> str:
     return _or_zero(_sum_rate(PROM_ERRORS, scope), request_rate(scope))
 
 
+def errors_by_type_rate(scope: Scope = Scope()) -> str:
+    """Failed or refused prediction requests per second, by ``error.type``."""
+    return _sum_rate(PROM_ERRORS, scope, extra=(ERROR_TYPE,))
+
+
 def error_ratio(scope: Scope = Scope()) -> str:
     """Failed or refused prediction requests over all prediction requests."""
     errors = error_rate(scope)

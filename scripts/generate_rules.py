@@ -3,7 +3,10 @@
     python scripts/generate_rules.py          # rewrite them
     python scripts/generate_rules.py --check  # exit 1 if a file in the repo is stale
 
-``prometheus/rules/ml.rules.yml`` holds the contract's ``RECORDING_RULES``. A
+``prometheus/rules/ml.rules.yml`` holds the contract's ``RECORDING_RULES``;
+``alerting/default_rules/ml.yml`` the alert-rule service's default rules,
+``ALERT_RULES`` below, whose expressions the contract's builders write. Each
+alert rule is validated as the service would load it before it is written. A
 unit test keeps the files in the repo equal to this script's output.
 """
 
@@ -15,7 +18,9 @@ from pathlib import Path
 
 import yaml
 
-from instrumentation.metrics_contract import RECORDING_RULES
+from alerting.rules import parse_rule
+from instrumentation import metrics_contract as contract
+from instrumentation.metrics_contract import MODEL, RECORDING_RULES, Scope
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = """\
@@ -34,7 +39,84 @@ def recording_rules() -> str:
         {"groups": [{"name": "mlotel-model-quality", "interval": "15s", "rules": rules}]})
 
 
-FILES = {"prometheus/rules/ml.rules.yml": recording_rules}
+# The alert's own model, as a template in an annotation's PromQL.
+ALERTED_MODEL = Scope(matchers=f'{MODEL}="{{{{ labels.{MODEL} }}}}"', by=())
+
+ALERT_RULES = [
+    {
+        "name": "PredictionLatencyHigh",
+        "expr": f"{contract.latency_quantile(0.95)} > 0.5",
+        "for": "2m",
+        "keep_firing_for": "1m",
+        "labels": {"severity": "warning"},
+        "annotations": {
+            "summary": "p95 prediction latency of {{ labels.ml_model_name }} is {{ value | milliseconds }}",
+            "description": "The slowest 5% of {{ labels.ml_model_name }} predictions took over {{ value | milliseconds }} "
+                           "in the last 5 minutes (threshold 500 ms). jaeger_url lists them.",
+        },
+        "trace_search": {"operation": "predict {{ labels.ml_model_name }}", "min_duration": "{{ value | milliseconds }}"},
+    },
+    {
+        # Over 2 minutes, not 5: out-of-distribution inputs are worth knowing about quickly.
+        "name": "LowConfidenceRatioHigh",
+        "expr": f"{contract.low_confidence_ratio(Scope(window='2m'))} > 0.3",
+        "for": "1m",
+        "keep_firing_for": "30s",
+        "labels": {"severity": "warning"},
+        "annotations": {
+            "summary": "{{ value | percent }} of {{ labels.ml_model_name }} predictions are low-confidence",
+            "description": "Over 30% of the last 2 minutes' predictions of {{ labels.ml_model_name }} had a confidence "
+                           "under the low-confidence threshold: out-of-distribution inputs or a broken feature pipeline.",
+        },
+    },
+    {
+        "name": "PredictionErrorRatioHigh",
+        "expr": f"{contract.error_ratio()} > 0.05",
+        "for": "2m",
+        "labels": {"severity": "critical"},
+        "annotations": {
+            "summary": "{{ value | percent }} of {{ labels.ml_model_name }} prediction requests fail",
+            "description": f"Errors by type: {contract.errors_by_type_rate(ALERTED_MODEL)}",
+        },
+    },
+    {
+        "name": "ConfidenceDrift",
+        "drift": {"metric": f"{contract.PROM_CONFIDENCE}_bucket", "by": [MODEL], "window": "10m",
+                  "baseline_window": "1h", "threshold": 0.2, "min_samples": 50},
+        "for": "10m",
+        "labels": {"severity": "warning"},
+        "annotations": {
+            "summary": "confidence of {{ labels.ml_model_name }} drifted (PSI {{ value | round(3) }})",
+            "description": "The population stability index between the last 10 minutes' confidence histogram and "
+                           "the hour before is {{ value | round(3) }} (over 0.2: a real shift).",
+        },
+    },
+    {
+        # No data at all (the API or its telemetry is gone) alerts too, with alert_reason="no_data".
+        "name": "NoPredictionTraffic",
+        "expr": f"{contract.prediction_rate(Scope(window='10m'))} == 0",
+        "for": "5m",
+        "no_data": "alert",
+        "labels": {"severity": "warning"},
+        "annotations": {
+            "summary": "no predictions{% if labels.ml_model_name is defined %} from {{ labels.ml_model_name }}"
+                       "{% endif %} for 10 minutes",
+        },
+    },
+]
+
+
+def alert_rules() -> str:
+    for rule in ALERT_RULES:
+        parse_rule(rule, "scripts/generate_rules.py: ALERT_RULES")
+    return GENERATED + """\
+# mlotel's default alert rules for an ML model-serving API. Every series an
+# `expr` returns is an alert instance (the comparison lives in the expression);
+# templates see `labels` and `value`. Validate with: python -m alerting check
+""" + _dump({"rules": ALERT_RULES})
+
+
+FILES = {"prometheus/rules/ml.rules.yml": recording_rules, "alerting/default_rules/ml.yml": alert_rules}
 
 
 def main() -> None:
