@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alerting.main import create_app
+from instrumentation import metrics_contract as contract
 from tests.unit.alerting.conftest import AUTH, make_engine
 
 IRIS = {"ml_model_name": "iris"}
@@ -197,8 +198,7 @@ def test_history_filters_by_rule_and_time(service, backends):
 
 def test_metrics_summary_per_model_and_bad_windows(service, backends):
     prometheus, _ = backends
-    prometheus.results['histogram_quantile(0.95, sum by (le, ml_model_name) '
-                       '(rate(ml_prediction_duration_seconds_bucket[5m])))'] = [(IRIS, 0.012)]
+    prometheus.results[contract.latency_quantile(0.95)] = [(IRIS, 0.012)]
     models = service.get("/metrics/summary").json()["models"]
     assert models["iris"]["latency_p95_seconds"] == 0.012 and models["iris"]["request_rate"] is None
     for window in ("5x", "0s", "400d"):
