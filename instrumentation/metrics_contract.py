@@ -203,6 +203,11 @@ def active_alerts(state: str = "firing") -> str:
     return f'sum({PROM_ALERTS}{{state="{state}"}}) or vector(0)'
 
 
+def alerts_by_rule() -> str:
+    """Pending and firing alerts of the alert-rule service, per rule and state."""
+    return f'sum by (alertname, state) ({PROM_ALERTS}{{state=~"pending|firing"}})'
+
+
 # Recorded by Prometheus (prometheus/rules/ml.rules.yml is generated from this).
 RECORDING_RULES = {
     **{f"ml_model:prediction_duration_seconds:p{round(q * 100)}_5m": latency_quantile(q) for q in QUANTILES},
