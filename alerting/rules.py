@@ -50,7 +50,8 @@ class _Strict(BaseModel):
 
 
 class TraceSearch(_Strict):
-    """A Jaeger search for the traces behind an alert: the ``jaeger_url`` annotation."""
+    """The traces behind an alert, its ``trace_url`` annotation: the console's slow predictions
+    of the alert's model, or (``TRACE_UI_URL`` set) a Jaeger search for ``operation`` of ``service``."""
 
     service: str = "ml-api"
     operation: str = ""

@@ -52,7 +52,7 @@ ALERT_RULES = [
         "annotations": {
             "summary": "p95 prediction latency of {{ labels.ml_model_name }} is {{ value | milliseconds }}",
             "description": "The slowest 5% of {{ labels.ml_model_name }} predictions took over {{ value | milliseconds }} "
-                           "in the last 5 minutes (threshold 500 ms). jaeger_url lists them.",
+                           "in the last 5 minutes (threshold 500 ms). trace_url lists them.",
         },
         "trace_search": {"operation": "predict {{ labels.ml_model_name }}", "min_duration": "{{ value | milliseconds }}"},
     },
