@@ -14,9 +14,9 @@ runs every panel's query against a live Prometheus.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 from grafana_foundation_sdk.builders.common import VizLegendOptions
@@ -32,6 +32,10 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from instrumentation import metrics_contract as contract
 from instrumentation.metrics_contract import API_SCOPE, ENDPOINTS, LABEL, MODEL, ROUTE, STATUS, VERSION, Scope
+
+# The command line shared by the repo's generators lives with the scripts.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from generated_files import write_or_check  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "json"
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid="prometheus")
@@ -192,21 +196,6 @@ def render(build) -> str:
     return json.dumps(built, cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="compare instead of writing")
-    args = parser.parse_args()
-    stale = []
-    for name, build in DASHBOARDS.items():
-        text, path = render(build), OUT / name
-        if args.check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(name)
-        else:
-            path.write_text(text)
-    if stale:
-        sys.exit(f"stale dashboards (run python dashboards/generate.py): {', '.join(stale)}")
-
-
 if __name__ == "__main__":
-    main()
+    write_or_check(__doc__.split("\n\n")[0], {OUT / name: partial(render, build) for name, build in DASHBOARDS.items()},
+                   "python dashboards/generate.py")

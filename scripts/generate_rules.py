@@ -12,13 +12,12 @@ unit test keeps the files in the repo equal to this script's output.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import yaml
 
 from alerting.rules import parse_rule
+from generated_files import write_or_check
 from instrumentation import metrics_contract as contract
 from instrumentation.metrics_contract import MODEL, RECORDING_RULES, Scope
 
@@ -116,24 +115,7 @@ def alert_rules() -> str:
 """ + _dump({"rules": ALERT_RULES})
 
 
-FILES = {"prometheus/rules/ml.rules.yml": recording_rules, "alerting/default_rules/ml.yml": alert_rules}
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="compare instead of writing")
-    args = parser.parse_args()
-    stale = []
-    for name, build in FILES.items():
-        text, path = build(), ROOT / name
-        if args.check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(name)
-        else:
-            path.write_text(text)
-    if stale:
-        sys.exit(f"stale rule files (run python scripts/generate_rules.py): {', '.join(stale)}")
-
+FILES = {ROOT / "prometheus/rules/ml.rules.yml": recording_rules, ROOT / "alerting/default_rules/ml.yml": alert_rules}
 
 if __name__ == "__main__":
-    main()
+    write_or_check(__doc__.split("\n\n")[0], FILES, "python scripts/generate_rules.py")
