@@ -2,10 +2,12 @@
 names they become, and the PromQL over them.
 
 Everything that reads mlotel's metrics takes them from here: the recording
-rules (``prometheus/rules/ml.rules.yml``), the default alert rules, the
-alert-rule service's summary, the Grafana dashboards, ``make demo`` and the
-console. Generated files are checked against this module by tests, so a
-renamed metric or a changed bucket cannot leave one of them behind.
+rules (``prometheus/rules/ml.rules.yml``) and the default alert rules
+(``alerting/default_rules/ml.yml``), both written by
+``scripts/generate_rules.py``, the alert-rule service's summary, the Grafana
+dashboards (``dashboards/generate.py``), ``make demo`` and the console.
+Generated files are checked against this module by tests, so a renamed metric
+or a changed bucket cannot leave one of them behind.
 
 Prometheus names are what the collector's Prometheus exporter makes of the
 OpenTelemetry names: dots become underscores, the unit becomes a suffix
