@@ -13,9 +13,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
+from alerting.durations import parse_duration
 from alerting.rules import Rule
 from alerting.state import Alert, State
 from alerting.templating import render
+from backends.trace_links import TraceLinks
+from instrumentation.metrics_contract import MODEL
 
 # Alertmanager ends a firing alert this many resend intervals after the last post.
 VALIDITY_INTERVALS = 4
@@ -25,19 +28,26 @@ def _timestamp(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def jaeger_search_url(jaeger_url: str, rule: Rule, alert: Alert) -> str | None:
-    """A Jaeger search for the traces behind ``alert`` (service, operation, minimum duration)."""
+def _milliseconds(duration: str) -> int | None:
+    """812 for "812 ms"; None for no duration (a template's "n/a" for NaN, say)."""
+    try:
+        return round(parse_duration(duration.replace(" ", "")) * 1000)
+    except ValueError:
+        return None
+
+
+def trace_search_url(links: TraceLinks, rule: Rule, alert: Alert) -> str | None:
+    """The traces behind ``alert``: the console's slow predictions of its model (its
+    ``ml_model_name``) or, with a trace UI, a Jaeger search for the rule's service and operation."""
     search = rule.trace_search
     if search is None:
         return None
-    params = {"service": render(search.service, alert.labels, alert.value), "lookback": search.lookback, "limit": "20"}
-    operation = render(search.operation, alert.labels, alert.value) if search.operation else ""
-    min_duration = render(search.min_duration, alert.labels, alert.value).replace(" ", "") if search.min_duration else ""
-    if operation:
-        params["operation"] = operation
-    if min_duration and "n/a" not in min_duration:
-        params["minDuration"] = min_duration
-    return f"{jaeger_url.rstrip('/')}/search?{urlencode(params, quote_via=quote)}"
+
+    def filled(template: str) -> str:
+        return render(template, alert.labels, alert.value) if template else ""
+
+    return links.slow(alert.labels.get(MODEL, ""), _milliseconds(filled(search.min_duration)), search.lookback,
+                      service=filled(search.service), operation=filled(search.operation))
 
 
 def generator_url(prometheus_url: str, service_url: str, rule: Rule) -> str:
@@ -49,8 +59,8 @@ def generator_url(prometheus_url: str, service_url: str, rule: Rule) -> str:
 
 def payload(alert: Alert, rule: Rule, now: float, resend_interval: float, links: dict[str, str]) -> dict:
     annotations = dict(alert.annotations)
-    if jaeger := jaeger_search_url(links["jaeger"], rule, alert):
-        annotations["jaeger_url"] = jaeger
+    if traces := trace_search_url(TraceLinks(links["console"], links["trace_ui"]), rule, alert):
+        annotations["trace_url"] = traces
     ends = alert.resolved_at if alert.state is State.RESOLVED else now + VALIDITY_INTERVALS * resend_interval
     return {
         "labels": alert.labels,

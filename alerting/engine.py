@@ -48,7 +48,8 @@ class Engine:
         self.delivery_failures = 0
         self.last_delivery_error: str | None = None
         self.last_delivery_at: float | None = None
-        self.links = {"prometheus": settings.prometheus_url, "jaeger": settings.jaeger_url, "service": settings.external_url}
+        self.links = {"prometheus": settings.prometheus_url, "service": settings.external_url,
+                      "console": settings.console_url, "trace_ui": settings.trace_ui_url}
         self.hub = Hub()
 
     def _restore(self) -> None:

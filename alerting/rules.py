@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from alerting.durations import Duration
 from alerting.templating import check_template
+from instrumentation.metrics_contract import MODEL, PROM_CONFIDENCE
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # Prometheus label names; a rule name becomes one
 
@@ -49,7 +50,8 @@ class _Strict(BaseModel):
 
 
 class TraceSearch(_Strict):
-    """A Jaeger search for the traces behind an alert: the ``jaeger_url`` annotation."""
+    """The traces behind an alert, its ``trace_url`` annotation: the console's slow predictions
+    of the alert's model, or (``TRACE_UI_URL`` set) a Jaeger search for ``operation`` of ``service``."""
 
     service: str = "ml-api"
     operation: str = ""
@@ -66,9 +68,9 @@ class TraceSearch(_Strict):
 class Drift(_Strict):
     """Population stability index between a histogram's recent and baseline windows."""
 
-    metric: str = "ml_prediction_confidence_bucket"
+    metric: str = f"{PROM_CONFIDENCE}_bucket"
     selector: str = Field("", description="label matchers, e.g. '{job=\"ml-api\"}'")
-    by: tuple[str, ...] = ("ml_model_name",)
+    by: tuple[str, ...] = (MODEL,)
     window: Duration = 600.0
     baseline_window: Duration = 3600.0
     baseline_offset: Duration | None = Field(None, description="default: the window, so the baseline ends where it starts")

@@ -18,8 +18,10 @@ class Settings(BaseSettings):
     prometheus_url: str = Field("http://127.0.0.1:9090", validation_alias=AliasChoices("PROMETHEUS_URL", "ALERTING_PROMETHEUS_URL"))
     alertmanager_url: str = Field(
         "http://127.0.0.1:9093", validation_alias=AliasChoices("ALERTMANAGER_URL", "ALERTING_ALERTMANAGER_URL"))
-    jaeger_url: str = Field("http://127.0.0.1:16686", validation_alias=AliasChoices("JAEGER_URL", "ALERTING_JAEGER_URL"),
-                            description="Jaeger UI links in latency alerts")
+    console_url: str = Field("http://127.0.0.1:8501", validation_alias=AliasChoices("CONSOLE_URL", "ALERTING_CONSOLE_URL"),
+                             description="the console as users reach it: alerts' trace_url opens its slow predictions")
+    trace_ui_url: str = Field("", validation_alias=AliasChoices("TRACE_UI_URL", "ALERTING_TRACE_UI_URL"),
+                              description="a Jaeger UI for alerts' trace_url instead of the console (empty: the console)")
     external_url: str = Field("http://127.0.0.1:8080", description="this service as users reach it (generator links)")
     rules_dir: Path = Field(DEFAULT_RULES, description="YAML rule files; rules added over the API live in the database")
     db_path: Path = Field(Path("alerting.sqlite3"), description="SQLite file: runtime rules, alert state, history")

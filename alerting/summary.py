@@ -5,25 +5,19 @@ from __future__ import annotations
 import asyncio
 
 from alerting.durations import format_duration
-from backends.prometheus import Prometheus
 from alerting.state import finite
+from backends.prometheus import Prometheus
+from instrumentation import metrics_contract as contract
+from instrumentation.metrics_contract import MODEL, QUANTILES, Scope
 
 
 def queries(window: float) -> dict[str, str]:
-    w = format_duration(window)
-    requests = f"sum by (ml_model_name) (rate(ml_prediction_duration_seconds_count[{w}]))"
-    errors = f"sum by (ml_model_name) (rate(ml_prediction_errors_total[{w}]))"
-    predictions = f"sum by (ml_model_name) (rate(ml_predictions_total[{w}]))"
-    low = f'sum by (ml_model_name) (rate(ml_predictions_total{{ml_prediction_low_confidence="true"}}[{w}]))'
-    quantile = "histogram_quantile({q}, sum by (le, ml_model_name) (rate(ml_prediction_duration_seconds_bucket[" + w + "])))"
+    scope = Scope(window=format_duration(window))
     return {
-        "request_rate": requests,
-        "latency_p50_seconds": quantile.format(q=0.5),
-        "latency_p95_seconds": quantile.format(q=0.95),
-        "latency_p99_seconds": quantile.format(q=0.99),
-        # Counters that have not counted anything yet do not exist: "or 0 *" makes them 0.
-        "error_ratio": f"({errors} or 0 * {requests}) / (({errors} or 0 * {requests}) + {requests})",
-        "low_confidence_ratio": f"({low} or 0 * {predictions}) / {predictions}",
+        "request_rate": contract.request_rate(scope),
+        **{f"latency_p{round(q * 100)}_seconds": contract.latency_quantile(q, scope) for q in QUANTILES},
+        "error_ratio": contract.error_ratio(scope),
+        "low_confidence_ratio": contract.low_confidence_ratio(scope),
     }
 
 
@@ -34,6 +28,6 @@ async def summary(prometheus: Prometheus, at: float, window: float) -> dict[str,
     models: dict[str, dict[str, float | None]] = {}
     for figure, samples in zip(named, results):
         for sample in samples:
-            model = sample.labels.get("ml_model_name", "")
+            model = sample.labels.get(MODEL, "")
             models.setdefault(model, dict.fromkeys(named))[figure] = finite(sample.value)
     return dict(sorted(models.items()))

@@ -4,16 +4,17 @@ string so a URL reproduces the view), backend-down banners, and trace links."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlencode
 
 import streamlit as st
 
 from backends.errors import BackendError
+from backends.trace_links import TraceLinks
 from console.settings import settings
 
 # Label -> seconds: minutes (a load test) to a week (drift).
 TIME_RANGES = {"5m": 300, "15m": 900, "1h": 3600, "6h": 21_600, "24h": 86_400, "7d": 604_800}
 REFRESH = {"off": None, "5s": 5, "15s": 15, "30s": 30}
+_LINKS = TraceLinks(trace_ui_url=settings.trace_ui_url)
 
 
 def _query_param_choice(label: str, name: str, options: list[str], default: str) -> str:
@@ -53,16 +54,10 @@ def backend_down(error: BackendError) -> None:
 
 def trace_url(trace_id: str) -> str:
     """Where a trace opens: the console's trace page, or the configured trace UI (Jaeger's)."""
-    if settings.trace_ui_url:
-        return f"{settings.trace_ui_url.rstrip('/')}/trace/{trace_id}"
-    return f"/trace?{urlencode({'trace_id': trace_id})}"
+    return _LINKS.trace(trace_id)
 
 
 def slow_url(model: str = "", min_ms: float | None = None, since: str = "") -> str:
     """The slow predictions of ``model`` (at least ``min_ms``, within ``since`` like "1h")."""
-    params = {k: v for k, v in (("model", model), ("min_ms", f"{min_ms:g}" if min_ms else ""), ("since", since)) if v}
-    if settings.trace_ui_url:
-        search = {"service": settings.service_name, **({"operation": f"predict {model}"} if model else {}),
-                  **({"minDuration": f"{min_ms:g}ms"} if min_ms else {}), **({"lookback": since} if since else {})}
-        return f"{settings.trace_ui_url.rstrip('/')}/search?{urlencode(search)}"
-    return f"/slow?{urlencode(params)}" if params else "/slow"
+    return _LINKS.slow(model, min_ms, since, service=settings.service_name,
+                       operation=f"predict {model}" if model else "")

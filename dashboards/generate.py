@@ -3,6 +3,10 @@
     python dashboards/generate.py          # rewrite dashboards/json/*.json
     python dashboards/generate.py --check  # exit 1 if the JSON in the repo is stale
 
+Panel queries of mlotel's own metrics come from the metrics contract
+(``instrumentation/metrics_contract.py``) over what the dashboard variables
+select; the collector's own metrics are written here, where they are read.
+
 The JSON in ``dashboards/json`` is what Grafana loads (provisioning in
 ``dashboards/provisioning``); a test keeps it equal to this file's output and
 runs every panel's query against a live Prometheus.
@@ -10,9 +14,9 @@ runs every panel's query against a live Prometheus.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+from functools import partial
 from pathlib import Path
 
 from grafana_foundation_sdk.builders.common import VizLegendOptions
@@ -26,10 +30,20 @@ from grafana_foundation_sdk.models.common import LegendDisplayMode, LegendPlacem
 from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableOption, VariableRefresh
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
+from instrumentation import metrics_contract as contract
+from instrumentation.metrics_contract import API_SCOPE, ENDPOINTS, LABEL, MODEL, ROUTE, STATUS, VERSION, Scope
+
+# The command line shared by the repo's generators lives with the scripts.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from generated_files import write_or_check  # noqa: E402
+
 OUT = Path(__file__).resolve().parent / "json"
 PROMETHEUS = DataSourceRef(type_val="prometheus", uid="prometheus")
-MODEL = 'ml_model_name=~"$model", ml_model_version=~"$version"'
-API = 'job="ml-api", instance=~"$instance"'
+RATE = "$__rate_interval"
+# What the dashboard variables select: the ML API overview's models and versions, the API instances.
+MODEL_CHOSEN = Scope(matchers=f'{MODEL}=~"$model"')
+SELECTED = Scope(window=RATE, matchers=f'{MODEL_CHOSEN.matchers}, {VERSION}=~"$version"', by=(MODEL, VERSION))
+API = API_SCOPE(window=RATE, matchers=f'{API_SCOPE.matchers}, instance=~"$instance"')
 # Minutes (a load test) to days (drift over a week).
 TIME_PICKER = TimePicker().refresh_intervals(["10s", "30s", "1m", "5m", "15m", "1h"]).quick_ranges([
     TimeOption().display(f"Last {span}").from_val(f"now-{span}").to("now")
@@ -39,6 +53,12 @@ TIME_PICKER = TimePicker().refresh_intervals(["10s", "30s", "1m", "5m", "15m", "
 def query(expr: str, legend: str = "", exemplar: bool = False) -> Dataquery:
     target = Dataquery().expr(expr).legend_format(legend or "__auto").range()
     return target.exemplar(True) if exemplar else target
+
+
+def legend(*labels: str, prefix: str = "") -> str:
+    """A series' legend: ``prefix`` and each label's value, e.g. "p95 {{ml_model_name}}"."""
+    values = " ".join(f"{{{{{label}}}}}" for label in labels)
+    return f"{prefix} {values}".lstrip()
 
 
 def series(title: str, unit: str, *targets: Dataquery, description: str = "", span: int = 12) -> TimeSeries:
@@ -67,61 +87,48 @@ def dashboard(uid: str, title: str, description: str) -> Dashboard:
 
 
 def ml_api_overview() -> Dashboard:
-    rate = "[$__rate_interval]"
-    requests = f"sum by (ml_model_name, ml_model_version) (rate(ml_prediction_duration_seconds_count{{{MODEL}}}{rate}))"
-    errors = f"sum by (ml_model_name, ml_model_version) (rate(ml_prediction_errors_total{{{MODEL}}}{rate}))"
-    predictions = f"sum by (ml_model_name, ml_model_version) (rate(ml_predictions_total{{{MODEL}}}{rate}))"
-    low = (f'sum by (ml_model_name, ml_model_version) '
-           f'(rate(ml_predictions_total{{{MODEL}, ml_prediction_low_confidence="true"}}{rate}))')
-    latency = ("histogram_quantile(QUANTILE, sum by (le, ml_model_name, ml_model_version) "
-               f"(rate(ml_prediction_duration_seconds_bucket{{{MODEL}}}{rate})))")
+    per_version = legend(MODEL, VERSION)
     return (
         dashboard("mlotel-ml-api", "ML API overview",
                   "Traffic, latency, errors and prediction quality per model and version.")
-        .with_variable(variable("model", "Model", "label_values(ml_predictions_total, ml_model_name)"))
+        .with_variable(variable("model", "Model", f"label_values({contract.PROM_PREDICTIONS}, {MODEL})"))
         .with_variable(variable("version", "Version",
-                                'label_values(ml_predictions_total{ml_model_name=~"$model"}, ml_model_version)'))
+                                f"label_values({MODEL_CHOSEN.select(contract.PROM_PREDICTIONS)}, {VERSION})"))
         .with_row(Row("Traffic and errors"))
-        .with_panel(series("Prediction requests per second", "reqps", query(requests, "{{ml_model_name}} {{ml_model_version}}"), span=8))
-        .with_panel(stat("Active alerts", "none",
-                         'sum(mlotel_alerting_alerts{state="firing"}) or vector(0)',
+        .with_panel(series("Prediction requests per second", "reqps", query(contract.request_rate(SELECTED), per_version),
+                           span=8))
+        .with_panel(stat("Active alerts", "none", contract.active_alerts("firing"),
                          "Firing alerts of the alert-rule service (details: Alertmanager, or GET :8080/alerts/active)"))
-        .with_panel(stat("Pending alerts", "none", 'sum(mlotel_alerting_alerts{state="pending"}) or vector(0)'))
-        .with_panel(series(
-            "Error ratio", "percentunit",
-            query(f"({errors} or 0 * {requests}) / (({errors} or 0 * {requests}) + {requests})",
-                  "{{ml_model_name}} {{ml_model_version}}"),
-            description="Failed or refused prediction requests over all prediction requests.", span=8))
-        .with_panel(series("Alerts by rule", "none",
-                           query('sum by (alertname, state) (mlotel_alerting_alerts{state=~"pending|firing"})',
-                                 "{{alertname}} {{state}}"), span=4))
+        .with_panel(stat("Pending alerts", "none", contract.active_alerts("pending")))
+        .with_panel(series("Error ratio", "percentunit", query(contract.error_ratio(SELECTED), per_version),
+                           description="Failed or refused prediction requests over all prediction requests.", span=8))
+        .with_panel(series("Alerts by rule", "none", query(contract.alerts_by_rule(), legend("alertname", "state")), span=4))
         .with_row(Row("Latency"))
         .with_panel(series(
             "Prediction latency p50 / p95 / p99", "s",
-            *(query(latency.replace("QUANTILE", str(q)), f"p{round(q * 100)} {{{{ml_model_name}}}} {{{{ml_model_version}}}}", exemplar=True)
-              for q in (0.5, 0.95, 0.99)),
+            *(query(contract.latency_quantile(q, SELECTED), legend(MODEL, VERSION, prefix=f"p{round(q * 100)}"),
+                    exemplar=True)
+              for q in contract.QUANTILES),
             description="Exemplars (dots) link a latency to its trace in Jaeger."))
         .with_row(Row("Prediction quality"))
         .with_panel(
             Heatmap().title("Confidence distribution").unit("none").datasource(PROMETHEUS).span(12).height(9)
             .description("Predictions per confidence bucket over time; mass sliding down means the model is unsure.")
             .calculate(False)
-            .with_target(Dataquery().expr(f"sum by (le) (increase(ml_prediction_confidence_bucket{{{MODEL}}}{rate}))")
-                         .format(PromQueryFormat.HEATMAP).legend_format("{{le}}").range().ref_id("A")))
-        .with_panel(series("Low-confidence ratio", "percentunit",
-                           query(f"({low} or 0 * {predictions}) / {predictions}", "{{ml_model_name}} {{ml_model_version}}"),
+            .with_target(Dataquery().expr(contract.confidence_buckets(SELECTED(by=())))
+                         .format(PromQueryFormat.HEATMAP).legend_format(legend("le")).range().ref_id("A")))
+        .with_panel(series("Low-confidence ratio", "percentunit", query(contract.low_confidence_ratio(SELECTED), per_version),
                            description="Share of predictions under MLOTEL_LOW_CONFIDENCE_THRESHOLD.", span=6))
         .with_panel(series("Predictions by label", "short",
-                           query(f"sum by (ml_model_name, ml_prediction_label) (rate(ml_predictions_total{{{MODEL}}}{rate}))",
-                                 "{{ml_model_name}} {{ml_prediction_label}}"), span=6))
+                           query(contract.predictions_by_label_rate(SELECTED(by=(MODEL,))), legend(MODEL, LABEL)),
+                           span=6))
         .with_panel(series("Batch size p50 / p95", "short",
-                           *(query(f"histogram_quantile({q}, sum by (le, ml_model_name) "
-                                   f"(rate(ml_batch_size_bucket{{{MODEL}}}{rate})))", f"p{round(q * 100)} {{{{ml_model_name}}}}")
+                           *(query(contract.batch_size_quantile(q, SELECTED(by=(MODEL,))),
+                                   legend(MODEL, prefix=f"p{round(q * 100)}"))
                              for q in (0.5, 0.95)), span=6))
         .with_panel(series("HTTP requests by route and status", "reqps",
-                           query("sum by (http_route, http_response_status_code) "
-                                 f"(rate(http_server_request_duration_seconds_count{rate}))",
-                                 "{{http_route}} {{http_response_status_code}}"), span=6))
+                           query(contract.http_request_rate(ENDPOINTS(window=RATE, by=(ROUTE, STATUS))),
+                                 legend(ROUTE, STATUS)), span=6))
     )
 
 
@@ -167,20 +174,16 @@ def collector_pipeline() -> Dashboard:
 def system_resources() -> Dashboard:
     return (
         dashboard("mlotel-system", "System resources", "CPU, memory and disk of the ML API processes and their host.")
-        .with_variable(variable("instance", "API instance", 'label_values(process_cpu_utilization_ratio{job="ml-api"}, instance)'))
-        .with_panel(series("API process CPU", "percentunit",
-                           query(f"avg by (instance) (process_cpu_utilization_ratio{{{API}}})", "{{instance}}"), span=6))
+        .with_variable(variable("instance", "API instance",
+                                f"label_values({API_SCOPE.select(contract.PROM_PROCESS_CPU)}, instance)"))
+        .with_panel(series("API process CPU", "percentunit", query(contract.process_cpu(API), legend("instance")), span=6))
         .with_panel(series("API process memory", "bytes",
-                           query(f"sum by (instance) (process_memory_usage_bytes{{{API}}})", "RSS {{instance}}"), span=6))
-        .with_panel(series("API process threads", "short",
-                           query(f"sum by (instance) (process_thread_count{{{API}}})", "{{instance}}"), span=6))
-        .with_panel(series("Host CPU", "percentunit",
-                           query(f"avg by (state) (system_cpu_utilization_ratio{{{API}}})", "{{state}}"), span=6))
-        .with_panel(series("Host memory", "bytes",
-                           query(f"avg by (state) (system_memory_usage_bytes{{{API}}})", "{{state}}"), span=6))
-        .with_panel(series("Disk I/O", "Bps",
-                           query(f"sum by (direction) (rate(system_disk_io_bytes_total{{{API}}}[$__rate_interval]))",
-                                 "{{direction}}"), span=6))
+                           query(contract.process_memory(API), legend("instance", prefix="RSS")), span=6))
+        .with_panel(series("API process threads", "short", query(contract.process_threads(API), legend("instance")), span=6))
+        .with_panel(series("Host CPU", "percentunit", query(contract.host_cpu(API(by=("state",))), legend("state")), span=6))
+        .with_panel(series("Host memory", "bytes", query(contract.host_memory(API(by=("state",))), legend("state")), span=6))
+        .with_panel(series("Disk I/O", "Bps", query(contract.disk_io_rate(API(by=("direction",))), legend("direction")),
+                           span=6))
     )
 
 
@@ -193,21 +196,6 @@ def render(build) -> str:
     return json.dumps(built, cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="compare instead of writing")
-    args = parser.parse_args()
-    stale = []
-    for name, build in DASHBOARDS.items():
-        text, path = render(build), OUT / name
-        if args.check:
-            if not path.exists() or path.read_text() != text:
-                stale.append(name)
-        else:
-            path.write_text(text)
-    if stale:
-        sys.exit(f"stale dashboards (run python dashboards/generate.py): {', '.join(stale)}")
-
-
 if __name__ == "__main__":
-    main()
+    write_or_check(__doc__.split("\n\n")[0], {OUT / name: partial(render, build) for name, build in DASHBOARDS.items()},
+                   "python dashboards/generate.py")

@@ -2,10 +2,12 @@
 names they become, and the PromQL over them.
 
 Everything that reads mlotel's metrics takes them from here: the recording
-rules (``prometheus/rules/ml.rules.yml``), the default alert rules, the
-alert-rule service's summary, the Grafana dashboards, ``make demo`` and the
-console. Generated files are checked against this module by tests, so a
-renamed metric or a changed bucket cannot leave one of them behind.
+rules (``prometheus/rules/ml.rules.yml``) and the default alert rules
+(``alerting/default_rules/ml.yml``), both written by
+``scripts/generate_rules.py``, the alert-rule service's summary, the Grafana
+dashboards (``dashboards/generate.py``), ``make demo`` and the console.
+Generated files are checked against this module by tests, so a renamed metric
+or a changed bucket cannot leave one of them behind.
 
 Prometheus names are what the collector's Prometheus exporter makes of the
 OpenTelemetry names: dots become underscores, the unit becomes a suffix
@@ -116,6 +118,11 @@ def error_rate(scope: Scope = Scope()) -> str:
     return _or_zero(_sum_rate(PROM_ERRORS, scope), request_rate(scope))
 
 
+def errors_by_type_rate(scope: Scope = Scope()) -> str:
+    """Failed or refused prediction requests per second, by ``error.type``."""
+    return _sum_rate(PROM_ERRORS, scope, extra=(ERROR_TYPE,))
+
+
 def error_ratio(scope: Scope = Scope()) -> str:
     """Failed or refused prediction requests over all prediction requests."""
     errors = error_rate(scope)
@@ -196,6 +203,11 @@ def disk_io_rate(scope: Scope = API_SCOPE(by=("direction",))) -> str:
 def active_alerts(state: str = "firing") -> str:
     """Alerts of the alert-rule service in ``state``; 0 rather than nothing when there are none."""
     return f'sum({PROM_ALERTS}{{state="{state}"}}) or vector(0)'
+
+
+def alerts_by_rule() -> str:
+    """Pending and firing alerts of the alert-rule service, per rule and state."""
+    return f'sum by (alertname, state) ({PROM_ALERTS}{{state=~"pending|firing"}})'
 
 
 # Recorded by Prometheus (prometheus/rules/ml.rules.yml is generated from this).

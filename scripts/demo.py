@@ -1,21 +1,35 @@
-"""``make demo``: traffic through the running stack, then where to look."""
+"""``make demo``: traffic through the running stack, then where to look.
+
+Links open the console (``CONSOLE_URL``, default http://127.0.0.1:8501), traces
+and trace searches Jaeger's UI instead when ``TRACE_UI_URL`` names one.
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
+from urllib.parse import quote, urlencode
 
 import httpx
 
-JAEGER = "http://127.0.0.1:16686"
+from backends.trace_links import TraceLinks
+from instrumentation import metrics_contract as contract
+
 PROMETHEUS = "http://127.0.0.1:9090"
+CONSOLE = os.environ.get("CONSOLE_URL", "http://127.0.0.1:8501").rstrip("/")
+LINKS = TraceLinks(CONSOLE, os.environ.get("TRACE_UI_URL", ""))
 
 
-def _query(expr: str) -> list[dict]:
+def _per_model(expr: str) -> dict[str, float]:
     response = httpx.get(f"{PROMETHEUS}/api/v1/query", params={"query": expr}, timeout=10)
-    return response.json()["data"]["result"]
+    return {r["metric"].get(contract.MODEL): float(r["value"][1]) for r in response.json()["data"]["result"]}
+
+
+def _prometheus_link(path: str, **params: str) -> str:
+    return f"{PROMETHEUS}{path}?{urlencode(params, quote_via=quote)}"
 
 
 def run_demo(duration: int = 30) -> None:
@@ -28,20 +42,19 @@ def run_demo(duration: int = 30) -> None:
     summary = json.loads(out)
     latency = summary["latency_ms"]
     print(f"{summary['requests']} requests, p50 {latency['p50']} ms, p99 {latency['p99']} ms, errors {summary['errors'] or 'none'}")
-    print("\nthe slowest predictions, each a trace in Jaeger (slow traces are always kept):")
+    print("\nthe slowest predictions, each a trace (slow traces are always kept):")
     for r in summary["slowest"]:
-        print(f"  {r['ms']:>8.1f} ms  {r['model']:<7} batch {r['batch']:<5} {JAEGER}/trace/{r['trace_id']}")
+        print(f"  {r['ms']:>8.1f} ms  {r['model']:<7} batch {r['batch']:<5} {LINKS.trace(r['trace_id'])}")
     time.sleep(12)  # two metric export intervals and a scrape
     print("\nper model, from Prometheus:")
-    p95 = {r["metric"].get("ml_model_name"): float(r["value"][1]) for r in _query(
-        "histogram_quantile(0.95, sum by (le, ml_model_name) (rate(ml_prediction_duration_seconds_bucket[5m])))")}
-    low = {r["metric"].get("ml_model_name"): float(r["value"][1]) for r in _query(
-        'sum by (ml_model_name) (rate(ml_predictions_total{ml_prediction_low_confidence="true"}[5m]))'
-        " / sum by (ml_model_name) (rate(ml_predictions_total[5m]))")}
+    p95 = _per_model(contract.latency_quantile(0.95))
+    low = _per_model(contract.low_confidence_ratio())
     for model in sorted(set(p95) | set(low)):
         print(f"  {model:<8} p95 latency {p95.get(model, float('nan')) * 1e3:8.1f} ms   low-confidence share {low.get(model, float('nan')):.1%}")
     print(f"""
 where to look:
-  Jaeger search for slow predictions: {JAEGER}/search?service=ml-api&minDuration=100ms
-  Prometheus, confidence by model:    {PROMETHEUS}/graph?g0.expr=sum%20by%20(ml_model_name%2C%20le)%20(rate(ml_prediction_confidence_bucket%5B5m%5D))
-  Exemplars (bucket -> trace):        {PROMETHEUS}/api/v1/query_exemplars?query=ml_prediction_duration_seconds_bucket""")
+  Slow predictions (over 100 ms):     {LINKS.slow(min_ms=100)}
+  Models (latency, confidence):       {CONSOLE}/models
+  Alerts:                             {CONSOLE}/alerts
+  Prometheus, confidence by model:    {_prometheus_link("/graph", **{"g0.expr": contract.confidence_buckets()})}
+  Exemplars (bucket -> trace):        {_prometheus_link("/api/v1/query_exemplars", query=contract.duration_exemplar_series())}""")

@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from alerting.main import create_app
+from instrumentation import metrics_contract as contract
 from tests.unit.alerting.conftest import AUTH, make_engine
 
 IRIS = {"ml_model_name": "iris"}
@@ -108,11 +109,22 @@ def test_a_firing_alert_reaches_alertmanager_with_times_links_and_annotations(se
     assert low["annotations"] == {"summary": "45.0% low-confidence for iris"}
     assert low["startsAt"] == iso(1_000_000) and low["endsAt"] == iso(1_000_000 + 4 * 60)
     assert low["generatorURL"].startswith("http://127.0.0.1:9090/graph?g0.expr=low_confidence_ratio%20%3E%200.3")
-    assert posted["SlowPredictions"]["annotations"]["jaeger_url"] == (
-        "http://127.0.0.1:16686/search?service=ml-api&lookback=1h&limit=20&operation=predict%20iris&minDuration=812ms")
+    assert posted["SlowPredictions"]["annotations"]["trace_url"] == "http://127.0.0.1:8501/slow?model=iris&min_ms=812&since=1h"
     active = service.get("/alerts/active").json()
     assert {(a["rule"], a["state"], a["delivered"]) for a in active} == {
         ("LowConfidence", "firing", "firing"), ("SlowPredictions", "firing", "firing")}
+
+
+def test_with_a_trace_ui_the_trace_url_is_a_jaeger_search_for_the_rules_operation(settings, backends):
+    settings = settings.model_copy(update={"trace_ui_url": "http://localhost:16686/"})
+    prometheus, alertmanager = backends
+    prometheus.results["p95_seconds > 0.5"] = [(IRIS, 0.8123)]
+    engine = make_engine(settings, backends)
+    with TestClient(create_app(settings, engine, run_loop=False)) as client:
+        client.portal.call(engine.evaluate, 1000)
+        client.portal.call(engine.notify, 1000)
+    assert alertmanager.alerts[0]["annotations"]["trace_url"] == (
+        "http://localhost:16686/search?service=ml-api&operation=predict%20iris&minDuration=812ms&lookback=1h")
 
 
 def test_firing_alerts_are_re_sent_each_resend_interval_and_resolutions_once(service, backends):
@@ -197,8 +209,7 @@ def test_history_filters_by_rule_and_time(service, backends):
 
 def test_metrics_summary_per_model_and_bad_windows(service, backends):
     prometheus, _ = backends
-    prometheus.results['histogram_quantile(0.95, sum by (le, ml_model_name) '
-                       '(rate(ml_prediction_duration_seconds_bucket[5m])))'] = [(IRIS, 0.012)]
+    prometheus.results[contract.latency_quantile(0.95)] = [(IRIS, 0.012)]
     models = service.get("/metrics/summary").json()["models"]
     assert models["iris"]["latency_p95_seconds"] == 0.012 and models["iris"]["request_rate"] is None
     for window in ("5x", "0s", "400d"):

@@ -1,0 +1,40 @@
+"""Every consumer takes its metric names and PromQL from instrumentation/metrics_contract.py:
+the generated rule files are its output, and no consumer spells a metric of its own."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from alerting.summary import queries
+from instrumentation import metrics_contract as contract
+from instrumentation.metrics_contract import Scope
+
+ROOT = Path(__file__).resolve().parents[2]
+# What reads mlotel's metrics; each must take their names (and so its PromQL) from the contract.
+CONSUMERS = ["scripts/generate_rules.py", "alerting/summary.py", "dashboards/generate.py", "scripts/demo.py",
+             *(str(path.relative_to(ROOT)) for path in sorted((ROOT / "console").rglob("*.py")))]
+METRICS = {value for name, value in vars(contract).items() if name.startswith("PROM_")}
+
+
+def test_the_checked_in_rule_files_are_the_generators_output():
+    result = subprocess.run([sys.executable, "scripts/generate_rules.py", "--check"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_summary_asks_the_contracts_queries_over_its_window():
+    scope = Scope(window="10m")
+    assert queries(600) == {
+        "request_rate": contract.request_rate(scope),
+        "latency_p50_seconds": contract.latency_quantile(0.5, scope),
+        "latency_p95_seconds": contract.latency_quantile(0.95, scope),
+        "latency_p99_seconds": contract.latency_quantile(0.99, scope),
+        "error_ratio": contract.error_ratio(scope),
+        "low_confidence_ratio": contract.low_confidence_ratio(scope),
+    }
+
+
+def test_no_consumer_spells_a_metric_name_of_its_own():
+    for consumer in CONSUMERS:
+        source = (ROOT / consumer).read_text()
+        spelled = [metric for metric in METRICS if metric in source]
+        assert not spelled, f"{consumer} spells {spelled}: take them from instrumentation/metrics_contract.py"
