@@ -14,7 +14,6 @@ from console.settings import settings
 # Label -> seconds: minutes (a load test) to a week (drift).
 TIME_RANGES = {"5m": 300, "15m": 900, "1h": 3600, "6h": 21_600, "24h": 86_400, "7d": 604_800}
 REFRESH = {"off": None, "5s": 5, "15s": 15, "30s": 30}
-_LINKS = TraceLinks(trace_ui_url=settings.trace_ui_url)
 
 
 def _query_param_choice(label: str, name: str, options: list[str], default: str) -> str:
@@ -54,10 +53,10 @@ def backend_down(error: BackendError) -> None:
 
 def trace_url(trace_id: str) -> str:
     """Where a trace opens: the console's trace page, or the configured trace UI (Jaeger's)."""
-    return _LINKS.trace(trace_id)
+    return TraceLinks(trace_ui_url=settings.trace_ui_url).trace(trace_id)
 
 
 def slow_url(model: str = "", min_ms: float | None = None, since: str = "") -> str:
     """The slow predictions of ``model`` (at least ``min_ms``, within ``since`` like "1h")."""
-    return _LINKS.slow(model, min_ms, since, service=settings.service_name,
+    return TraceLinks(trace_ui_url=settings.trace_ui_url).slow(model, min_ms, since, service=settings.service_name,
                        operation=f"predict {model}" if model else "")
