@@ -2,6 +2,7 @@
 and mounting exactly the configs the other tests validate."""
 
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -77,3 +78,10 @@ def test_health_conditions_order_the_start():
     assert services["alertmanager"]["depends_on"]["alertmanager-config"]["condition"] == "service_completed_successfully"
     assert services["loadgen"]["depends_on"]["ml-api"]["condition"] == "service_healthy"
     assert services["loadgen"]["profiles"] == ["load"]  # not started by a plain `docker compose up`
+
+
+def test_the_python_image_holds_every_package_the_services_import():
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for package in packages:
+        assert f"COPY {package} {package}\n" in dockerfile, package
