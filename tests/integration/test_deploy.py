@@ -1,6 +1,7 @@
 """Kubernetes manifests: every document parses as a real kind at a real apiVersion, the
-kustomizations list files that exist, and every collector config embedded in a
-ConfigMap or OpenTelemetryCollector is the repo's own and passes otelcol-mlotel validate."""
+kustomizations list files that exist and `kubectl kustomize` renders them, and every
+collector config embedded in a ConfigMap or OpenTelemetryCollector is the repo's own
+and passes otelcol-mlotel validate."""
 
 import subprocess
 from pathlib import Path
@@ -15,6 +16,7 @@ KINDS = {
     ("apps/v1", "Deployment"), ("v1", "Service"), ("v1", "ConfigMap"),
     ("opentelemetry.io/v1beta1", "OpenTelemetryCollector"), ("kustomize.config.k8s.io/v1beta1", "Kustomization"),
 }
+SHARED = ("gateway",)  # directories both deploy/ and deploy/operator/ include
 
 pytestmark = pytest.mark.integration
 
@@ -41,11 +43,24 @@ def test_every_manifest_is_a_known_kind_with_a_name():
             assert doc["metadata"]["name"], path
 
 
-@pytest.mark.parametrize("kustomization", ["kustomization.yaml", "operator/kustomization.yaml"])
+@pytest.mark.parametrize("kustomization", ["kustomization.yaml", "operator/kustomization.yaml",
+                                           *(f"{shared}/kustomization.yaml" for shared in SHARED)])
 def test_kustomizations_list_existing_files(kustomization):
     path = DEPLOY / kustomization
     for resource in yaml.safe_load(path.read_text())["resources"]:
-        assert (path.parent / resource).is_file(), resource
+        assert (path.parent / resource).is_file() or (path.parent / resource / "kustomization.yaml").is_file(), resource
+
+
+@pytest.mark.parametrize("directory", ["", "operator"], ids=["sidecar-container", "operator"])
+def test_kustomize_renders_the_manifests_into_the_namespace(directory):
+    result = subprocess.run(["kubectl", "kustomize", str(DEPLOY / directory)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    objects = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    own = {DEPLOY / directory, *(DEPLOY / shared for shared in SHARED)}
+    expected = {(doc["kind"], doc["metadata"]["name"]) for path, doc in documents()
+                if path.parent in own and doc["kind"] != "Kustomization"}
+    assert {(doc["kind"], doc["metadata"]["name"]) for doc in objects} == expected
+    assert {doc["metadata"]["namespace"] for doc in objects} == {"mlotel"}
 
 
 @pytest.mark.parametrize(("name", "source"), [("otel-sidecar-config", "sidecar.yaml"), ("otel-gateway-config", "gateway.yaml")])
