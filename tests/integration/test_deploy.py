@@ -16,7 +16,7 @@ KINDS = {
     ("apps/v1", "Deployment"), ("v1", "Service"), ("v1", "ConfigMap"),
     ("opentelemetry.io/v1beta1", "OpenTelemetryCollector"), ("kustomize.config.k8s.io/v1beta1", "Kustomization"),
 }
-SHARED = ("gateway",)  # directories both deploy/ and deploy/operator/ include
+SHARED = ("gateway", "console")  # directories both deploy/ and deploy/operator/ include
 
 pytestmark = pytest.mark.integration
 
@@ -79,6 +79,33 @@ def test_the_operator_sidecar_embeds_the_sidecar_config_and_it_validates(tmp_pat
     (annotated,) = [d for p, d in documents() if p.parent.name == "operator" and d["kind"] == "Deployment"]
     annotations = annotated["spec"]["template"]["metadata"]["annotations"]
     assert annotations["sidecar.opentelemetry.io/inject"] == collector["metadata"]["name"]
+
+
+def test_services_target_named_ports_of_the_pods_they_select():
+    pods = [d["spec"]["template"] for d in by_kind("Deployment")]
+    for service in by_kind("Service"):
+        selector = service["spec"]["selector"].items()
+        ports = {port["name"] for pod in pods if selector <= pod["metadata"]["labels"].items()
+                 for container in pod["spec"]["containers"] for port in container.get("ports", [])}
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] in ports, (service["metadata"]["name"], port["targetPort"])
+
+
+def test_the_console_reads_the_manifests_env_as_its_settings(monkeypatch):
+    from console.settings import Settings
+
+    (console,) = [d for d in by_kind("Deployment") if d["metadata"]["name"] == "console"]
+    (container,) = console["spec"]["template"]["spec"]["containers"]
+    values = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    settings = Settings()
+    assert (settings.host, settings.port) == ("0.0.0.0", {p["name"]: p["containerPort"] for p in container["ports"]}["http"])
+    urls = ("PROMETHEUS_URL", "JAEGER_URL", "ALERTING_URL", "ALERTMANAGER_URL", "TRACE_UI_URL")
+    assert [settings.prometheus_url, settings.jaeger_url, settings.alerting_url, settings.alertmanager_url,
+            settings.trace_ui_url] == [values[name] for name in urls]
+    (token,) = [e["valueFrom"]["secretKeyRef"] for e in container["env"] if e["name"] == "ALERTING_API_TOKEN"]
+    assert token["optional"] is True  # the console runs without it, and asks
 
 
 def test_deployments_select_their_pods_and_mount_existing_configmaps():
