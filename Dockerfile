@@ -1,5 +1,6 @@
 # The Python side of mlotel as one image: the ML API (default), the alert-rule
-# service (`python -m alerting`) and the load generator (`python -m ml_api.loadgen`).
+# service (`python -m alerting`), the console (`python -m console`) and the load
+# generator (`python -m ml_api.loadgen`).
 #   docker build -t mlotel/python .
 ARG PYTHON_VERSION=3.11
 FROM python:${PYTHON_VERSION}-slim
@@ -11,6 +12,8 @@ RUN uv sync --locked --no-dev --no-install-project
 COPY instrumentation instrumentation
 COPY ml_api ml_api
 COPY alerting alerting
+COPY backends backends
+COPY console console
 COPY scripts/render_config.py scripts/render_config.py
 RUN uv sync --locked --no-dev
 ENV PATH=/app/.venv/bin:$PATH \
@@ -18,5 +21,5 @@ ENV PATH=/app/.venv/bin:$PATH \
     ML_API_MODEL_DIR=/var/lib/mlotel/models
 RUN useradd --system --uid 10001 mlotel && mkdir -p /var/lib/mlotel && chown mlotel /var/lib/mlotel
 USER mlotel
-EXPOSE 8000 8080
+EXPOSE 8000 8080 8501
 CMD ["python", "-m", "ml_api"]

@@ -14,6 +14,7 @@ from alerting.engine import Engine
 from backends.prometheus import Prometheus
 from alerting.settings import Settings
 from alerting.storage import Storage
+from ml_api.docs import api_app
 from ml_api.errors import install_error_handlers
 
 
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, r
         await app.state.engine.alertmanager.close()
         app.state.engine.storage.close()
 
-    app = FastAPI(title="mlotel alert-rule service", version="0.1.0", lifespan=lifespan,
+    app = api_app(title="mlotel alert-rule service", version="0.1.0", lifespan=lifespan,
                   description="Evaluates ML alert rules against Prometheus and delivers alerts to Alertmanager.")
     install_error_handlers(app)
     for module in (health, rules, alerts, metrics, ws):

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from instrumentation import PredictionRecorder, TelemetryConfig, instrument_app, setup_telemetry
 from ml_api.body_limit import BodySizeLimit
+from ml_api.docs import api_app
 from ml_api.errors import install_error_handlers
 from ml_api.models import load_models
 from ml_api.routes import health, models, predict
@@ -32,7 +33,7 @@ def create_app(settings: Settings | None = None, *, instrument: bool = True) -> 
         if telemetry is not None:
             telemetry.shutdown()
 
-    app = FastAPI(title="mlotel ML API", lifespan=lifespan)
+    app = api_app(title="mlotel ML API", lifespan=lifespan)
     app.state.settings = settings
     app.state.recorder = PredictionRecorder(config)
     install_error_handlers(app)

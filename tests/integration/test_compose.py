@@ -2,7 +2,9 @@
 and mounting exactly the configs the other tests validate."""
 
 import subprocess
+import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -31,6 +33,18 @@ def mounts(service: dict) -> dict[str, str]:
         source, target = (volume["source"], volume["target"]) if isinstance(volume, dict) else volume.split(":")[:2]
         if source.startswith("/"):
             found[target] = str(Path(source).relative_to(ROOT))
+    return found
+
+
+def published(service: dict) -> set[tuple[str, int, int]]:
+    """(host ip, host port, container port) of each published port; docker-compose
+    prints the short form when a host ip is given, the long form otherwise."""
+    found = set()
+    for port in service.get("ports", []):
+        if isinstance(port, str):
+            *host_ip, host_port, target = port.split("/")[0].split(":")
+            port = {"host_ip": "".join(host_ip), "published": host_port, "target": target}
+        found.add((port.get("host_ip", ""), int(port["published"]), int(port["target"])))
     return found
 
 
@@ -70,10 +84,34 @@ def test_the_sidecar_shares_the_api_network_and_forwards_to_the_gateway():
 
 def test_health_conditions_order_the_start():
     services = resolved()["services"]
-    for name in ("ml-api", "jaeger", "prometheus", "alertmanager", "alerting", "grafana"):
+    for name in ("ml-api", "jaeger", "prometheus", "alertmanager", "alerting", "console", "grafana"):
         assert services[name]["healthcheck"]["test"], name
     assert services["alerting"]["depends_on"] == {
         "prometheus": {"condition": "service_healthy"}, "alertmanager": {"condition": "service_healthy"}}
     assert services["alertmanager"]["depends_on"]["alertmanager-config"]["condition"] == "service_completed_successfully"
     assert services["loadgen"]["depends_on"]["ml-api"]["condition"] == "service_healthy"
     assert services["loadgen"]["profiles"] == ["load"]  # not started by a plain `docker compose up`
+
+
+def test_the_console_reads_the_compose_services_and_links_traces_to_jaegers_ui():
+    pins = dotenv_values(ROOT / ".env")
+    services = resolved()["services"]
+    console = services["console"]
+    assert console["image"] == services["ml-api"]["image"]  # the project's Python image
+    assert console["command"] == ["python", "-m", "console", "--host", "0.0.0.0", "--port", "8501"]
+    env = console["environment"]
+    backends = {"PROMETHEUS_URL": "prometheus", "JAEGER_URL": "jaeger", "ALERTING_URL": "alerting",
+                "ALERTMANAGER_URL": "alertmanager"}
+    for variable, service in backends.items():
+        assert urlsplit(env[variable]).hostname == service, variable
+    assert "ALERTING_API_TOKEN" in env
+    assert env["TRACE_UI_URL"] == f"http://localhost:{pins['JAEGER_UI_PORT']}"
+    assert ("", int(pins["JAEGER_UI_PORT"]), 16686) in published(services["jaeger"])
+    assert published(console) == {("127.0.0.1", int(pins["CONSOLE_PORT"]), 8501)}
+
+
+def test_the_python_image_holds_every_package_the_services_import():
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for package in packages:
+        assert f"COPY {package} {package}\n" in dockerfile, package
