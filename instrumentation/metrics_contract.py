@@ -20,6 +20,7 @@ Grafana's ``$__rate_interval`` alike.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 # OpenTelemetry instrument names.
@@ -191,6 +192,41 @@ def host_memory(scope: Scope = API_SCOPE(by=("state",))) -> str:
 
 def disk_io_rate(scope: Scope = API_SCOPE(by=("direction",))) -> str:
     return _sum_rate(PROM_SYSTEM_DISK_IO, scope)
+
+
+# Confidence drift: the population stability index (PSI) between a histogram's
+# distribution over a recent window and over a baseline window,
+#     PSI = Σ (recentᵢ − baselineᵢ) · ln(recentᵢ / baselineᵢ)
+# over the buckets as proportions (< 0.1 stable, 0.1–0.25 moderate, > 0.25 a real shift).
+# Here rather than in the alert-rule service so the console computes the same index.
+
+# Proportions are floored at this so that an empty bucket on one side does not
+# make the index infinite.
+PSI_EPSILON = 1e-4
+
+
+def bucket_counts(cumulative: dict[float, float]) -> list[float]:
+    """Observations per bucket, in ``le`` order, from Prometheus' cumulative counts (clamped at 0)."""
+    bounds = sorted(cumulative)
+    counts, below = [], 0.0
+    for bound in bounds:
+        counts.append(max(cumulative[bound] - below, 0.0))
+        below = max(below, cumulative[bound])
+    return counts
+
+
+def psi(baseline: list[float], recent: list[float]) -> float:
+    """The index between two count vectors over the same buckets."""
+    if len(baseline) != len(recent):
+        raise ValueError("both distributions need the same buckets")
+    total_b, total_r = sum(baseline), sum(recent)
+    if total_b <= 0 or total_r <= 0:
+        raise ValueError("a distribution without observations has no proportions")
+    index = 0.0
+    for b, r in zip(baseline, recent):
+        p, q = max(r / total_r, PSI_EPSILON), max(b / total_b, PSI_EPSILON)
+        index += (p - q) * math.log(p / q)
+    return index
 
 
 def active_alerts(state: str = "firing") -> str:
