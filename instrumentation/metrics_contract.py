@@ -20,6 +20,7 @@ Grafana's ``$__rate_interval`` alike.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, replace
 
@@ -89,6 +90,13 @@ class Scope:
         return f"{metric}{{{inner}}}" if inner else metric
 
 
+def for_model(model: str, version: str = "", scope: Scope = Scope()) -> Scope:
+    """``scope`` narrowed to one model (and one version, if given); names are quoted for PromQL."""
+    # A JSON string is a valid PromQL string literal: the same escapes.
+    wanted = [f"{MODEL}={json.dumps(model)}", *([f"{VERSION}={json.dumps(version)}"] if version else [])]
+    return scope(matchers=", ".join(m for m in (scope.matchers, *wanted) if m))
+
+
 def _sum_rate(metric: str, scope: Scope, *matchers: str, extra: tuple[str, ...] = ()) -> str:
     return f"sum by ({scope.grouping(*extra)}) (rate({scope.select(metric, *matchers)}[{scope.window}]))"
 
@@ -134,13 +142,20 @@ def low_confidence_ratio(scope: Scope = Scope()) -> str:
     return f"{_or_zero(low, prediction_rate(scope))} / {prediction_rate(scope)}"
 
 
-def confidence_buckets(scope: Scope = Scope()) -> str:
-    """Predictions per cumulative confidence bucket (``le``) within the window."""
-    return f"sum by ({scope.grouping('le')}) (increase({scope.select(f'{PROM_CONFIDENCE}_bucket')}[{scope.window}]))"
+def confidence_buckets(scope: Scope = Scope(), offset: str = "") -> str:
+    """Predictions per cumulative confidence bucket (``le``) within the window, ending ``offset`` ago
+    (a baseline to compare the latest window with)."""
+    shifted = f" offset {offset}" if offset else ""
+    return f"sum by ({scope.grouping('le')}) (increase({scope.select(f'{PROM_CONFIDENCE}_bucket')}[{scope.window}]{shifted}))"
 
 
 def batch_size_quantile(q: float, scope: Scope = Scope()) -> str:
     return f"histogram_quantile({q}, {_sum_rate(f'{PROM_BATCH_SIZE}_bucket', scope, extra=('le',))})"
+
+
+def model_versions(scope: Scope = Scope(by=(MODEL, VERSION))) -> str:
+    """One series per model and version that has served prediction requests (within Prometheus' staleness)."""
+    return f"group by ({scope.grouping()}) ({scope.select(f'{PROM_DURATION}_count')})"
 
 
 def duration_exemplar_series(scope: Scope = Scope()) -> str:
