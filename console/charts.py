@@ -1,0 +1,49 @@
+"""The console's Plotly charts, so every page draws time series, gauges and bars alike."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+HEIGHT = 280
+MARGIN = dict(l=10, r=10, t=40, b=10)
+
+
+def over_time(frame: pd.DataFrame, color: str, title: str, unit: str = "", scale: float = 1.0,
+              stacked: bool = False, empty: str = "No data in this time range yet.") -> None:
+    """A line (or stacked area) per ``color`` value over time, values times ``scale`` (into ``unit``);
+    ``empty`` says why there is none."""
+    if frame.empty:
+        st.info(empty, icon=":material/hourglass_empty:")
+        return
+    draw = px.area if stacked else px.line
+    figure = draw(frame.assign(value=frame["value"] * scale), x="time", y="value", color=color, title=title,
+                  height=HEIGHT)
+    figure.update_layout(margin=MARGIN, xaxis_title=None, yaxis_title=unit, legend_title=None, hovermode="x unified")
+    st.plotly_chart(figure, key=title)
+
+
+def gauge(value: float, title: str, top: float, suffix: str = "", warn: float | None = None) -> None:
+    """A dial from 0 to ``top`` (red above ``warn``); "no data" rather than a dial at 0 when ``value`` is NaN."""
+    steps = [{"range": [warn, top], "color": "#f8d7da"}] if warn is not None else []
+    figure = go.Figure(go.Indicator(
+        mode="gauge+number", value=None if math.isnan(value) else value,
+        number={"suffix": suffix, "valueformat": ".3g"}, title={"text": title},
+        gauge={"axis": {"range": [0, max(top, value if not math.isnan(value) else 0)]}, "steps": steps,
+               "bar": {"color": "#4c78a8"}},
+    ))
+    if math.isnan(value):
+        figure.add_annotation(text="no data", showarrow=False, font={"size": 18})
+    figure.update_layout(height=200, margin=dict(l=20, r=20, t=50, b=10))
+    st.plotly_chart(figure, key=title)
+
+
+def bars(frame: pd.DataFrame, x: str, y: list[str] | str, title: str, unit: str = "") -> None:
+    """Bars of ``y`` per ``x`` (several ``y`` side by side)."""
+    figure = px.bar(frame, x=x, y=y, barmode="group", title=title, height=HEIGHT)
+    figure.update_layout(margin=MARGIN, yaxis_title=unit, legend_title=None)
+    st.plotly_chart(figure, key=title)
