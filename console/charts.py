@@ -11,6 +11,8 @@ import streamlit as st
 
 HEIGHT = 280
 MARGIN = dict(l=10, r=10, t=40, b=10)
+# Under the chart, so long series names (instance ids) do not squeeze the plot.
+LEGEND = dict(orientation="h", yanchor="top", y=-0.3, x=0, title=None)
 
 
 def over_time(frame: pd.DataFrame, color: str, title: str, unit: str = "", scale: float = 1.0,
@@ -23,7 +25,8 @@ def over_time(frame: pd.DataFrame, color: str, title: str, unit: str = "", scale
     draw = px.area if stacked else px.line
     figure = draw(frame.assign(value=frame["value"] * scale), x="time", y="value", color=color, title=title,
                   height=HEIGHT)
-    figure.update_layout(margin=MARGIN, xaxis_title=None, yaxis_title=unit, legend_title=None, hovermode="x unified")
+    figure.update_layout(margin=MARGIN, xaxis_title=None, yaxis_title=unit, legend=LEGEND, hovermode="x unified",
+                         showlegend=frame[color].nunique() > 1)
     st.plotly_chart(figure, key=title)
 
 
@@ -38,12 +41,14 @@ def gauge(value: float, title: str, top: float, suffix: str = "", warn: float | 
     ))
     if math.isnan(value):
         figure.add_annotation(text="no data", showarrow=False, font={"size": 18})
-    figure.update_layout(height=200, margin=dict(l=20, r=20, t=50, b=10))
+    # Side margins wide enough for the axis' end label ("1000").
+    figure.update_layout(height=200, margin=dict(l=40, r=40, t=50, b=10))
     st.plotly_chart(figure, key=title)
 
 
-def bars(frame: pd.DataFrame, x: str, y: list[str] | str, title: str, unit: str = "") -> None:
+def bars(frame: pd.DataFrame, x: str, y: list[str] | str, title: str, unit: str = "", x_title: str = "") -> None:
     """Bars of ``y`` per ``x`` (several ``y`` side by side)."""
     figure = px.bar(frame, x=x, y=y, barmode="group", title=title, height=HEIGHT)
-    figure.update_layout(margin=MARGIN, yaxis_title=unit, legend_title=None)
+    figure.update_layout(margin=MARGIN, xaxis_title=x_title or x, yaxis_title=unit, legend=LEGEND,
+                         xaxis_type="category")
     st.plotly_chart(figure, key=title)

@@ -73,7 +73,7 @@ def body(model: str, version: str) -> None:
         if data["labels"].empty:
             st.info("No predictions by label in this time range.", icon=":material/hourglass_empty:")
         else:
-            charts.bars(data["labels"], LABEL, "predictions/s", "predictions by label", "predictions/s")
+            charts.bars(data["labels"], LABEL, "predictions/s", "predictions by label", "predictions/s", "label")
 
 
 try:

@@ -52,7 +52,7 @@ def body() -> None:
     with p95:
         charts.gauge(data["p95"] * 1000, "p95 response time", 2 * P95_LIMIT_MS, " ms", warn=P95_LIMIT_MS)
     with errors:
-        charts.gauge(data["error ratio"] * 100, "error ratio", 20 * ERROR_LIMIT * 100, " %", warn=ERROR_LIMIT * 100)
+        charts.gauge(data["error ratio"] * 100, "error ratio", 4 * ERROR_LIMIT * 100, " %", warn=ERROR_LIMIT * 100)
     with cpu:
         charts.gauge(data["cpu"] * 100, "API CPU", 100, " %", warn=80)
     with alerts:

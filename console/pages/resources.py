@@ -21,7 +21,8 @@ def endpoints(table) -> None:
         st.info(f"No HTTP requests in the last {range_label}.", icon=":material/hourglass_empty:")
         return
     st.dataframe(
-        table.assign(p95=table["p95"] * 1000), hide_index=True,
+        # A request that matched no route (a 404) has no route label.
+        table.assign(p95=table["p95"] * 1000, **{ROUTE: table[ROUTE].replace("", "(no route)")}), hide_index=True,
         column_config={
             ROUTE: st.column_config.TextColumn("route"), METHOD: st.column_config.TextColumn("method"),
             "requests/s": st.column_config.NumberColumn(format="%.2f"),
@@ -42,7 +43,9 @@ def body() -> None:
         charts.over_time(data["process cpu"], "instance", "API process CPU", "%", 100, empty=NO_RESOURCES)
         charts.over_time(data["process memory"], "instance", "API process memory", "MiB", MIB, empty=NO_RESOURCES)
     with host:
-        charts.over_time(data["host cpu"], "state", "host CPU by state", "%", 100, stacked=True, empty=NO_RESOURCES)
+        # Idle left out: the stack's height is then how busy the host is.
+        busy = data["host cpu"][data["host cpu"]["state"] != "idle"]
+        charts.over_time(busy, "state", "host CPU busy, by state", "%", 100, stacked=True, empty=NO_RESOURCES)
         charts.over_time(data["host memory"], "state", "host memory by state", "MiB", MIB, stacked=True,
                          empty=NO_RESOURCES)
     charts.over_time(data["disk io"], "direction", "host disk I/O", "KiB/s", 2**-10, empty=NO_RESOURCES)
