@@ -1,4 +1,4 @@
-"""The console's Plotly charts, so every page draws time series, gauges and bars alike."""
+"""The console's Plotly charts and table columns, so every page draws time series, gauges, bars and numbers alike."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ import streamlit as st
 
 HEIGHT = 280
 MARGIN = dict(l=10, r=10, t=40, b=10)
+# Table columns: rates, shares and durations (values already in milliseconds).
+RATE = st.column_config.NumberColumn(format="%.2f")
+SHARE = st.column_config.NumberColumn(format="percent")
+MILLISECONDS = st.column_config.NumberColumn(format="%.1f ms")
 # Under the chart, so long series names (instance ids) do not squeeze the plot.
 LEGEND = dict(orientation="h", yanchor="top", y=-0.3, x=0, title=None)
 

@@ -85,9 +85,12 @@ if not served:
     st.info("No model has served a prediction recently. Send some with `python -m ml_api.loadgen`.",
             icon=":material/hourglass_empty:")
     st.stop()
+asked = st.query_params.get("model")
 pick_model, pick_version = st.columns(2)
 with pick_model:
     chosen = selected("Model", "model", list(served))
+if asked and asked != chosen:
+    st.warning(f"{asked} has served no prediction recently; showing {chosen}.", icon=":material/help:")
 with pick_version:
     chosen_version = selected("Version", "version", ["", *served[chosen]], lambda v: v or "all versions")
 ui.live(lambda: body(chosen, chosen_version))

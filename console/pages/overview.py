@@ -26,16 +26,13 @@ def model_table(models: pd.DataFrame) -> None:
               for name, p95 in zip(models[MODEL], models["p95"])],
         **{q: models[q] * 1000 for q in ("p50", "p95", "p99")},
     )
-    milliseconds = st.column_config.NumberColumn(format="%.1f ms")
     st.dataframe(
         rows, hide_index=True,
         column_order=["model", "requests/s", "predictions/s", "error ratio", "p50", "p95", "p99", "slow"],
         column_config={
             "model": st.column_config.LinkColumn("model", display_text=r"model=(.*)$"),
-            "requests/s": st.column_config.NumberColumn(format="%.2f"),
-            "predictions/s": st.column_config.NumberColumn(format="%.2f"),
-            "error ratio": st.column_config.NumberColumn(format="percent"),
-            "p50": milliseconds, "p95": milliseconds, "p99": milliseconds,
+            "requests/s": charts.RATE, "predictions/s": charts.RATE, "error ratio": charts.SHARE,
+            "p50": charts.MILLISECONDS, "p95": charts.MILLISECONDS, "p99": charts.MILLISECONDS,
             "slow": st.column_config.LinkColumn("slow predictions", display_text="slower than p95 ›"),
         },
     )

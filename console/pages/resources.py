@@ -25,9 +25,7 @@ def endpoints(table) -> None:
         table.assign(p95=table["p95"] * 1000, **{ROUTE: table[ROUTE].replace("", "(no route)")}), hide_index=True,
         column_config={
             ROUTE: st.column_config.TextColumn("route"), METHOD: st.column_config.TextColumn("method"),
-            "requests/s": st.column_config.NumberColumn(format="%.2f"),
-            "error ratio": st.column_config.NumberColumn(format="percent"),
-            "p95": st.column_config.NumberColumn("p95", format="%.1f ms"),
+            "requests/s": charts.RATE, "error ratio": charts.SHARE, "p95": charts.MILLISECONDS,
         },
     )
 

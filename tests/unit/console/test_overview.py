@@ -1,5 +1,6 @@
 """The overview page against answers recorded from the live stack."""
 
+import json
 from urllib.parse import parse_qs, urlsplit
 
 from tests.unit.console.seen import chart_titles, without_data
@@ -47,3 +48,13 @@ def test_no_traffic_yet_is_a_hint_not_an_empty_table(open_page, monkeypatch):
     assert not app.exception and replay.misses == []
     assert not app.dataframe
     assert "python -m ml_api.loadgen" in app.info[0].value
+
+
+def test_overview_formats_latency_in_milliseconds_and_errors_in_percent(open_page):
+    app, _ = open_page("pages/overview.py", "overview")
+    formats = {name: column.get("type_config", {}).get("format") for name, column in
+               json.loads(app.dataframe[0].proto.columns).items()}
+    assert formats["p95"] == formats["p99"] == "%.1f ms" and formats["error ratio"] == "percent"
+    assert formats["requests/s"] == "%.2f"
+    latency = app.dataframe[0].value.set_index("model")["p50"]
+    assert latency["/models?model=iris"] > 0.1  # milliseconds: iris answers in about one
