@@ -12,7 +12,8 @@ import streamlit as st
 HEIGHT = 280
 MARGIN = dict(l=10, r=10, t=40, b=10)
 # Table columns: rates, shares and durations (values already in milliseconds).
-RATE = st.column_config.NumberColumn(format="%.2f")
+# Three significant digits: a rate over a week can be 0.004/s.
+RATE = st.column_config.NumberColumn(format="%.3g")
 SHARE = st.column_config.NumberColumn(format="percent")
 MILLISECONDS = st.column_config.NumberColumn(format="%.1f ms")
 # Under the chart, so long series names (instance ids) do not squeeze the plot.
@@ -26,9 +27,10 @@ def over_time(frame: pd.DataFrame, color: str, title: str, unit: str = "", scale
     if frame.empty:
         st.info(empty, icon=":material/hourglass_empty:")
         return
-    draw = px.area if stacked else px.line
-    figure = draw(frame.assign(value=frame["value"] * scale), x="time", y="value", color=color, title=title,
-                  height=HEIGHT)
+    # Markers when a series has too few points to draw a line (a week at 60 points, traffic for minutes).
+    figure = (px.area if stacked else px.line)(frame.assign(value=frame["value"] * scale), x="time", y="value",
+                                               color=color, title=title, height=HEIGHT,
+                                               markers=bool(frame.groupby(color).size().min() < 3))
     figure.update_layout(margin=MARGIN, xaxis_title=None, yaxis_title=unit, legend=LEGEND, hovermode="x unified",
                          showlegend=frame[color].nunique() > 1)
     st.plotly_chart(figure, key=title)
@@ -53,6 +55,9 @@ def gauge(value: float, title: str, top: float, suffix: str = "", warn: float | 
 def bars(frame: pd.DataFrame, x: str, y: list[str] | str, title: str, unit: str = "", x_title: str = "") -> None:
     """Bars of ``y`` per ``x`` (several ``y`` side by side)."""
     figure = px.bar(frame, x=x, y=y, barmode="group", title=title, height=HEIGHT)
-    figure.update_layout(margin=MARGIN, xaxis_title=x_title or x, yaxis_title=unit, legend=LEGEND,
-                         xaxis_type="category")
+    # The legend inside, top left: the bucket names under the bars take the room below, the
+    # toolbar the room above, and the low-confidence buckets on the left are nearly empty.
+    figure.update_layout(margin=MARGIN, xaxis_title=x_title or x, yaxis_title=unit, xaxis_type="category",
+                         legend=dict(yanchor="top", y=1, xanchor="left", x=0.01, title=None,
+                                     bgcolor="rgba(255,255,255,0.7)"))
     st.plotly_chart(figure, key=title)

@@ -55,6 +55,6 @@ def test_overview_formats_latency_in_milliseconds_and_errors_in_percent(open_pag
     formats = {name: column.get("type_config", {}).get("format") for name, column in
                json.loads(app.dataframe[0].proto.columns).items()}
     assert formats["p95"] == formats["p99"] == "%.1f ms" and formats["error ratio"] == "percent"
-    assert formats["requests/s"] == "%.2f"
+    assert formats["requests/s"] == "%.3g"
     latency = app.dataframe[0].value.set_index("model")["p50"]
     assert latency["/models?model=iris"] > 0.1  # milliseconds: iris answers in about one
