@@ -5,23 +5,19 @@ distribution over a recent window and over a baseline window.
 
 over the histogram's buckets as proportions. Rules of thumb: < 0.1 stable,
 0.1–0.25 moderate shift, > 0.25 a real one. Prometheus returns cumulative
-``le`` buckets; ``bucket_counts`` turns them into counts per bucket. Each
+``le`` buckets; ``bucket_counts`` turns them into counts per bucket. Both come
+from the metrics contract, which the console shares. Each
 group (by default each model) is an alert instance; a group with fewer than
 ``min_samples`` observations in either window has no data.
 """
 
 from __future__ import annotations
 
-import math
-
 from alerting.durations import format_duration
 from alerting.rules import Drift
 from alerting.state import QueryOutcome
 from backends.prometheus import Sample
-
-# Proportions are floored at this so that an empty bucket on one side does not
-# make the index infinite.
-EPSILON = 1e-4
+from instrumentation.metrics_contract import bucket_counts, psi
 
 
 def queries(spec: Drift) -> tuple[str, str]:
@@ -34,30 +30,6 @@ def queries(spec: Drift) -> tuple[str, str]:
         f"sum by ({by}) (increase({series}[{format_duration(spec.baseline_window)}] offset {format_duration(offset)}))"
     )
     return recent, baseline
-
-
-def bucket_counts(cumulative: dict[float, float]) -> list[float]:
-    """Observations per bucket, in ``le`` order, from cumulative counts (clamped at 0)."""
-    bounds = sorted(cumulative)
-    counts, below = [], 0.0
-    for bound in bounds:
-        counts.append(max(cumulative[bound] - below, 0.0))
-        below = max(below, cumulative[bound])
-    return counts
-
-
-def psi(baseline: list[float], recent: list[float]) -> float:
-    """The index between two count vectors over the same buckets."""
-    if len(baseline) != len(recent):
-        raise ValueError("both distributions need the same buckets")
-    total_b, total_r = sum(baseline), sum(recent)
-    if total_b <= 0 or total_r <= 0:
-        raise ValueError("a distribution without observations has no proportions")
-    index = 0.0
-    for b, r in zip(baseline, recent):
-        p, q = max(r / total_r, EPSILON), max(b / total_b, EPSILON)
-        index += (p - q) * math.log(p / q)
-    return index
 
 
 Groups = dict[tuple[tuple[str, str], ...], dict[float, float]]

@@ -22,6 +22,8 @@ Grafana's ``$__rate_interval`` alike.
 
 from __future__ import annotations
 
+import json
+import math
 from dataclasses import dataclass, replace
 
 # OpenTelemetry instrument names.
@@ -90,6 +92,13 @@ class Scope:
         return f"{metric}{{{inner}}}" if inner else metric
 
 
+def for_model(model: str, version: str = "", scope: Scope = Scope()) -> Scope:
+    """``scope`` narrowed to one model (and one version, if given); names are quoted for PromQL."""
+    # A JSON string is a valid PromQL string literal: the same escapes.
+    wanted = [f"{MODEL}={json.dumps(model)}", *([f"{VERSION}={json.dumps(version)}"] if version else [])]
+    return scope(matchers=", ".join(m for m in (scope.matchers, *wanted) if m))
+
+
 def _sum_rate(metric: str, scope: Scope, *matchers: str, extra: tuple[str, ...] = ()) -> str:
     return f"sum by ({scope.grouping(*extra)}) (rate({scope.select(metric, *matchers)}[{scope.window}]))"
 
@@ -140,13 +149,20 @@ def low_confidence_ratio(scope: Scope = Scope()) -> str:
     return f"{_or_zero(low, prediction_rate(scope))} / {prediction_rate(scope)}"
 
 
-def confidence_buckets(scope: Scope = Scope()) -> str:
-    """Predictions per cumulative confidence bucket (``le``) within the window."""
-    return f"sum by ({scope.grouping('le')}) (increase({scope.select(f'{PROM_CONFIDENCE}_bucket')}[{scope.window}]))"
+def confidence_buckets(scope: Scope = Scope(), offset: str = "") -> str:
+    """Predictions per cumulative confidence bucket (``le``) within the window, ending ``offset`` ago
+    (a baseline to compare the latest window with)."""
+    shifted = f" offset {offset}" if offset else ""
+    return f"sum by ({scope.grouping('le')}) (increase({scope.select(f'{PROM_CONFIDENCE}_bucket')}[{scope.window}]{shifted}))"
 
 
 def batch_size_quantile(q: float, scope: Scope = Scope()) -> str:
     return f"histogram_quantile({q}, {_sum_rate(f'{PROM_BATCH_SIZE}_bucket', scope, extra=('le',))})"
+
+
+def model_versions(scope: Scope = Scope(by=(MODEL, VERSION))) -> str:
+    """One series per model and version that has served prediction requests (within Prometheus' staleness)."""
+    return f"group by ({scope.grouping()}) ({scope.select(f'{PROM_DURATION}_count')})"
 
 
 def duration_exemplar_series(scope: Scope = Scope()) -> str:
@@ -198,6 +214,41 @@ def host_memory(scope: Scope = API_SCOPE(by=("state",))) -> str:
 
 def disk_io_rate(scope: Scope = API_SCOPE(by=("direction",))) -> str:
     return _sum_rate(PROM_SYSTEM_DISK_IO, scope)
+
+
+# Confidence drift: the population stability index (PSI) between a histogram's
+# distribution over a recent window and over a baseline window,
+#     PSI = Σ (recentᵢ − baselineᵢ) · ln(recentᵢ / baselineᵢ)
+# over the buckets as proportions (< 0.1 stable, 0.1–0.25 moderate, > 0.25 a real shift).
+# Here rather than in the alert-rule service so the console computes the same index.
+
+# Proportions are floored at this so that an empty bucket on one side does not
+# make the index infinite.
+PSI_EPSILON = 1e-4
+
+
+def bucket_counts(cumulative: dict[float, float]) -> list[float]:
+    """Observations per bucket, in ``le`` order, from Prometheus' cumulative counts (clamped at 0)."""
+    bounds = sorted(cumulative)
+    counts, below = [], 0.0
+    for bound in bounds:
+        counts.append(max(cumulative[bound] - below, 0.0))
+        below = max(below, cumulative[bound])
+    return counts
+
+
+def psi(baseline: list[float], recent: list[float]) -> float:
+    """The index between two count vectors over the same buckets."""
+    if len(baseline) != len(recent):
+        raise ValueError("both distributions need the same buckets")
+    total_b, total_r = sum(baseline), sum(recent)
+    if total_b <= 0 or total_r <= 0:
+        raise ValueError("a distribution without observations has no proportions")
+    index = 0.0
+    for b, r in zip(baseline, recent):
+        p, q = max(r / total_r, PSI_EPSILON), max(b / total_b, PSI_EPSILON)
+        index += (p - q) * math.log(p / q)
+    return index
 
 
 def active_alerts(state: str = "firing") -> str:

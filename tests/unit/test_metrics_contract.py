@@ -1,5 +1,6 @@
 """Every consumer takes its metric names and PromQL from instrumentation/metrics_contract.py:
-the generated rule files are its output, and no consumer spells a metric of its own."""
+the generated rule files are its output, and no consumer spells a metric of its own; the
+builders the console adds write PromQL a person could have typed, and PSI's arithmetic holds."""
 
 import subprocess
 import sys
@@ -7,7 +8,7 @@ from pathlib import Path
 
 from alerting.summary import queries
 from instrumentation import metrics_contract as contract
-from instrumentation.metrics_contract import Scope
+from instrumentation.metrics_contract import Scope, bucket_counts, confidence_buckets, for_model, model_versions, psi
 
 ROOT = Path(__file__).resolve().parents[2]
 # What reads mlotel's metrics; each must take their names (and so its PromQL) from the contract.
@@ -38,3 +39,25 @@ def test_no_consumer_spells_a_metric_name_of_its_own():
         source = (ROOT / consumer).read_text()
         spelled = [metric for metric in METRICS if metric in source]
         assert not spelled, f"{consumer} spells {spelled}: take them from instrumentation/metrics_contract.py"
+
+
+def test_for_model_quotes_names_and_keeps_the_scope_s_own_matchers():
+    scope = for_model('we"ird', "2", Scope(matchers='job="ml-api"', by=()))
+    assert scope.matchers == 'job="ml-api", ml_model_name="we\\"ird", ml_model_version="2"'
+    assert for_model("iris").matchers == 'ml_model_name="iris"'
+
+
+def test_confidence_baseline_is_the_same_increase_shifted_by_the_offset():
+    now = confidence_buckets(Scope(window="1h", by=()))
+    assert now == "sum by (le) (increase(ml_prediction_confidence_bucket[1h]))"
+    assert confidence_buckets(Scope(window="1h", by=()), offset="1h") == now.replace("[1h]", "[1h] offset 1h")
+
+
+def test_model_versions_groups_by_model_and_version():
+    assert model_versions() == "group by (ml_model_name, ml_model_version) (ml_prediction_duration_seconds_count)"
+
+
+def test_psi_of_de_cumulated_buckets():
+    same = bucket_counts({0.5: 10.0, 1.0: 40.0, float("inf"): 40.0})
+    assert same == [10.0, 30.0, 0.0]
+    assert psi(same, [x * 3 for x in same]) == 0.0

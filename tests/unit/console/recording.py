@@ -92,7 +92,8 @@ def slow_trace_id(jaeger: str = "http://127.0.0.1:16686") -> str:
 
 if __name__ == "__main__":
     record("overview", "pages/overview.py")
-    record("models", "pages/models.py", {"model": "digits"})
+    # 5 minutes: the 5 before, the confidence drift's baseline, had traffic too.
+    record("models", "pages/models.py", {"model": "digits", "range": "5m"})
     record("slow", "pages/slow.py", {"min_ms": "100"})
     record("trace", "pages/trace.py", {"trace_id": slow_trace_id()})
     record("alerts", "pages/alerts.py")
