@@ -26,30 +26,33 @@ def chromium() -> webdriver.Chrome:
     return webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
 
 
-def _finished(driver: webdriver.Chrome) -> bool:
-    """Streamlit has run the page's script and drawn every chart it produced."""
-    if not driver.find_elements(By.CSS_SELECTOR, '[data-testid="stMain"] h1'):
-        return False
-    if driver.find_elements(By.CSS_SELECTOR, '[data-testid="stStatusWidget"] , [data-testid="stSkeleton"]'):
-        return False
-    charts = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stPlotlyChart"]')
-    return all(chart.find_elements(By.CSS_SELECTOR, ".main-svg") for chart in charts)
+# Streamlit draws in steps: the script's elements, then Plotly's lazily loaded
+# bundle draws the charts. Done = the script has finished, every chart has its
+# SVG, and the page has not changed for QUIET_MS.
+QUIET_MS = 600
+_WATCH = """
+if (!window.__mlotelWatch) {
+  window.__mlotelWatch = true; window.__lastChange = performance.now();
+  new MutationObserver(() => { window.__lastChange = performance.now(); })
+    .observe(document.documentElement, {subtree: true, childList: true, characterData: true});
+}
+const app = document.querySelector('[data-testid="stApp"]');
+const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+return {state: app && app.getAttribute('data-test-script-state'), now: performance.now(),
+        last: window.__lastChange, drawn: charts.every(c => c.querySelector('.main-svg'))};
+"""
 
 
 def open_rendered(driver: webdriver.Chrome, url: str, timeout: float = 30.0) -> float:
-    """Navigate to ``url`` and wait until it has rendered; the seconds that took."""
-    started = time.monotonic()
+    """Navigate to ``url``, wait until it has rendered, and return the seconds from navigation
+    to the page's last change (the browser's own clock, so polling adds nothing)."""
     driver.get(url)
-    stable_since = None
-    while time.monotonic() - started < timeout:
-        if _finished(driver):
-            # Finished twice, 300 ms apart: a rerun between script and charts is not "done".
-            stable_since = stable_since or time.monotonic()
-            if time.monotonic() - stable_since >= 0.3:
-                return stable_since - started
-        else:
-            stable_since = None
-        time.sleep(0.05)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        seen = driver.execute_script(_WATCH)
+        if seen["state"] == "notRunning" and seen["drawn"] and seen["now"] - seen["last"] >= QUIET_MS:
+            return seen["last"] / 1000
+        time.sleep(0.1)
     raise AssertionError(f"{url} did not finish rendering in {timeout} s; it shows: {text(driver)[:500]}")
 
 
