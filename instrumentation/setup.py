@@ -30,6 +30,9 @@ from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
 from opentelemetry.semconv._incubating.attributes.otel_attributes import OtelComponentTypeValues
+from opentelemetry.semconv._incubating.attributes.process_attributes import PROCESS_PID
+from opentelemetry.semconv._incubating.attributes.service_attributes import SERVICE_INSTANCE_ID
+from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME, SERVICE_VERSION
 
 from instrumentation import measurements
 from instrumentation.config import TelemetryConfig
@@ -120,12 +123,16 @@ def _count_drops(processor: BatchSpanProcessor, meter_provider: metrics.MeterPro
         )
 
 
-def build_resource(service_name: str) -> Resource:
+def build_resource(service_name: str, service_version: str | None = None) -> Resource:
     """The process's resource: env wins; each process gets its own instance id."""
-    from_env = OTELResourceDetector().detect().attributes
-    defaults: dict[str, str | int] = {"service.instance.id": str(uuid.uuid4()), "process.pid": os.getpid()}
-    if "service.name" not in from_env:  # OTEL_SERVICE_NAME is among the detector's
-        defaults["service.name"] = service_name
+    from_env = OTELResourceDetector().detect().attributes  # OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME
+    defaults: dict[str, str | int] = {
+        SERVICE_INSTANCE_ID: str(uuid.uuid4()),
+        PROCESS_PID: os.getpid(),
+        SERVICE_NAME: service_name,
+    }
+    if service_version:
+        defaults[SERVICE_VERSION] = service_version
     return Resource.create({k: v for k, v in defaults.items() if k not in from_env})
 
 
@@ -158,6 +165,7 @@ def setup_telemetry(
     config: TelemetryConfig | None = None,
     *,
     service_name: str = "unknown_service",
+    service_version: str | None = None,
     span_processors: Sequence[SpanProcessor] | None = None,
     metric_readers: Sequence[MetricReader] | None = None,
 ) -> Telemetry:
@@ -172,7 +180,7 @@ def setup_telemetry(
         return telemetry
     for name in config.unknown_instrumentations:
         _logger.warning("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS names %r, which mlotel does not know", name)
-    resource = build_resource(service_name)
+    resource = build_resource(service_name, service_version)
 
     if config.metrics_on:
         telemetry.meter_provider = _install_meter_provider(telemetry, resource, config, metric_readers)
