@@ -117,12 +117,17 @@ class TelemetryMiddleware:
             attributes[URL_QUERY] = redact_query_parameters(f"?{query.decode('latin-1')}")[1:]
         if server := _server(scope, scheme):
             attributes[SERVER_ADDRESS], attributes[SERVER_PORT] = server
-        span = self.tracer.start_span(
-            name,
-            context=propagate.extract(scope, getter=asgi_getter),
-            kind=SpanKind.SERVER,
-            attributes=attributes,
-        )
+        current = trace.get_current_span()
+        # Another instrumentation's server span for this request (opentelemetry-instrumentation-
+        # fastapi's, say): one server span, with mlotel's attributes on it, measured by its owner.
+        owned = getattr(current, "kind", None) is not SpanKind.SERVER
+        if owned:
+            # The active context when there is one (the request is already traced), else traceparent.
+            parent = None if current.get_span_context().is_valid else propagate.extract(scope, getter=asgi_getter)
+            span = self.tracer.start_span(name, context=parent, kind=SpanKind.SERVER, attributes=attributes)
+        else:
+            span = current
+            span.set_attributes(attributes)
         token = context.attach(trace.set_span_in_context(span))
         status = 500
         span_context = span.get_span_context()
@@ -138,6 +143,8 @@ class TelemetryMiddleware:
                 status = message["status"]
                 if traceresponse is not None:
                     message["headers"] = [*message.get("headers", ()), (b"traceresponse", traceresponse)]
+                if not owned:  # its owner may end it with the response, before the app returns
+                    self._set_outcome(span, name, scope, status, None)
             await send(message)
 
         error_type = None
@@ -148,25 +155,30 @@ class TelemetryMiddleware:
             span.record_exception(exc)
             raise
         finally:
-            route = _route(scope)
-            if error_type is None and status >= 500:
-                error_type = str(status)
-            # Only what the span does not have yet: each attribute set costs its lock and encoding.
-            outcome: dict[str, Any] = {HTTP_RESPONSE_STATUS_CODE: status}
-            if route:
-                outcome[HTTP_ROUTE] = route
-                span.update_name(f"{name} {route}")
-            if error_type:
-                outcome[ERROR_TYPE] = error_type
-                span.set_status(Status(StatusCode.ERROR))
-            span.set_attributes(outcome)
-            measurements.record(
-                self.duration.record,
-                time.perf_counter() - start,
-                {**measured, **outcome},
-            )
-            span.end()
+            if owned:
+                outcome = self._set_outcome(span, name, scope, status, error_type)
+                measurements.record(self.duration.record, time.perf_counter() - start, {**measured, **outcome})
+                span.end()
+            elif error_type:
+                self._set_outcome(span, name, scope, status, error_type)
             context.detach(token)
+
+    @staticmethod
+    def _set_outcome(span, name: str, scope, status: int, error_type: str | None) -> dict[str, Any]:
+        """Put what the response tells on the span; return it for the measurement."""
+        route = _route(scope)
+        if error_type is None and status >= 500:
+            error_type = str(status)
+        # Only what the span does not have yet: each attribute set costs its lock and encoding.
+        outcome: dict[str, Any] = {HTTP_RESPONSE_STATUS_CODE: status}
+        if route:
+            outcome[HTTP_ROUTE] = route
+            span.update_name(f"{name} {route}")
+        if error_type:
+            outcome[ERROR_TYPE] = error_type
+            span.set_status(Status(StatusCode.ERROR))
+        span.set_attributes(outcome)
+        return outcome
 
 
 def instrument_app(app, config: TelemetryConfig | None = None) -> None:

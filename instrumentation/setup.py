@@ -192,21 +192,41 @@ def setup_telemetry(
     if config.enabled("logging"):
         from opentelemetry.instrumentation.logging import LoggingInstrumentor
 
-        instrumentor = LoggingInstrumentor()
         # Trace ids on every record; records shipped over OTLP only when a logs exporter is on.
-        instrumentor.instrument(
+        _instrument_once(
+            telemetry,
+            LoggingInstrumentor,
             tracer_provider=telemetry.tracer_provider,
             inject_trace_context=True,
             enable_log_auto_instrumentation=telemetry.logger_provider is not None,
         )
-        telemetry._uninstrument.append(instrumentor.uninstrument)
     if config.metrics_on and config.enabled("system_metrics"):
         from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
 
-        instrumentor = SystemMetricsInstrumentor(config=SYSTEM_METRICS)
-        instrumentor.instrument(meter_provider=telemetry.meter_provider)
-        telemetry._uninstrument.append(instrumentor.uninstrument)
+        _instrument_once(
+            telemetry, SystemMetricsInstrumentor, {"config": SYSTEM_METRICS}, meter_provider=telemetry.meter_provider
+        )
     return telemetry
+
+
+def already_instrumented(instrumentor: type) -> bool:
+    """Whether this instrumentor's one shared instance (``BaseInstrumentor`` is a singleton) is instrumented."""
+    instance = getattr(instrumentor, "_instance", None)
+    return instance is not None and instance.is_instrumented_by_opentelemetry
+
+
+def _instrument_once(telemetry: Telemetry, instrumentor: type, init: dict | None = None, **kwargs) -> None:
+    """Instrument unless something else (``opentelemetry-instrument``) already has, and then leave it as it is.
+
+    Constructing an instrumentor again re-runs ``__init__`` on its shared
+    instance: for system metrics that replaces the configuration its
+    registered callbacks read, and they fail with ``KeyError`` at each collection.
+    """
+    if already_instrumented(instrumentor):
+        return
+    instance = instrumentor(**(init or {}))
+    instance.instrument(**kwargs)
+    telemetry._uninstrument.append(instance.uninstrument)
 
 
 def _install_meter_provider(telemetry, resource, config, metric_readers) -> MeterProvider:
