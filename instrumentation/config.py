@@ -32,7 +32,7 @@ OTLP_PROTOCOLS = ("grpc", "http/protobuf")
 # a deeper queue and a shorter delay keep up and bring traces to Jaeger sooner.
 BSP_QUEUE_SIZE, BSP_SCHEDULE_DELAY_MS, BSP_EXPORT_BATCH_SIZE = 65536, 500, 1024
 METRIC_EXPORT_INTERVAL_MS = 10_000
-KNOWN_INSTRUMENTATIONS = ("fastapi", "system_metrics", "logging", "mlotel")
+KNOWN_INSTRUMENTATIONS = ("fastapi", "system_metrics", "logging", "mlotel", "mlotel_http")
 # RFC 9110's methods and PATCH, as the HTTP semantic conventions define "known".
 DEFAULT_KNOWN_METHODS = frozenset(m.value for m in HttpRequestMethodValues if m is not HttpRequestMethodValues.OTHER)
 

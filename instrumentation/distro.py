@@ -6,7 +6,8 @@ Usage::
 
 With mlotel installed, the launcher finds :class:`MlotelDistro` (entry point
 ``opentelemetry_distro``) and :class:`MlotelConfigurator`
-(``opentelemetry_configurator``), both named ``mlotel``. The configurator
+(``opentelemetry_configurator``), both named ``mlotel``, and mlotel's
+instrumentor (``opentelemetry_instrumentor``, ``mlotel_http``). The configurator
 installs mlotel's providers, exactly as :func:`~instrumentation.setup_telemetry`
 does from the same ``OTEL_*`` and ``MLOTEL_*`` variables (mlotel's batching,
 Views, measurement queue, system metrics and logging), before any

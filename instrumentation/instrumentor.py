@@ -5,7 +5,7 @@ Usage (nothing in the app's code)::
     opentelemetry-instrument python -m my_model_server
 
 The launcher finds :class:`MlotelInstrumentor` through the
-``opentelemetry_instrumentor`` entry point ``mlotel`` and calls
+``opentelemetry_instrumentor`` entry point ``mlotel_http`` and calls
 ``instrument()``: from then on, every FastAPI app adds
 :class:`~instrumentation.middleware.TelemetryMiddleware` when it builds its
 middleware stack (at its first request, after the app's own middleware is
@@ -14,9 +14,10 @@ left as it is, so the in-code API and the launcher combine. Prediction spans
 and ML metrics come from the app's :class:`~instrumentation.PredictionRecorder`
 as always; the providers from mlotel's configurator (:mod:`instrumentation.distro`).
 
-Switches: ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=mlotel`` keeps the launcher
-from loading this; ``fastapi`` there, or ``OTEL_SDK_DISABLED=true``, makes
-every app skip the middleware, as :func:`~instrumentation.instrument_app` does.
+Switches: ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=mlotel_http`` keeps the
+launcher from loading this (apps that call ``instrument_app`` keep their
+middleware); ``fastapi`` there, or ``OTEL_SDK_DISABLED=true``, makes every
+app skip the middleware, as :func:`~instrumentation.instrument_app` does.
 """
 
 from __future__ import annotations
