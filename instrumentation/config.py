@@ -13,11 +13,28 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from opentelemetry.semconv.attributes.http_attributes import HttpRequestMethodValues
+
+from opentelemetry.sdk.environment_variables import (
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+    OTEL_BSP_MAX_QUEUE_SIZE,
+    OTEL_BSP_SCHEDULE_DELAY,
+    OTEL_METRIC_EXPORT_INTERVAL,
+    OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED,
+)
+
 from instrumentation import environment_variables as env
 
 DEFAULT_EXCLUDED_URLS = "/health,/docs.*,/redoc.*,/openapi.json,/favicon.ico"
 SIGNAL_EXPORTERS = ("otlp", "console", "none")
-KNOWN_INSTRUMENTATIONS = ("fastapi", "system_metrics", "logging", "mlotel")
+OTLP_PROTOCOLS = ("grpc", "http/protobuf")
+# The SDK's defaults (queue 2048, delay 5 s) drop spans near 2,000 requests/s;
+# a deeper queue and a shorter delay keep up and bring traces to Jaeger sooner.
+BSP_QUEUE_SIZE, BSP_SCHEDULE_DELAY_MS, BSP_EXPORT_BATCH_SIZE = 65536, 500, 1024
+METRIC_EXPORT_INTERVAL_MS = 10_000
+KNOWN_INSTRUMENTATIONS = ("fastapi", "system_metrics", "logging", "mlotel", "mlotel_http")
+# RFC 9110's methods and PATCH, as the HTTP semantic conventions define "known".
+DEFAULT_KNOWN_METHODS = frozenset(m.value for m in HttpRequestMethodValues if m is not HttpRequestMethodValues.OTHER)
 
 
 class ConfigError(ValueError):
@@ -42,6 +59,43 @@ def _exporter(environ: Mapping[str, str], name: str, default: str) -> str:
     if first not in SIGNAL_EXPORTERS:
         raise ConfigError(f"{name}={raw!r}: expected one of {', '.join(SIGNAL_EXPORTERS)}")
     return first
+
+
+def _protocol(environ: Mapping[str, str], signal: str) -> str:
+    name = f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL"
+    raw = (environ.get(name) or environ.get(env.OTEL_EXPORTER_OTLP_PROTOCOL) or "grpc").strip()
+    if raw not in OTLP_PROTOCOLS:
+        raise ConfigError(f"{name} or {env.OTEL_EXPORTER_OTLP_PROTOCOL}={raw!r}: expected one of {', '.join(OTLP_PROTOCOLS)}")
+    return raw
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number > 0")
+    return value
+
+
+def _bsp(environ: Mapping[str, str]) -> dict[str, int]:
+    queue = _positive_int(environ, OTEL_BSP_MAX_QUEUE_SIZE, BSP_QUEUE_SIZE)
+    # A batch larger than the queue is refused by the SDK: mlotel's default shrinks to fit a small queue.
+    batch = _positive_int(environ, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, min(BSP_EXPORT_BATCH_SIZE, queue))
+    return {
+        "bsp_max_queue_size": queue,
+        "bsp_schedule_delay_ms": _positive_int(environ, OTEL_BSP_SCHEDULE_DELAY, BSP_SCHEDULE_DELAY_MS),
+        "bsp_max_export_batch_size": batch,
+    }
+
+
+def _known_methods(environ: Mapping[str, str]) -> frozenset[str]:
+    raw = environ.get(env.OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS, "")
+    return frozenset(_csv(raw)) if raw.strip() else DEFAULT_KNOWN_METHODS
 
 
 def _csv(raw: str) -> tuple[str, ...]:
@@ -106,6 +160,14 @@ class TelemetryConfig:
     stage_span_threshold_ms: float = 10.0
     capture_request_content: bool = False
     sdk_metrics: bool = True
+    traces_protocol: str = "grpc"
+    metrics_protocol: str = "grpc"
+    logs_protocol: str = "grpc"
+    bsp_max_queue_size: int = BSP_QUEUE_SIZE
+    bsp_schedule_delay_ms: int = BSP_SCHEDULE_DELAY_MS
+    bsp_max_export_batch_size: int = BSP_EXPORT_BATCH_SIZE
+    metric_export_interval_ms: int = METRIC_EXPORT_INTERVAL_MS
+    known_http_methods: frozenset[str] = DEFAULT_KNOWN_METHODS
     unknown_instrumentations: tuple[str, ...] = field(default=())
 
     @classmethod
@@ -124,7 +186,16 @@ class TelemetryConfig:
             "low_confidence_threshold": _threshold(environ),
             "stage_span_threshold_ms": _non_negative(environ, env.MLOTEL_STAGE_SPAN_THRESHOLD_MS, 10.0),
             "capture_request_content": _bool(environ, env.MLOTEL_CAPTURE_REQUEST_CONTENT, False),
-            "sdk_metrics": _bool(environ, env.MLOTEL_SDK_METRICS_ENABLED, True),
+            # The SDK's own switch, when set, wins: it applies to every SDK component.
+            "sdk_metrics": _bool(
+                environ, OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED, _bool(environ, env.MLOTEL_SDK_METRICS_ENABLED, True)
+            ),
+            "traces_protocol": _protocol(environ, "traces"),
+            "metrics_protocol": _protocol(environ, "metrics"),
+            "logs_protocol": _protocol(environ, "logs"),
+            **_bsp(environ),
+            "metric_export_interval_ms": _positive_int(environ, OTEL_METRIC_EXPORT_INTERVAL, METRIC_EXPORT_INTERVAL_MS),
+            "known_http_methods": _known_methods(environ),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -1,43 +1,30 @@
 """Environment variables that mlotel reads, each with its meaning and default.
 
-Only the names live here; :mod:`instrumentation.config` parses them. The
-standard ``OTEL_*`` variables that the OpenTelemetry SDK and its exporters read
-themselves (endpoint, headers, timeouts, sampler, batch sizes, export interval)
-are listed in the README; the ones mlotel interprets on its own are below.
+Only the names live here; :mod:`instrumentation.config` parses them, once.
+The standard variables that mlotel interprets itself are taken by the names
+their OpenTelemetry packages declare (imported below; what each means in
+mlotel is in ``docs/configuration.md``). The rest of the standard ``OTEL_*``
+variables (endpoint, headers, timeouts, sampler, span limits) are read by the
+SDK and its exporters themselves; mlotel's own are declared below.
 """
 
-OTEL_SDK_DISABLED = "OTEL_SDK_DISABLED"
-"""``true`` switches all telemetry off: no middleware, no providers, no
-background threads; responses carry ``"trace_id": null``. Default ``false``."""
-
-OTEL_TRACES_EXPORTER = "OTEL_TRACES_EXPORTER"
-"""``otlp`` (default), ``console`` or ``none``. ``none`` switches traces off:
-no spans are created or exported; metrics and logs are untouched."""
-
-OTEL_METRICS_EXPORTER = "OTEL_METRICS_EXPORTER"
-"""``otlp`` (default), ``console`` or ``none``. ``none`` switches metrics off:
-no instruments record and no reader thread runs; traces are untouched."""
-
-OTEL_LOGS_EXPORTER = "OTEL_LOGS_EXPORTER"
-"""``otlp``, ``console`` or ``none`` (default). Anything but ``none`` ships
-Python log records (through the ``logging`` instrumentation), with their
-trace and span ids."""
-
-OTEL_EXPORTER_OTLP_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
-"""``grpc`` (default) or ``http/protobuf``; per signal through
-``OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_PROTOCOL``."""
-
-OTEL_PYTHON_DISABLED_INSTRUMENTATIONS = "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"
-"""Comma-separated parts to leave off although telemetry is on: ``fastapi``
-(the HTTP server span and ``http.server.request.duration``),
-``system_metrics`` (process and system resources), ``logging`` (trace ids on
-log records, and their shipping when a logs exporter is on), ``mlotel`` (the prediction spans and ML metrics). Default empty."""
+from opentelemetry.environment_variables import OTEL_LOGS_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_TRACES_EXPORTER
+from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_DISABLED_INSTRUMENTATIONS
+from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SDK_DISABLED
 
 OTEL_PYTHON_FASTAPI_EXCLUDED_URLS = "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS"
 """Comma-separated regular expressions; a request whose path matches one of
 them in full is neither traced nor measured. ``/health`` excludes only
 ``/health``; write ``/docs.*`` for a prefix. Default
 ``/health,/docs.*,/redoc.*,/openapi.json,/favicon.ico``."""
+
+OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS"
+"""Comma-separated, case-sensitive HTTP methods that the server span and
+``http.server.request.duration`` name as they are; any other method becomes
+``_OTHER`` (span name ``HTTP``), with the method as sent in
+``http.request.method_original``. Default: the methods of RFC 9110 and
+``PATCH``, as the HTTP semantic conventions define them. No OpenTelemetry
+package declares this standard name, hence here."""
 
 MLOTEL_ML_METRICS_ENABLED = "MLOTEL_ML_METRICS_ENABLED"
 """``false`` stops the ML metrics (``ml.prediction.*``, ``ml.predictions``,

@@ -53,9 +53,14 @@ _SDK_TRACER_PARTS = ("sampler", "id_generator", "resource", "span_processor", "i
 _logger = logging.getLogger(__name__)
 
 
-def get_tracer(name: str, tracer_provider: trace.TracerProvider | None = None) -> LeanTracer | trace.Tracer:
-    """A :class:`LeanTracer` over the provider's tracer for ``name`` if it is the SDK's (global provider by default)."""
-    tracer = trace.get_tracer(name, tracer_provider=tracer_provider)
+def get_tracer(
+    name: str,
+    version: str | None = None,
+    schema_url: str | None = None,
+    tracer_provider: trace.TracerProvider | None = None,
+) -> LeanTracer | trace.Tracer:
+    """A :class:`LeanTracer` over the provider's tracer for this scope if it is the SDK's (global provider by default)."""
+    tracer = trace.get_tracer(name, version, tracer_provider, schema_url)
     if isinstance(tracer, sdk_trace.Tracer) and all(hasattr(tracer, part) for part in _SDK_TRACER_PARTS):
         return LeanTracer(tracer)
     return tracer  # another SDK, or an SDK release that no longer has what a LeanTracer reads: its own spans

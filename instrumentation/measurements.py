@@ -37,6 +37,8 @@ from typing import Any
 from opentelemetry import context, metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 
+from instrumentation.semconv import SCHEMA_URL, __version__
+
 _logger = logging.getLogger(__name__)
 
 DROPPED_METRIC = "mlotel.measurements.dropped"
@@ -109,7 +111,7 @@ class MeasurementQueue:
         self._stopped = threading.Event()
         self._dropped_lock = threading.Lock()
         self.dropped = 0
-        meter_provider.get_meter("mlotel.measurements").create_observable_counter(
+        meter_provider.get_meter("mlotel.measurements", __version__, schema_url=SCHEMA_URL).create_observable_counter(
             DROPPED_METRIC,
             callbacks=[self._observe_dropped],
             unit="{measurement}",

@@ -25,18 +25,45 @@ from typing import Any
 
 from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.instrumentation.asgi import asgi_getter
+from opentelemetry.semconv.attributes.client_attributes import CLIENT_ADDRESS
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
+from opentelemetry.semconv.attributes.http_attributes import (
+    HTTP_REQUEST_METHOD,
+    HTTP_REQUEST_METHOD_ORIGINAL,
+    HTTP_RESPONSE_STATUS_CODE,
+    HTTP_ROUTE,
+)
+from opentelemetry.semconv.attributes.network_attributes import NETWORK_PROTOCOL_VERSION
+from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
+from opentelemetry.semconv.attributes.url_attributes import URL_PATH, URL_QUERY, URL_SCHEME
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.util.http import redact_query_parameters
 
 from instrumentation import lean_spans, measurements
 from instrumentation.config import TelemetryConfig
-from instrumentation.metrics_contract import HTTP_SERVER_DURATION
+from instrumentation.metrics_contract import HTTP_SERVER_DURATION, HTTP_SERVER_DURATION_BUCKETS
+from instrumentation.semconv import OTHER_METHOD, SCHEMA_URL, __version__
+from instrumentation.semconv import error_type as error_type_of
 
 _SCOPE = "mlotel.http"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _route(scope: dict[str, Any]) -> str | None:
     route = scope.get("route")
     return getattr(route, "path_format", None) or getattr(route, "path", None)
+
+
+def _server(scope: dict[str, Any], scheme: str) -> tuple[str, int] | None:
+    """The server as the client addressed it (``Host``), else the socket the request came in on."""
+    host = next((value.decode("latin-1") for name, value in scope.get("headers", ()) if name == b"host"), None)
+    if host is None:
+        server = scope.get("server")
+        return (server[0], server[1]) if server and server[1] is not None else None
+    address, port = host, ""
+    if ":" in host.rpartition("]")[2]:  # a port, after a name or a bracketed IPv6 address
+        address, _, port = host.rpartition(":")
+    return address.strip("[]"), int(port) if port.isdigit() else _DEFAULT_PORTS.get(scheme, 80)
 
 
 class TelemetryMiddleware:
@@ -51,12 +78,15 @@ class TelemetryMiddleware:
     # proxies, one more call in every span and measurement.
     @cached_property
     def tracer(self) -> lean_spans.LeanTracer | trace.Tracer:
-        return lean_spans.get_tracer(_SCOPE)
+        return lean_spans.get_tracer(_SCOPE, __version__, SCHEMA_URL)
 
     @cached_property
     def duration(self) -> metrics.Histogram:
-        return metrics.get_meter(_SCOPE).create_histogram(
-            HTTP_SERVER_DURATION, unit="s", description="Duration of HTTP server requests."
+        return metrics.get_meter(_SCOPE, __version__, schema_url=SCHEMA_URL).create_histogram(
+            HTTP_SERVER_DURATION,
+            unit="s",
+            description="Duration of HTTP server requests.",
+            explicit_bucket_boundaries_advisory=HTTP_SERVER_DURATION_BUCKETS,
         )
 
     async def __call__(self, scope, receive, send) -> None:
@@ -66,20 +96,38 @@ class TelemetryMiddleware:
 
         start = time.perf_counter()
         method = scope["method"]
-        span = self.tracer.start_span(
-            method,
-            context=propagate.extract(scope, getter=asgi_getter),
-            kind=SpanKind.SERVER,
-            # The required attributes and the client; the recommended rest (server
-            # address and port, protocol version) is on the resource or constant here,
-            # and each attribute costs every request its share of encoding.
-            attributes={
-                "http.request.method": method,
-                "url.path": scope["path"],
-                "url.scheme": scope.get("scheme", "http"),
-                "client.address": scope["client"][0] if scope.get("client") else "",
-            },
-        )
+        scheme = scope.get("scheme", "http")
+        # Measured per request as well as traced: what the spec makes required or recommended for the metric.
+        measured: dict[str, Any] = {
+            HTTP_REQUEST_METHOD: method,
+            URL_SCHEME: scheme,
+            NETWORK_PROTOCOL_VERSION: scope.get("http_version", "1.1"),
+        }
+        attributes = {
+            **measured,
+            URL_PATH: scope["path"],
+            CLIENT_ADDRESS: scope["client"][0] if scope.get("client") else "",
+        }
+        name = method
+        if method not in self.config.known_http_methods:
+            name = "HTTP"
+            measured[HTTP_REQUEST_METHOD] = attributes[HTTP_REQUEST_METHOD] = OTHER_METHOD
+            attributes[HTTP_REQUEST_METHOD_ORIGINAL] = method
+        if query := scope.get("query_string"):
+            attributes[URL_QUERY] = redact_query_parameters(f"?{query.decode('latin-1')}")[1:]
+        if server := _server(scope, scheme):
+            attributes[SERVER_ADDRESS], attributes[SERVER_PORT] = server
+        current = trace.get_current_span()
+        # Another instrumentation's server span for this request (opentelemetry-instrumentation-
+        # fastapi's, say): one server span, with mlotel's attributes on it, measured by its owner.
+        owned = getattr(current, "kind", None) is not SpanKind.SERVER
+        if owned:
+            # The active context when there is one (the request is already traced), else traceparent.
+            parent = None if current.get_span_context().is_valid else propagate.extract(scope, getter=asgi_getter)
+            span = self.tracer.start_span(name, context=parent, kind=SpanKind.SERVER, attributes=attributes)
+        else:
+            span = current
+            span.set_attributes(attributes)
         token = context.attach(trace.set_span_in_context(span))
         status = 500
         span_context = span.get_span_context()
@@ -95,35 +143,42 @@ class TelemetryMiddleware:
                 status = message["status"]
                 if traceresponse is not None:
                     message["headers"] = [*message.get("headers", ()), (b"traceresponse", traceresponse)]
+                if not owned:  # its owner may end it with the response, before the app returns
+                    self._set_outcome(span, name, scope, status, None)
             await send(message)
 
         error_type = None
         try:
             await self.app(scope, receive, send_with_status)
         except BaseException as exc:
-            error_type = type(exc).__qualname__
+            error_type = error_type_of(exc)
             span.record_exception(exc)
             raise
         finally:
-            route = _route(scope)
-            if error_type is None and status >= 500:
-                error_type = str(status)
-            # Only what the span does not have yet: each attribute set costs its lock and encoding.
-            outcome: dict[str, Any] = {"http.response.status_code": status}
-            if route:
-                outcome["http.route"] = route
-                span.update_name(f"{method} {route}")
-            if error_type:
-                outcome["error.type"] = error_type
-                span.set_status(Status(StatusCode.ERROR))
-            span.set_attributes(outcome)
-            measurements.record(
-                self.duration.record,
-                time.perf_counter() - start,
-                {"http.request.method": method, "url.scheme": scope.get("scheme", "http"), **outcome},
-            )
-            span.end()
+            if owned:
+                outcome = self._set_outcome(span, name, scope, status, error_type)
+                measurements.record(self.duration.record, time.perf_counter() - start, {**measured, **outcome})
+                span.end()
+            elif error_type:
+                self._set_outcome(span, name, scope, status, error_type)
             context.detach(token)
+
+    @staticmethod
+    def _set_outcome(span, name: str, scope, status: int, error_type: str | None) -> dict[str, Any]:
+        """Put what the response tells on the span; return it for the measurement."""
+        route = _route(scope)
+        if error_type is None and status >= 500:
+            error_type = str(status)
+        # Only what the span does not have yet: each attribute set costs its lock and encoding.
+        outcome: dict[str, Any] = {HTTP_RESPONSE_STATUS_CODE: status}
+        if route:
+            outcome[HTTP_ROUTE] = route
+            span.update_name(f"{name} {route}")
+        if error_type:
+            outcome[ERROR_TYPE] = error_type
+            span.set_status(Status(StatusCode.ERROR))
+        span.set_attributes(outcome)
+        return outcome
 
 
 def instrument_app(app, config: TelemetryConfig | None = None) -> None:

@@ -38,6 +38,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from instrumentation import lean_spans, measurements
 from instrumentation import metrics_contract as contract
 from instrumentation.config import TelemetryConfig
+from instrumentation.semconv import SCHEMA_URL, __version__, error_type
 
 _SCOPE = "mlotel.prediction"
 # Bounds the attribute when request capture is switched on.
@@ -46,12 +47,19 @@ MAX_CAPTURED_FEATURES = 64
 
 class _Instruments:
     def __init__(self) -> None:
-        meter = metrics.get_meter(_SCOPE)
+        meter = metrics.get_meter(_SCOPE, __version__, schema_url=SCHEMA_URL)
+        # The buckets are advice to whichever provider records them; mlotel's Views only repeat them.
         self.confidence = meter.create_histogram(
-            contract.CONFIDENCE, unit="1", description="Confidence of each prediction (top-class probability)."
+            contract.CONFIDENCE,
+            unit="1",
+            description="Confidence of each prediction (top-class probability).",
+            explicit_bucket_boundaries_advisory=contract.CONFIDENCE_BUCKETS,
         )
         self.duration = meter.create_histogram(
-            contract.PREDICTION_DURATION, unit="s", description="Duration of a prediction call, all stages."
+            contract.PREDICTION_DURATION,
+            unit="s",
+            description="Duration of a prediction call, all stages.",
+            explicit_bucket_boundaries_advisory=contract.DURATION_BUCKETS,
         )
         self.predictions = meter.create_counter(
             contract.PREDICTIONS, unit="{prediction}", description="Predictions made, by label."
@@ -60,7 +68,10 @@ class _Instruments:
             contract.PREDICTION_ERRORS, unit="{request}", description="Prediction requests that failed or were rejected."
         )
         self.batch_size = meter.create_histogram(
-            contract.BATCH_SIZE, unit="{instance}", description="Instances per prediction request."
+            contract.BATCH_SIZE,
+            unit="{instance}",
+            description="Instances per prediction request.",
+            explicit_bucket_boundaries_advisory=contract.BATCH_SIZE_BUCKETS,
         )
 
 
@@ -150,7 +161,7 @@ class PredictionRecorder:
     # are installed, and a tracer or instrument taken then is a proxy, one more call each time.
     @cached_property
     def tracer(self) -> lean_spans.LeanTracer | trace.Tracer:
-        return lean_spans.get_tracer(_SCOPE)
+        return lean_spans.get_tracer(_SCOPE, __version__, SCHEMA_URL)
 
     @cached_property
     def _instruments(self) -> _Instruments | None:
@@ -174,7 +185,7 @@ class PredictionRecorder:
         except BaseException as exc:
             prediction._emit_stage_spans()
             span.set_attributes(prediction.stage_durations())
-            self._record_failure(span, base, type(exc).__qualname__, exc)
+            self._record_failure(span, base, error_type(exc), exc)
             raise
         else:
             seconds = time.perf_counter() - start

@@ -14,18 +14,12 @@ import importlib
 import logging
 import os
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from opentelemetry import metrics, trace
-from opentelemetry.sdk.environment_variables import (
-    OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
-    OTEL_BSP_MAX_QUEUE_SIZE,
-    OTEL_BSP_SCHEDULE_DELAY,
-    OTEL_METRIC_EXPORT_INTERVAL,
-    OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED,
-)
+from opentelemetry.exporter.otlp.common._exporter_metrics import NoOpExporterMetrics, create_exporter_metrics
+from opentelemetry.sdk._shared_internal._processor_metrics import NoOpProcessorMetrics, create_processor_metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
@@ -35,6 +29,10 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.semconv._incubating.attributes.otel_attributes import OtelComponentTypeValues
+from opentelemetry.semconv._incubating.attributes.process_attributes import PROCESS_PID
+from opentelemetry.semconv._incubating.attributes.service_attributes import SERVICE_INSTANCE_ID
+from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME, SERVICE_VERSION
 
 from instrumentation import measurements
 from instrumentation.config import TelemetryConfig
@@ -44,10 +42,6 @@ from instrumentation.views import ml_views
 
 _logger = logging.getLogger(__name__)
 
-# The SDK's defaults (queue 2048, delay 5 s) drop spans near 2,000 requests/s;
-# a deeper queue and a shorter delay keep up and bring traces to Jaeger sooner.
-BSP_DEFAULTS = {OTEL_BSP_MAX_QUEUE_SIZE: 65536, OTEL_BSP_SCHEDULE_DELAY: 500, OTEL_BSP_MAX_EXPORT_BATCH_SIZE: 1024}
-METRIC_EXPORT_INTERVAL_MS = 10_000
 SYSTEM_METRICS = {
     "process.cpu.time": ["user", "system"],
     "process.cpu.utilization": None,
@@ -61,28 +55,6 @@ SYSTEM_METRICS = {
 }
 
 
-def _protocol(signal: str) -> str:
-    return (
-        os.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL")
-        or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-        or "grpc"
-    ).strip()
-
-
-def _bsp_options() -> dict[str, int | None]:
-    """mlotel's batching defaults; None where the variable is set, so the SDK reads it itself."""
-    options = {name: None if os.environ.get(name) else default for name, default in BSP_DEFAULTS.items()}
-    queue = options[OTEL_BSP_MAX_QUEUE_SIZE] or int(os.environ[OTEL_BSP_MAX_QUEUE_SIZE])
-    if options[OTEL_BSP_MAX_EXPORT_BATCH_SIZE] is not None:
-        # A batch larger than the queue is refused by the SDK: shrink ours to fit a small queue.
-        options[OTEL_BSP_MAX_EXPORT_BATCH_SIZE] = min(options[OTEL_BSP_MAX_EXPORT_BATCH_SIZE], queue)
-    return {
-        "max_queue_size": options[OTEL_BSP_MAX_QUEUE_SIZE],
-        "schedule_delay_millis": options[OTEL_BSP_SCHEDULE_DELAY],
-        "max_export_batch_size": options[OTEL_BSP_MAX_EXPORT_BATCH_SIZE],
-    }
-
-
 # Per signal: the exporter's module under opentelemetry.exporter.otlp.proto.{grpc,http}, and its class.
 _OTLP_EXPORTERS = {
     "traces": ("trace_exporter", "OTLPSpanExporter"),
@@ -91,59 +63,76 @@ _OTLP_EXPORTERS = {
 }
 
 
-def _otlp_exporter(signal: str, **kwargs):
-    """The OTLP exporter for ``signal`` over the protocol the environment names."""
-    transport = "http" if _protocol(signal) == "http/protobuf" else "grpc"
+def _otlp_exporter(signal: str, protocol: str, **kwargs):
+    """The OTLP exporter for ``signal`` over ``protocol``."""
+    transport = "http" if protocol == "http/protobuf" else "grpc"
     module, name = _OTLP_EXPORTERS[signal]
     return getattr(importlib.import_module(f"opentelemetry.exporter.otlp.proto.{transport}.{module}"), name)(**kwargs)
 
 
-def _span_exporter(kind: str, meter_provider: metrics.MeterProvider):
-    if kind == "console":
+def _span_exporter(config: TelemetryConfig, meter_provider: metrics.MeterProvider):
+    if config.traces_exporter == "console":
         return ConsoleSpanExporter()
-    if _protocol("traces") == "http/protobuf":
-        return _otlp_exporter("traces", meter_provider=meter_provider)
+    if config.traces_protocol == "http/protobuf":
+        return _otlp_exporter("traces", config.traces_protocol, meter_provider=meter_provider)
     return GrpcSpanExporter(meter_provider=meter_provider)
 
 
-def _metric_exporter(kind: str):
-    return ConsoleMetricExporter() if kind == "console" else _otlp_exporter("metrics")
+def _metric_exporter(config: TelemetryConfig):
+    if config.metrics_exporter == "console":
+        return ConsoleMetricExporter()
+    return _otlp_exporter("metrics", config.metrics_protocol)
 
 
-def _log_exporter(kind: str):
-    if kind == "console":
+def _log_exporter(config: TelemetryConfig):
+    if config.logs_exporter == "console":
         from opentelemetry.sdk._logs.export import ConsoleLogExporter
 
         return ConsoleLogExporter()
-    return _otlp_exporter("logs")
+    return _otlp_exporter("logs", config.logs_protocol)
 
 
-@contextmanager
-def _sdk_internal_metrics(on: bool) -> Iterator[None]:
-    """Switch the SDK's own metrics on while the span pipeline is built.
+def _count_drops(processor: BatchSpanProcessor, meter_provider: metrics.MeterProvider) -> None:
+    """Switch the SDK's own metrics on for this processor and its exporter only.
 
-    The SDK reads OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED from the environment
-    as each component is built. mlotel wants it for the batch processor and
-    the exporter (they count dropped spans and failed exports) but not for
-    tracers, whose three counter updates per span cost about a tenth of a
-    request (benchmarks/overhead.py). A value the user set is left alone.
+    mlotel wants them for the batch processor and the exporter (they count
+    dropped spans and failed exports) but not for tracers, whose three counter
+    updates per span cost about a tenth of a request (benchmarks/overhead.py).
+    The SDK reads its switch only from the process-wide environment, as each
+    component is built; rather than rewrite ``os.environ`` (global, racy),
+    the no-op metrics of these two components are replaced. Where the SDK
+    keeps them elsewhere (another release), nothing is replaced.
     """
-    if not on or OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED in os.environ:
-        yield
-        return
-    os.environ[OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED] = "true"
-    try:
-        yield
-    finally:
-        del os.environ[OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED]
+    batch = getattr(processor, "_batch_processor", None)
+    if isinstance(getattr(batch, "_metrics", None), NoOpProcessorMetrics):
+        batch._metrics = create_processor_metrics(
+            "traces",
+            OtelComponentTypeValues.BATCHING_SPAN_PROCESSOR,
+            meter_provider,
+            capacity=batch._max_queue_size,
+            enabled=True,
+        )
+    exporter = processor.span_exporter
+    if isinstance(getattr(exporter, "_metrics", None), NoOpExporterMetrics):
+        exporter._metrics = create_exporter_metrics(
+            getattr(exporter, "_component_type", None) or OtelComponentTypeValues.OTLP_HTTP_SPAN_EXPORTER,
+            "traces",
+            exporter._endpoint,
+            meter_provider,
+            True,
+        )
 
 
-def build_resource(service_name: str) -> Resource:
+def build_resource(service_name: str, service_version: str | None = None) -> Resource:
     """The process's resource: env wins; each process gets its own instance id."""
-    from_env = OTELResourceDetector().detect().attributes
-    defaults: dict[str, str | int] = {"service.instance.id": str(uuid.uuid4()), "process.pid": os.getpid()}
-    if not os.environ.get("OTEL_SERVICE_NAME") and "service.name" not in from_env:
-        defaults["service.name"] = service_name
+    from_env = OTELResourceDetector().detect().attributes  # OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME
+    defaults: dict[str, str | int] = {
+        SERVICE_INSTANCE_ID: str(uuid.uuid4()),
+        PROCESS_PID: os.getpid(),
+        SERVICE_NAME: service_name,
+    }
+    if service_version:
+        defaults[SERVICE_VERSION] = service_version
     return Resource.create({k: v for k, v in defaults.items() if k not in from_env})
 
 
@@ -176,6 +165,7 @@ def setup_telemetry(
     config: TelemetryConfig | None = None,
     *,
     service_name: str = "unknown_service",
+    service_version: str | None = None,
     span_processors: Sequence[SpanProcessor] | None = None,
     metric_readers: Sequence[MetricReader] | None = None,
 ) -> Telemetry:
@@ -190,7 +180,7 @@ def setup_telemetry(
         return telemetry
     for name in config.unknown_instrumentations:
         _logger.warning("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS names %r, which mlotel does not know", name)
-    resource = build_resource(service_name)
+    resource = build_resource(service_name, service_version)
 
     if config.metrics_on:
         telemetry.meter_provider = _install_meter_provider(telemetry, resource, config, metric_readers)
@@ -202,21 +192,41 @@ def setup_telemetry(
     if config.enabled("logging"):
         from opentelemetry.instrumentation.logging import LoggingInstrumentor
 
-        instrumentor = LoggingInstrumentor()
         # Trace ids on every record; records shipped over OTLP only when a logs exporter is on.
-        instrumentor.instrument(
+        _instrument_once(
+            telemetry,
+            LoggingInstrumentor,
             tracer_provider=telemetry.tracer_provider,
             inject_trace_context=True,
             enable_log_auto_instrumentation=telemetry.logger_provider is not None,
         )
-        telemetry._uninstrument.append(instrumentor.uninstrument)
     if config.metrics_on and config.enabled("system_metrics"):
         from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
 
-        instrumentor = SystemMetricsInstrumentor(config=SYSTEM_METRICS)
-        instrumentor.instrument(meter_provider=telemetry.meter_provider)
-        telemetry._uninstrument.append(instrumentor.uninstrument)
+        _instrument_once(
+            telemetry, SystemMetricsInstrumentor, {"config": SYSTEM_METRICS}, meter_provider=telemetry.meter_provider
+        )
     return telemetry
+
+
+def already_instrumented(instrumentor: type) -> bool:
+    """Whether this instrumentor's one shared instance (``BaseInstrumentor`` is a singleton) is instrumented."""
+    instance = getattr(instrumentor, "_instance", None)
+    return instance is not None and instance.is_instrumented_by_opentelemetry
+
+
+def _instrument_once(telemetry: Telemetry, instrumentor: type, init: dict | None = None, **kwargs) -> None:
+    """Instrument unless something else (``opentelemetry-instrument``) already has, and then leave it as it is.
+
+    Constructing an instrumentor again re-runs ``__init__`` on its shared
+    instance: for system metrics that replaces the configuration its
+    registered callbacks read, and they fail with ``KeyError`` at each collection.
+    """
+    if already_instrumented(instrumentor):
+        return
+    instance = instrumentor(**(init or {}))
+    instance.instrument(**kwargs)
+    telemetry._uninstrument.append(instance.uninstrument)
 
 
 def _install_meter_provider(telemetry, resource, config, metric_readers) -> MeterProvider:
@@ -224,9 +234,10 @@ def _install_meter_provider(telemetry, resource, config, metric_readers) -> Mete
     if isinstance(existing, MeterProvider):
         return existing
     if metric_readers is None:
-        interval = None if os.environ.get(OTEL_METRIC_EXPORT_INTERVAL) else METRIC_EXPORT_INTERVAL_MS
         metric_readers = [
-            PeriodicExportingMetricReader(_metric_exporter(config.metrics_exporter), export_interval_millis=interval)
+            PeriodicExportingMetricReader(
+                _metric_exporter(config), export_interval_millis=config.metric_export_interval_ms
+            )
         ]
     provider = MeterProvider(resource=resource, metric_readers=list(metric_readers), views=ml_views())
     metrics.set_meter_provider(provider)
@@ -249,14 +260,16 @@ def _install_tracer_provider(telemetry, resource, config, span_processors) -> Tr
     provider = TracerProvider(resource=resource)
     if span_processors is None:
         meter_provider = telemetry.meter_provider or metrics.NoOpMeterProvider()
-        with _sdk_internal_metrics(config.sdk_metrics):
-            span_processors = [
-                BatchSpanProcessor(
-                    _span_exporter(config.traces_exporter, meter_provider),
-                    meter_provider=meter_provider,
-                    **_bsp_options(),
-                )
-            ]
+        processor = BatchSpanProcessor(
+            _span_exporter(config, meter_provider),
+            meter_provider=meter_provider,
+            max_queue_size=config.bsp_max_queue_size,
+            schedule_delay_millis=config.bsp_schedule_delay_ms,
+            max_export_batch_size=config.bsp_max_export_batch_size,
+        )
+        if config.sdk_metrics:
+            _count_drops(processor, meter_provider)
+        span_processors = [processor]
     for processor in span_processors:
         provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
@@ -273,7 +286,7 @@ def _install_logger_provider(telemetry, resource, config):
     if isinstance(existing, LoggerProvider):
         return existing
     provider = LoggerProvider(resource=resource)
-    provider.add_log_record_processor(BatchLogRecordProcessor(_log_exporter(config.logs_exporter)))
+    provider.add_log_record_processor(BatchLogRecordProcessor(_log_exporter(config)))
     _logs.set_logger_provider(provider)
     telemetry._owned.append(provider)
     return provider

@@ -14,6 +14,7 @@ from instrumentation.metrics_contract import (
     CONFIDENCE_BUCKETS,
     DURATION_BUCKETS,
     HTTP_SERVER_DURATION,
+    HTTP_SERVER_DURATION_BUCKETS,
     PREDICTION_DURATION,
 )
 
@@ -23,6 +24,6 @@ def ml_views() -> list[View]:
     return [
         View(instrument_name=CONFIDENCE, aggregation=ExplicitBucketHistogramAggregation(CONFIDENCE_BUCKETS)),
         View(instrument_name=PREDICTION_DURATION, aggregation=ExplicitBucketHistogramAggregation(DURATION_BUCKETS)),
-        View(instrument_name=HTTP_SERVER_DURATION, aggregation=ExplicitBucketHistogramAggregation(DURATION_BUCKETS)),
+        View(instrument_name=HTTP_SERVER_DURATION, aggregation=ExplicitBucketHistogramAggregation(HTTP_SERVER_DURATION_BUCKETS)),
         View(instrument_name=BATCH_SIZE, aggregation=ExplicitBucketHistogramAggregation(BATCH_SIZE_BUCKETS)),
     ]

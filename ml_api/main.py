@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from instrumentation import PredictionRecorder, TelemetryConfig, instrument_app, setup_telemetry
+from instrumentation.semconv import __version__
 from ml_api.body_limit import BodySizeLimit
 from ml_api.docs import api_app
 from ml_api.errors import install_error_handlers
@@ -22,7 +23,7 @@ def create_app(settings: Settings | None = None, *, instrument: bool = True) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         # Here, not at import: each worker sets up its own providers after fork.
-        telemetry = setup_telemetry(config, service_name=settings.service_name) if instrument else None
+        telemetry = setup_telemetry(config, service_name=settings.service_name, service_version=__version__) if instrument else None
         app.state.models = load_models(settings.model_dir)
         # What start-up built (models, FastAPI, the SDK) lives as long as the process.
         # Frozen, it is left out of full collections, which spans waiting in the batch

@@ -1,9 +1,15 @@
+import os
+
+import pytest
 from opentelemetry import trace
+from opentelemetry.exporter.otlp.common._exporter_metrics import NoOpExporterMetrics
+from opentelemetry.sdk._shared_internal._processor_metrics import NoOpProcessorMetrics
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 
-from instrumentation import TelemetryConfig, setup_telemetry
-from instrumentation.setup import BSP_DEFAULTS, build_resource
+from instrumentation import ConfigError, TelemetryConfig, setup_telemetry
+from instrumentation.config import BSP_QUEUE_SIZE
+from instrumentation.setup import build_resource
 from instrumentation.span_encoding import GrpcSpanExporter
 
 
@@ -12,25 +18,24 @@ def _batch_processor(telemetry):
     return processor._batch_processor
 
 
-def test_grpc_is_the_default_protocol_with_a_deep_queue(monkeypatch):
-    monkeypatch.delenv("OTEL_EXPORTER_OTLP_PROTOCOL", raising=False)
+def test_grpc_is_the_default_protocol_with_a_deep_queue():
     telemetry = setup_telemetry(TelemetryConfig.from_env({}), metric_readers=[])
     try:
         batch = _batch_processor(telemetry)
         assert isinstance(batch._exporter, GrpcSpanExporter)
-        assert batch._max_queue_size == BSP_DEFAULTS["OTEL_BSP_MAX_QUEUE_SIZE"]
+        assert batch._max_queue_size == BSP_QUEUE_SIZE
     finally:
         telemetry.shutdown()
 
 
-def test_http_protocol_and_bsp_env_are_honoured(monkeypatch):
-    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf")
-    monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "100")
-    telemetry = setup_telemetry(TelemetryConfig.from_env({}), metric_readers=[])
+def test_http_protocol_and_bsp_env_are_honoured():
+    environ = {"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/protobuf", "OTEL_BSP_MAX_QUEUE_SIZE": "100"}
+    telemetry = setup_telemetry(TelemetryConfig.from_env(environ), metric_readers=[])
     try:
         batch = _batch_processor(telemetry)
         assert isinstance(batch._exporter, HttpSpanExporter)
         assert batch._max_queue_size == 100
+        assert batch._max_export_batch_size == 100  # mlotel's 1024 shrunk to fit
     finally:
         telemetry.shutdown()
 
@@ -61,3 +66,25 @@ def test_setup_with_sdk_disabled_installs_nothing():
     telemetry = setup_telemetry(TelemetryConfig.from_env({"OTEL_SDK_DISABLED": "true"}))
     assert telemetry.tracer_provider is None and telemetry.meter_provider is None
     assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
+
+
+def test_setup_leaves_the_environment_alone_and_counts_drops_of_its_own_pipeline_only(monkeypatch):
+    monkeypatch.delenv("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", raising=False)
+    before = dict(os.environ)
+    telemetry = setup_telemetry(TelemetryConfig.from_env({}), metric_readers=[])
+    try:
+        assert dict(os.environ) == before
+        batch = _batch_processor(telemetry)
+        assert not isinstance(batch._metrics, NoOpProcessorMetrics)
+        assert not isinstance(batch._exporter._metrics, NoOpExporterMetrics)
+    finally:
+        telemetry.shutdown()
+
+
+def test_config_is_read_once_and_bad_values_name_their_variable():
+    config = TelemetryConfig.from_env({"OTEL_METRIC_EXPORT_INTERVAL": "500", "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"})
+    assert (config.metric_export_interval_ms, config.metrics_protocol, config.logs_protocol) == (500, "http/protobuf", "http/protobuf")
+    with pytest.raises(ConfigError, match="OTEL_BSP_SCHEDULE_DELAY"):
+        TelemetryConfig.from_env({"OTEL_BSP_SCHEDULE_DELAY": "soon"})
+    with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"):
+        TelemetryConfig.from_env({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"})
