@@ -16,7 +16,8 @@ from console.loading import gather
 from console.settings import settings
 from instrumentation import metrics_contract as contract
 
-SEARCH_LIMIT = 40
+# Jaeger's search answers its newest matches; enough of them that the slowest are likely among them.
+SEARCH_LIMIT = 100
 
 
 class TraceMissing(Exception):

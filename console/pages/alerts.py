@@ -10,24 +10,29 @@ from console import alert_data, ui
 from console.settings import settings
 from instrumentation import metrics_contract as contract
 
-LINK = st.column_config.LinkColumn("slow predictions", display_text="slow predictions")
+TIMES = ("since", "firing since", "at")
+COLUMNS = {"slow predictions": st.column_config.LinkColumn("slow predictions", display_text="slow predictions"),
+           **{name: st.column_config.DatetimeColumn(name, format="YYYY-MM-DD HH:mm:ss") for name in TIMES}}
 
 
 def _alert_rows(alerts: list[dict], rules: dict[str, dict], columns: dict[str, str]) -> pd.DataFrame:
     """One row per alert: the ``columns`` it has (API name -> shown name), its model and slow-predictions link."""
-    return pd.DataFrame([{**{shown: alert.get(key) for key, shown in columns.items()},
-                          "model": (alert.get("labels") or {}).get(contract.MODEL, ""),
-                          "slow predictions": alert_data.slow_link(alert, rules)} for alert in alerts])
+    frame = pd.DataFrame([{"rule": alert.get("rule"), "model": (alert.get("labels") or {}).get(contract.MODEL, ""),
+                           "slow predictions": alert_data.slow_link(alert, rules),
+                           **{shown: alert.get(key) for key, shown in columns.items()}} for alert in alerts])
+    for name in set(TIMES) & set(frame):
+        frame[name] = pd.to_datetime(frame[name], utc=True)
+    return frame
 
 
 def _active(active: list[dict], rules: dict[str, dict]) -> None:
     if not active:
         st.success("No alert is pending or firing.")
         return
-    frame = _alert_rows(active, rules, {"rule": "rule", "state": "state", "value": "value",
+    frame = _alert_rows(active, rules, {"state": "state", "value": "value",
                                         "active_at": "since", "fired_at": "firing since"})
     frame["summary"] = [(alert.get("annotations") or {}).get("summary", "") for alert in active]
-    st.dataframe(frame, hide_index=True, column_config={"slow predictions": LINK})
+    st.dataframe(frame, hide_index=True, column_config=COLUMNS)
 
 
 def _rules(rules: list[dict]) -> None:
@@ -61,9 +66,9 @@ def _history(history: list[dict], rules: dict[str, dict]) -> None:
     if not history:
         st.info("No alert has changed state yet.")
         return
-    st.dataframe(_alert_rows(history, rules, {"at": "at", "rule": "rule", "previous": "from", "current": "to",
+    st.dataframe(_alert_rows(history, rules, {"at": "at", "previous": "from", "current": "to",
                                               "value": "value"}),
-                 hide_index=True, column_config={"slow predictions": LINK})
+                 hide_index=True, column_config=COLUMNS)
 
 
 def _alertmanager(held: list[dict]) -> None:

@@ -49,6 +49,10 @@ def _table(rows: list[dict], min_ms: float, since: str) -> None:
         "duration_ms": st.column_config.NumberColumn("predict ms", format="%.1f"),
         "request_ms": st.column_config.NumberColumn("request ms", format="%.1f"),
         **STAGE_COLUMNS})
+    if len(rows) >= trace_data.SEARCH_LIMIT:
+        # Jaeger's search returns the newest matches, not the slowest: say so rather than miss the slowest.
+        st.caption(f"Jaeger returned its {trace_data.SEARCH_LIMIT} newest matches, sorted here by duration; "
+                   "raise \"At least\" or shorten \"Within\" to be sure the slowest are among them.")
 
 
 def _exemplars(points: list[dict], min_ms: float) -> None:
@@ -58,13 +62,15 @@ def _exemplars(points: list[dict], min_ms: float) -> None:
     frame = pd.DataFrame(points).assign(at=lambda f: f["at"].map(datetime.fromtimestamp))
     figure = px.scatter(frame, x="at", y="duration_ms", color="model", custom_data=["trace_id"], log_y=True,
                         labels={"at": "time", "duration_ms": "prediction ms"}, hover_data=["trace_id"])
-    figure.add_hline(y=max(min_ms, 0.01), line_dash="dot", annotation_text=f"{min_ms:g} ms")
+    if min_ms > 0:
+        # No annotation_text: on a log axis plotly places it in log10 units, far off the chart.
+        figure.add_hline(y=min_ms, line_dash="dot")
     figure.update_layout(height=320, margin={"t": 10, "b": 10})
     event = st.plotly_chart(figure, on_select="rerun", selection_mode="points", key="slow_exemplars")
     chosen = [point["customdata"][0] for point in event.selection.points]
     if len(chosen) == 1 and not settings.trace_ui_url:
         st.switch_page("pages/trace.py", query_params={"trace_id": chosen[0]})
-    st.caption("Click a point to open its trace. Exemplars under "
+    st.caption(f"Click a point to open its trace. Dotted: {min_ms:g} ms. Exemplars under "
                f"{settings.slow_prediction_ms:g} ms were kept by the tail sampler only "
                f"{settings.trace_sampling_percent:g}% of the time.")
     st.markdown("  \n".join(f"[{trace_id}]({ui.trace_url(trace_id)})" for trace_id in chosen))

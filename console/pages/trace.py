@@ -24,7 +24,7 @@ def _waterfall(trace_spans: list[spans.Span]) -> None:
         hovertext=[f"{s.name} ({s.kind}, {s.status}): starts at {s.offset_ms:.1f} ms, takes {s.duration_ms:.1f} ms"
                    for s in trace_spans], hoverinfo="text"))
     figure.update_yaxes(autorange="reversed", tickfont={"family": "monospace"})
-    figure.update_layout(height=90 + 32 * len(trace_spans), margin={"t": 10, "b": 10, "l": 10},
+    figure.update_layout(height=90 + 32 * len(trace_spans), margin={"t": 30, "b": 10, "l": 10},
                          xaxis_title="ms since the trace started")
     st.plotly_chart(figure)
     st.dataframe(pd.DataFrame([{"span": f"{'  ' * s.depth}{s.name}", "kind": s.kind, "status": s.status,
@@ -34,17 +34,22 @@ def _waterfall(trace_spans: list[spans.Span]) -> None:
                                                  for c in ("start ms", "duration ms")})
 
 
+def _metrics(values: dict[str, str]) -> None:
+    """One row of metrics, three or four wide so labels and values (a 12-character version) are not cut."""
+    for column, (label, value) in zip(st.columns(max(len(values), 3)), values.items()):
+        column.metric(label, value)
+
+
 def _prediction(predict: spans.Span) -> None:
     st.subheader(f"Prediction: {predict.name}")
-    summary = spans.summary(predict)
-    for column, (label, value) in zip(st.columns(len(summary) or 1), summary.items()):
-        column.metric(label, f"{value:.3f}" if isinstance(value, float) else str(value))
-    if stages := spans.stages(predict):
-        columns = st.columns(len(stages) + 1)
-        columns[0].metric("predict ms", f"{predict.duration_ms:.1f}")
-        for column, (name, ms) in zip(columns[1:], stages.items()):
-            column.metric(f"{name} ms", f"{ms:.1f}", f"{ms / predict.duration_ms:.0%} of predict"
-                          if predict.duration_ms else None, delta_color="off")
+    summary = {label: f"{value:.3f}" if isinstance(value, float) else str(value)
+               for label, value in spans.summary(predict).items()}
+    _metrics(dict(list(summary.items())[:3]))
+    _metrics(dict(list(summary.items())[3:]))
+    stages = spans.stages(predict)
+    share = {name: f" ({ms / predict.duration_ms:.0%})" if predict.duration_ms else "" for name, ms in stages.items()}
+    _metrics({"predict ms": f"{predict.duration_ms:.1f}",
+              **{f"{name} ms{share[name]}": f"{ms:.1f}" for name, ms in stages.items()}})
 
 
 def _details(trace_spans: list[spans.Span]) -> None:
