@@ -46,7 +46,8 @@ def _row(trace: dict) -> dict | None:
             **{f"{name}_ms": ms for name, ms in spans.stages(predict).items()}}
 
 
-@st.cache_data(ttl=10, show_spinner=False)
+# A minute: a point click reaches the page a few reruns later, and only while the chart is unchanged.
+@st.cache_data(ttl=60, show_spinner=False)
 def slow(model: str, min_ms: float, since_s: int) -> Slow:
     """The slowest predictions (of ``model``, or all) of at least ``min_ms`` within ``since_s`` seconds,
     slowest first, and the latency exemplars of the same time."""

@@ -60,13 +60,15 @@ def _exemplars(points: list[dict], min_ms: float) -> None:
         st.info("Prometheus has no latency exemplar in this time range.")
         return
     frame = pd.DataFrame(points).assign(at=lambda f: f["at"].map(datetime.fromtimestamp))
+    # SVG, not the WebGL plotly express picks past 1,000 points: clickable without a GPU (headless, remote desktops).
     figure = px.scatter(frame, x="at", y="duration_ms", color="model", custom_data=["trace_id"], log_y=True,
+                        render_mode="svg",
                         labels={"at": "time", "duration_ms": "prediction ms"}, hover_data=["trace_id"])
     if min_ms > 0:
         # No annotation_text: on a log axis plotly places it in log10 units, far off the chart.
         figure.add_hline(y=min_ms, line_dash="dot")
     figure.update_layout(height=320, margin={"t": 10, "b": 10})
-    event = st.plotly_chart(figure, on_select="rerun", selection_mode="points", key="slow_exemplars")
+    event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box"), key="slow_exemplars")
     chosen = [point["customdata"][0] for point in event.selection.points]
     if len(chosen) == 1 and not settings.trace_ui_url:
         st.switch_page("pages/trace.py", query_params={"trace_id": chosen[0]})
