@@ -93,7 +93,8 @@ def slow_trace_id(jaeger: str = "http://127.0.0.1:16686") -> str:
 if __name__ == "__main__":
     record("overview", "pages/overview.py")
     record("models", "pages/models.py", {"model": "digits"})
-    record("slow", "pages/slow.py", {"min_ms": "100"})
+    record("slow", "pages/slow.py", {"model": "digits", "min_ms": "1000", "since": "5m"})
     record("trace", "pages/trace.py", {"trace_id": slow_trace_id()})
+    record("trace-missing", "pages/trace.py", {"trace_id": "0123456789abcdef0123456789abcdef"})
     record("alerts", "pages/alerts.py")
     record("resources", "pages/resources.py")
