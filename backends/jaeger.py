@@ -58,3 +58,7 @@ class Jaeger:
 
     async def services(self) -> list[str]:
         return (await self._get("/api/services")).json().get("data") or []
+
+    async def operations(self, service: str) -> list[str]:
+        """The span names Jaeger has seen from ``service`` (e.g. "predict digits")."""
+        return (await self._get(f"/api/services/{service}/operations")).json().get("data") or []

@@ -23,6 +23,13 @@ class Settings(BaseSettings):
                                           "or a Jaeger UI (e.g. http://localhost:16686) where one exists")
     service_name: str = Field("ml-api", description="the traced service whose predictions the console searches")
     timeout: float = Field(5.0, gt=0, description="seconds per backend request")
+    # The collector's tail sampler (otel-collector/gateway.yaml, same variables): the trace page
+    # says why a trace is missing from Jaeger.
+    slow_prediction_ms: float = Field(100, validation_alias=AliasChoices("SLOW_PREDICTION_MS", "CONSOLE_SLOW_PREDICTION_MS"),
+                                      description="traces at least this long are always kept")
+    trace_sampling_percent: float = Field(10, validation_alias=AliasChoices("TRACE_SAMPLING_PERCENT",
+                                                                            "CONSOLE_TRACE_SAMPLING_PERCENT"),
+                                          description="share of the other (fast, successful) traces kept")
 
 
 settings = Settings()

@@ -94,7 +94,8 @@ if __name__ == "__main__":
     record("overview", "pages/overview.py")
     # 5 minutes: the 5 before, the confidence drift's baseline, had traffic too.
     record("models", "pages/models.py", {"model": "digits", "range": "5m"})
-    record("slow", "pages/slow.py", {"min_ms": "100"})
+    record("slow", "pages/slow.py", {"model": "digits", "min_ms": "1000", "since": "5m"})
     record("trace", "pages/trace.py", {"trace_id": slow_trace_id()})
+    record("trace-missing", "pages/trace.py", {"trace_id": "0123456789abcdef0123456789abcdef"})
     record("alerts", "pages/alerts.py")
     record("resources", "pages/resources.py")

@@ -1,0 +1,39 @@
+"""The slow-predictions page against Jaeger's and Prometheus's answers recorded from the live stack."""
+
+from tests.unit.console.seen import links, text
+
+# The recording's view: digits predictions of a second or more in the last 5 minutes (few, so it stays small).
+QUERY = {"model": "digits", "min_ms": "1000", "since": "5m"}
+
+
+def test_slow_predictions_are_slowest_first_each_linked_to_its_trace(open_page):
+    app, replay = open_page("pages/slow.py", "slow", QUERY)
+    assert not app.exception and replay.misses == []
+    table = app.dataframe[0].value
+    urls = links(app, "trace")
+    assert urls and all(url.startswith("/trace?trace_id=") and len(url) == len("/trace?trace_id=") + 32 for url in urls)
+    assert list(table["duration_ms"]) == sorted(table["duration_ms"], reverse=True)
+    assert (table["duration_ms"] >= 1000).all()
+    assert {"preprocess_ms", "inference_ms", "postprocess_ms"} <= set(table)
+    assert set(table["model"]) == {"digits"}
+
+
+def test_exemplars_are_points_on_a_chart(open_page):
+    app, _ = open_page("pages/slow.py", "slow", QUERY)
+    assert app.get("plotly_chart"), "the exemplar chart"
+    assert "Click a point to open its trace" in text(app)
+
+
+def test_controls_show_the_query_string(open_page):
+    app, _ = open_page("pages/slow.py", "slow", QUERY)
+    assert app.number_input(key="slow_min_ms").value == 1000
+    assert app.selectbox(key="slow_since").value == "5m"
+    assert app.selectbox(key="slow_model").value == "digits"
+    assert {"all models", "digits", "iris"} <= set(app.selectbox(key="slow_model").options)
+
+
+def test_jaeger_down_is_a_banner_naming_it_and_the_exemplars_still_show(open_page):
+    app, _ = open_page("pages/slow.py", "slow", QUERY, down={"jaeger"})
+    assert not app.exception
+    assert any("Jaeger" in warning.value for warning in app.warning)
+    assert app.get("plotly_chart")
