@@ -23,6 +23,27 @@ def _trace_id() -> str | None:
     return f"{span_context.trace_id:032x}" if span_context.is_valid else None
 
 
+def _check_shape(raw: bytes, max_rows: int, max_features: int) -> None:
+    """Refuses a body that cannot be a request within the limits, before anything is parsed.
+
+    A request holds one array per instance plus one around them, and one comma between
+    any two values. Counting both runs at C speed; it keeps pydantic from building a Python
+    object per value of a 4 MB body in one call that holds the GIL, and so the event loop,
+    for over a second.
+    """
+    if raw.count(b"[") > max_rows + 1:
+        raise ClientError(
+            413, "batch_too_large", f"request body has over {max_rows + 1} arrays: more than the limit of {max_rows} instances"
+        )
+    max_values = max_rows * max_features
+    if raw.count(b",") > max_values:
+        raise ClientError(
+            413,
+            "batch_too_large",
+            f"request body has over {max_values} values: more than the limit of {max_rows} instances of {max_features} features",
+        )
+
+
 def _parse(raw: bytes) -> PredictRequest:
     if not raw.strip():
         raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
@@ -40,6 +61,7 @@ def _parse(raw: bytes) -> PredictRequest:
 @router.post("", response_model=PredictResponse, responses=_ERRORS, openapi_extra=_BODY)
 def predict(raw: BodyDep, models: ModelsDep, recorder: RecorderDep, settings: SettingsDep) -> dict:
     """Labels and confidences for each instance, with the request's trace id."""
+    _check_shape(raw, settings.max_batch_size, max(model.n_features for model in models.values()))
     body = _parse(raw)
     name = body.model or settings.default_model
     model = models.get(name)

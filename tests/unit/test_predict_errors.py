@@ -43,7 +43,8 @@ def client():
         ('{"instances": [[1,2,3,-3.5e38]]}', 422, "invalid_request", "greater than or equal to -1000000000000000000000000000000"),
         ('{"instances": [[1,2,3,' + "9" * 400 + "]]}", 422, "invalid_request", "finite number"),
         ('{"model": "' + "m" * 65 + '", "instances": [[1,2,3,4]]}', 422, "invalid_request", "at most 64 characters"),
-        ('{"instances": ' + "[" * 300 + "]" * 300 + "}", 400, "json_too_deep", "limit of 200 levels"),
+        ('{"instances": [[1,2,3,4]], "x": ' + '{"a":' * 300 + "}" * 301, 400, "json_too_deep", "limit of 200 levels"),
+        ('{"instances": ' + "[" * 300 + "]" * 300 + "}", 413, "batch_too_large", "limit of 8"),
         ('{"model": 3, "instances": [[1,2,3,4]]}', 422, "invalid_request", "model"),
         ("[1, 2]", 422, "invalid_request", "object"),
         ("null", 422, "invalid_request", ""),
@@ -66,7 +67,7 @@ def test_errors_never_echo_the_input(client):
 
 
 def test_many_bad_elements_make_one_error(client):
-    body = '{"instances": [[' + "[]," * 500 + '[]]], "a": 1, "b": 2}'
+    body = '{"instances": [[' + "{}," * 500 + '{}]], "a": 1, "b": 2}'
     response = client.post("/predict", content=body)
     assert response.status_code == 422
     assert len(response.json()["details"]) == 1
