@@ -23,8 +23,8 @@ def _trace_id() -> str | None:
     return f"{span_context.trace_id:032x}" if span_context.is_valid else None
 
 
-def _check_shape(raw: bytes, max_rows: int, max_features: int) -> None:
-    """Refuses a body that cannot be a request within the limits, before anything is parsed.
+def _shape_problem(raw: bytes, max_rows: int, max_features: int) -> str | None:
+    """Why a body cannot be a request within the limits, found before anything is parsed.
 
     A request holds one array per instance plus one around them, and one comma between
     any two values. Counting both runs at C speed; it keeps pydantic from building a Python
@@ -32,16 +32,11 @@ def _check_shape(raw: bytes, max_rows: int, max_features: int) -> None:
     for over a second.
     """
     if raw.count(b"[") > max_rows + 1:
-        raise ClientError(
-            413, "batch_too_large", f"request body has over {max_rows + 1} arrays: more than the limit of {max_rows} instances"
-        )
+        return f"request body has over {max_rows + 1} arrays: more than the limit of {max_rows} instances"
     max_values = max_rows * max_features
     if raw.count(b",") > max_values:
-        raise ClientError(
-            413,
-            "batch_too_large",
-            f"request body has over {max_values} values: more than the limit of {max_rows} instances of {max_features} features",
-        )
+        return f"request body has over {max_values} values: more than the limit of {max_rows} instances of {max_features} features"
+    return None
 
 
 def _parse(raw: bytes) -> PredictRequest:
@@ -61,7 +56,10 @@ def _parse(raw: bytes) -> PredictRequest:
 @router.post("", response_model=PredictResponse, responses=_ERRORS, openapi_extra=_BODY)
 def predict(raw: BodyDep, models: ModelsDep, recorder: RecorderDep, settings: SettingsDep) -> dict:
     """Labels and confidences for each instance, with the request's trace id."""
-    _check_shape(raw, settings.max_batch_size, max(model.n_features for model in models.values()))
+    problem = _shape_problem(raw, settings.max_batch_size, max(model.n_features for model in models.values()))
+    if problem:
+        recorder.record_rejected("unknown", "unknown", "batch_too_large")
+        raise ClientError(413, "batch_too_large", problem)
     body = _parse(raw)
     name = body.model or settings.default_model
     model = models.get(name)

@@ -45,6 +45,7 @@ def client():
         ('{"model": "' + "m" * 65 + '", "instances": [[1,2,3,4]]}', 422, "invalid_request", "at most 64 characters"),
         ('{"instances": [[1,2,3,4]], "x": ' + '{"a":' * 300 + "}" * 301, 400, "json_too_deep", "limit of 200 levels"),
         ('{"instances": ' + "[" * 300 + "]" * 300 + "}", 413, "batch_too_large", "limit of 8"),
+        ('{"instances": [[' + "0," * 600 + "0]]}", 413, "batch_too_large", "over 512 values"),
         ('{"model": 3, "instances": [[1,2,3,4]]}', 422, "invalid_request", "model"),
         ("[1, 2]", 422, "invalid_request", "object"),
         ("null", 422, "invalid_request", ""),
