@@ -116,28 +116,21 @@ def test_every_served_model_scores_the_extremes_of_the_feature_domain(client):
         assert response.status_code == 200, (model["name"], response.text)
 
 
-def test_a_failure_inside_the_model_is_a_json_500(client, monkeypatch):
+@pytest.mark.parametrize(
+    ("failure", "error", "message"),
+    [
+        (ValueError("Input X contains infinity"), "prediction_failed", "model 'iris' could not score these instances"),
+        (KeyError("bug"), "internal_error", "the server failed to handle this request"),
+    ],
+)
+def test_a_failure_inside_the_model_is_a_json_500(client, monkeypatch, failure, error, message):
     def broken(self, features):
-        raise ValueError("Input X contains infinity")
+        raise failure
 
     monkeypatch.setattr(ServedModel, "predict", broken)
     response = client.post("/predict", json={"instances": [[1, 2, 3, 4]]})
     assert response.status_code == 500
-    assert response.json() == {
-        "error": "prediction_failed",
-        "message": "model 'iris' could not score these instances",
-        "details": [],
-    }
-
-
-def test_an_unexpected_failure_is_a_json_500(client, monkeypatch):
-    def broken(self, features):
-        raise KeyError("bug")
-
-    monkeypatch.setattr(ServedModel, "predict", broken)
-    response = client.post("/predict", json={"instances": [[1, 2, 3, 4]]})
-    assert response.status_code == 500
-    assert response.json()["error"] == "internal_error"
+    assert response.json() == {"error": error, "message": message, "details": []}
 
 
 def test_chunked_body_over_the_limit_is_a_json_413(client):
