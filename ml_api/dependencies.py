@@ -1,4 +1,4 @@
-"""Typed dependencies that routes declare: the served models and the recorder.
+"""Typed dependencies that routes declare: the served models, the recorder, the raw body.
 
 ``async`` although they do not await: FastAPI runs a plain ``def`` dependency in
 its thread pool, one thread hop per dependency per request, for what is a read
@@ -26,6 +26,12 @@ async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+async def get_body(request: Request) -> bytes:
+    """The request body as bytes: a route that parses it itself does so off the event loop."""
+    return await request.body()
+
+
 ModelsDep = Annotated[dict[str, ServedModel], Depends(get_models)]
 RecorderDep = Annotated[PredictionRecorder, Depends(get_recorder)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+BodyDep = Annotated[bytes, Depends(get_body)]

@@ -1,14 +1,18 @@
-"""Client errors as JSON that says what is wrong, and never echoes the input.
+"""Errors as JSON that says what is wrong, and never echoes the input.
 
 FastAPI's default validation handler returns the offending input; a NaN in it
 makes that handler fail with a 500. These handlers report location and reason
-only.
+only, keep the headers an error carries (``Allow`` on a 405), and answer an
+unexpected failure with the same JSON body instead of Starlette's plain text.
 """
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+# pydantic-core's JSON parser refuses deeper nesting (its recursion limit).
+MAX_JSON_DEPTH = 200
 
 
 class ClientError(Exception):
@@ -34,6 +38,8 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
         reason = errors[0].get("ctx", {}).get("error", "")
+        if "recursion limit" in reason:
+            return error_response(400, "json_too_deep", f"request body nests deeper than the limit of {MAX_JSON_DEPTH} levels")
         return error_response(400, "malformed_json", f"request body is not valid JSON: {reason}".rstrip(": "))
     details = [_describe(err) for err in errors[:20]]
     first = details[0]
@@ -47,10 +53,16 @@ async def _client_error(request: Request, exc: ClientError) -> JSONResponse:
 
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     error = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, error, str(exc.detail))
+    return error_response(exc.status_code, error, str(exc.detail), headers=exc.headers)
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette still re-raises after this response, so the failure is logged and traced.
+    return error_response(500, "internal_error", "the server failed to handle this request")
 
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ClientError, _client_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _internal_error)

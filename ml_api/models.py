@@ -52,6 +52,9 @@ class ServedModel:
     def predict(self, features: np.ndarray) -> tuple[list[str], list[float]]:
         """Labels and confidences (top-class probability) for each row."""
         probabilities = self.estimator.predict_proba(features)
+        if not np.isfinite(probabilities).all():
+            # NaN would fail the JSON encoding of the response, later and as plain text.
+            raise FloatingPointError(f"{self.name} gave non-finite probabilities")
         top = probabilities.argmax(axis=1)
         labels = [self.classes[i] for i in top]
         return labels, probabilities[np.arange(len(top)), top].tolist()

@@ -3,6 +3,7 @@
 from opentelemetry.trace import SpanKind, StatusCode
 
 from instrumentation.metrics_contract import CONFIDENCE_BUCKETS
+from ml_api.models import ServedModel
 
 IRIS_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.3, 2.8, 4.9, 1.6], [6.9, 3.1, 5.4, 2.1]]
 PARENT_TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -156,6 +157,18 @@ def test_bad_input_is_4xx_and_counted(make_harness):
     statuses = sorted(p.attributes["http.response.status_code"] for p in harness.captured.points("http.server.request.duration"))
     assert statuses == [404, 422]
     assert all(s.status.status_code != StatusCode.ERROR for s in harness.captured.spans())
+
+
+def test_a_failure_inside_the_model_is_counted_by_type(make_harness, monkeypatch):
+    def broken(self, features):
+        raise FloatingPointError("iris gave non-finite probabilities")
+
+    monkeypatch.setattr(ServedModel, "predict", broken)
+    harness = make_harness()
+    response = predict(harness, {"model": "iris", "instances": IRIS_ROWS})
+    assert response.status_code == 500 and response.json()["error"] == "prediction_failed"
+    (failed,) = harness.captured.points("ml.prediction.errors", error__type="FloatingPointError")
+    assert failed.attributes["ml.model.name"] == "iris"
 
 
 def test_no_feature_values_in_telemetry_unless_switched_on(make_harness):

@@ -6,6 +6,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ml_api.main import create_app
+from ml_api.models import ServedModel
+from ml_api.schemas import MAX_FEATURE_MAGNITUDE
 from ml_api.settings import Settings
 
 
@@ -22,7 +24,7 @@ def client():
     [
         ('{"instances": [[1,2,3,4]', 400, "malformed_json", "not valid JSON"),
         ("", 422, "invalid_request", ""),
-        ('{"model": "nope", "instances": [[1,2,3,4]]}', 404, "unknown_model", "unknown model 'nope'"),
+        ('{"model": "nope", "instances": [[1,2,3,4]]}', 404, "unknown_model", "served: iris, digits"),
         ('{"instances": [[1,2,3]]}', 422, "wrong_feature_count", "takes 4 features"),
         ('{"instances": [[1,2,3,4],[1,2]]}', 422, "wrong_feature_count", "instance 1 has 2"),
         ('{"instances": [["a",2,3,4]]}', 422, "invalid_request", "instances.0.0"),
@@ -34,8 +36,16 @@ def client():
         ('{"instances": [[1e999,2,3,4]]}', 422, "invalid_request", "finite number"),
         ('{"instances": []}', 422, "invalid_request", "at least 1"),
         ('{"instances": [[]]}', 422, "wrong_feature_count", "has 0"),
-        ('{"instances": 5}', 422, "invalid_request", "valid list"),
+        ('{"instances": 5}', 422, "invalid_request", "valid array"),
         ('{"instances": [[1,2,3,4]], "extra": 1}', 422, "invalid_request", "extra"),
+        ('{"instances": [[1,2,3,4]], "a": 1, "b": 2}', 422, "invalid_request", "2 extra field(s)"),
+        ('{"instances": [[1,2,3,1e308]]}', 422, "invalid_request", "less than or equal to 1000000000000000000000000000000"),
+        ('{"instances": [[1,2,3,-3.5e38]]}', 422, "invalid_request", "greater than or equal to -1000000000000000000000000000000"),
+        ('{"instances": [[1,2,3,' + "9" * 400 + "]]}", 422, "invalid_request", "finite number"),
+        ('{"model": "' + "m" * 65 + '", "instances": [[1,2,3,4]]}', 422, "invalid_request", "at most 64 characters"),
+        ('{"instances": [[1,2,3,4]], "x": ' + '{"a":' * 300 + "}" * 301, 400, "json_too_deep", "limit of 200 levels"),
+        ('{"instances": ' + "[" * 300 + "]" * 300 + "}", 413, "batch_too_large", "limit of 8"),
+        ('{"instances": [[' + "0," * 600 + "0]]}", 413, "batch_too_large", "over 512 values"),
         ('{"model": 3, "instances": [[1,2,3,4]]}', 422, "invalid_request", "model"),
         ("[1, 2]", 422, "invalid_request", "object"),
         ("null", 422, "invalid_request", ""),
@@ -57,8 +67,23 @@ def test_errors_never_echo_the_input(client):
     assert "secret-value" not in response.text
 
 
+def test_many_bad_elements_make_one_error(client):
+    body = '{"instances": [[' + "{}," * 500 + '{}]], "a": 1, "b": 2}'
+    response = client.post("/predict", content=body)
+    assert response.status_code == 422
+    assert len(response.json()["details"]) == 1
+
+
+def test_an_unknown_model_is_not_echoed(client):
+    response = client.post("/predict", json={"model": "<script>x</script>", "instances": [[1, 2, 3, 4]]})
+    assert response.status_code == 404
+    assert "script" not in response.text
+
+
 def test_wrong_method_and_path_are_4xx_json(client):
-    assert client.get("/predict").json()["error"] == "method_not_allowed"
+    response = client.get("/predict")
+    assert response.json()["error"] == "method_not_allowed"
+    assert response.headers["allow"] == "POST"
     assert client.get("/nowhere").status_code == 404
 
 
@@ -80,6 +105,32 @@ def test_contract_of_a_good_request(client):
     assert {m["name"] for m in models} == {"iris", "digits"}
     assert {"name", "version", "n_features", "classes"} == set(models[0])
     assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_every_served_model_scores_the_extremes_of_the_feature_domain(client):
+    bound = MAX_FEATURE_MAGNITUDE
+    for model in client.get("/models").json():
+        n = model["n_features"]
+        rows = [[bound] * n, [-bound] * n, [bound if i % 2 else -bound for i in range(n)], [5e-324] * n]
+        response = client.post("/predict", json={"model": model["name"], "instances": rows})
+        assert response.status_code == 200, (model["name"], response.text)
+
+
+@pytest.mark.parametrize(
+    ("failure", "error", "message"),
+    [
+        (ValueError("Input X contains infinity"), "prediction_failed", "model 'iris' could not score these instances"),
+        (KeyError("bug"), "internal_error", "the server failed to handle this request"),
+    ],
+)
+def test_a_failure_inside_the_model_is_a_json_500(client, monkeypatch, failure, error, message):
+    def broken(self, features):
+        raise failure
+
+    monkeypatch.setattr(ServedModel, "predict", broken)
+    response = client.post("/predict", json={"instances": [[1, 2, 3, 4]]})
+    assert response.status_code == 500
+    assert response.json() == {"error": error, "message": message, "details": []}
 
 
 def test_chunked_body_over_the_limit_is_a_json_413(client):
