@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -57,7 +58,35 @@ def open_rendered(driver: webdriver.Chrome, url: str, timeout: float = 30.0) -> 
 
 
 def text(driver: webdriver.Chrome) -> str:
-    return driver.find_element(By.TAG_NAME, "body").text
+    """The page's visible text, and the cells of its tables: Streamlit draws a table on a
+    canvas and keeps its headers and cells, as a screen reader reads them, in a hidden grid."""
+    return driver.execute_script(r"""
+        const cells = [...document.querySelectorAll('[data-testid="stDataFrame"] th, [data-testid="stDataFrame"] td')].map(td => td.textContent);
+        return document.body.innerText + '\n' + cells.join('\n');""")
+
+
+def table_cells(driver: webdriver.Chrome, column: int) -> list[str]:
+    """The cells of one column (0 = first) of the page's first table."""
+    return driver.execute_script(
+        "return [...document.querySelectorAll('[data-testid=\"stDataFrame\"] td[aria-colindex=\"' + arguments[0] + '\"]')]"
+        ".map(td => td.textContent);", column + 1)
+
+
+def click_first_cell(driver: webdriver.Chrome) -> None:
+    """Click the first row's first cell of the page's first table, where a person would."""
+    frame = driver.find_element(By.CSS_SELECTOR, '[data-testid="stDataFrame"]')
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", frame)
+    # The header row and half a row down, 60 px in: inside the first cell whatever the widths.
+    header = row = 35
+    ActionChains(driver).move_to_element_with_offset(
+        frame, -frame.rect["width"] / 2 + 60, -frame.rect["height"] / 2 + header + row / 2).click().perform()
+
+
+def click_chart_point(driver: webdriver.Chrome) -> None:
+    """Click one point of the page's first Plotly scatter chart."""
+    point = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stPlotlyChart"] .scatterlayer path.point')[-1]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", point)
+    ActionChains(driver).move_to_element(point).click().perform()
 
 
 def screenshot(driver: webdriver.Chrome, name: str) -> Path:

@@ -3,13 +3,20 @@ traffic: every page renders with data, a slow prediction's trace shows its stage
 a rule made to fire shows on the alerts page, and no page shows an exception.
 Screenshots of each page go to .run/artifacts/console/ (the docs' images come from them)."""
 
-import time
-
 import httpx
 import pytest
 
 from tests.e2e.backends import ALERTING, jaeger_trace
-from tests.e2e.browser import chromium, exceptions, open_rendered, screenshot, text
+from tests.e2e.browser import (
+    chromium,
+    click_chart_point,
+    click_first_cell,
+    exceptions,
+    open_rendered,
+    screenshot,
+    table_cells,
+    text,
+)
 from tests.e2e.test_native_stack import slow_prediction
 from tests.otlp_receiver import poll_until
 
@@ -91,23 +98,39 @@ def test_a_slow_predictions_trace_shows_its_server_predict_and_stage_spans(brows
     assert charts(browser) >= 1  # the waterfall
 
 
-def test_slow_predictions_list_the_slow_trace_and_open_it(browser, slow_trace_id):
-    since = time.monotonic()
+def test_slow_predictions_are_listed_slowest_first_and_a_click_on_a_row_opens_its_trace(browser, slow_trace_id):
     shown = visit(browser, "slow", "/slow?model=digits&min_ms=100&since=1h")
-    assert "digits" in shown
-    links = [a for a in browser.find_elements("css selector", "a") if slow_trace_id in (a.get_attribute("href") or "")]
-    assert links, "the slow prediction has no link to its trace"
-    links[0].click()
-    poll_until(lambda: "/trace" in browser.current_url or None, timeout=10, interval=0.2)
-    open_rendered(browser, browser.current_url)
-    assert "predict digits" in text(browser)
-    print(f"slow list to trace page: {time.monotonic() - since:.1f} s")
+    assert "inference ms" in shown
+    # The table shows the rows in view (a canvas); its first rows are the slowest.
+    listed, predict_ms = table_cells(browser, 0), [float(ms) for ms in table_cells(browser, 2)]
+    assert listed and all(link.startswith("/trace?trace_id=") for link in listed)
+    assert predict_ms == sorted(predict_ms, reverse=True) and predict_ms[-1] >= 100
+    list_page = browser.current_window_handle
+    click_first_cell(browser)
+    poll_until(lambda: len(browser.window_handles) > 1 or None, timeout=10, interval=0.2)
+    browser.switch_to.window(next(h for h in browser.window_handles if h != list_page))
+    try:
+        assert browser.current_url.endswith(listed[0]), browser.current_url
+        open_rendered(browser, browser.current_url)
+        assert "predict digits" in text(browser)
+    finally:
+        browser.close()
+        browser.switch_to.window(list_page)
+
+
+def test_a_click_on_a_latency_exemplar_opens_its_trace(browser):
+    visit(browser, "slow-exemplars", "/slow?since=1h")
+    click_chart_point(browser)
+    url = poll_until(lambda: browser.current_url if "/trace?trace_id=" in browser.current_url else None,
+                     timeout=15, interval=0.2)
+    open_rendered(browser, url)
+    assert exceptions(browser) == []
+    assert "POST /predict" in text(browser) or "not in Jaeger" in text(browser)
 
 
 def test_alerts_page_shows_a_rule_made_to_fire(browser, firing_rule):
     shown = visit(browser, "alerts", "/alerts")
     assert firing_rule in shown
     assert "firing" in shown.lower() or "pending" in shown.lower()
-    slow_links = [a.get_attribute("href") for a in browser.find_elements("css selector", "a")
-                  if "/slow?" in (a.get_attribute("href") or "")]
+    slow_links = [cell for cell in text(browser).splitlines() if cell.startswith("/slow?model=")]
     assert slow_links, "the alert does not link to its model's slow predictions"
