@@ -90,7 +90,8 @@ pick_model, pick_version = st.columns(2)
 with pick_model:
     chosen = selected("Model", "model", list(served))
 if asked and asked != chosen:
-    st.warning(f"{asked} has served no prediction recently; showing {chosen}.", icon=":material/help:")
+    # The asked name is not repeated: a link can carry anything.
+    st.warning(f"The model in the link has served no prediction recently; showing {chosen}.", icon=":material/help:")
 with pick_version:
     chosen_version = selected("Version", "version", ["", *served[chosen]], lambda v: v or "all versions")
 ui.live(lambda: body(chosen, chosen_version))

@@ -12,6 +12,7 @@ from console import spans, trace_data, ui
 from console.settings import settings
 
 ALL = "all models"
+MAX_MIN_MS = 3_600_000.0  # an hour: no prediction the API serves waits longer
 STAGE_COLUMNS = {f"{name}_ms": st.column_config.NumberColumn(f"{name} ms", format="%.1f") for name in spans.STAGES}
 
 
@@ -82,8 +83,10 @@ def _params() -> tuple[str, float, str]:
     """model ("" for all), min_ms and since from the query string; nonsense falls back to the defaults."""
     since = st.query_params.get("since", "1h")
     try:
-        min_ms = max(float(st.query_params.get("min_ms", settings.slow_prediction_ms)), 0.0)
+        min_ms = float(st.query_params.get("min_ms", settings.slow_prediction_ms))
     except ValueError:
+        min_ms = settings.slow_prediction_ms
+    if not 0 <= min_ms <= MAX_MIN_MS:  # also NaN; inf would break the number box, and Jaeger refuses NaN
         min_ms = settings.slow_prediction_ms
     return st.query_params.get("model", ""), min_ms, since if since in ui.TIME_RANGES else "1h"
 

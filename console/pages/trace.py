@@ -78,7 +78,8 @@ if trace_id != st.query_params.get("trace_id", ""):
 if not trace_id:
     st.info("Enter a trace id, or open one from the slow predictions or an exemplar.")
 elif not TRACE_ID.fullmatch(trace_id):
-    st.error(f"'{trace_id}' is not a trace id: a trace id is 32 hexadecimal characters "
+    # The value is not repeated: a link can carry anything, and the page shows it in the box above.
+    st.error("That is not a trace id: a trace id is 32 hexadecimal characters "
              "(the trace_id of a /predict response, or the middle part of its traceresponse header).")
 else:
     try:

@@ -64,5 +64,5 @@ def test_no_model_served_yet_is_a_hint(open_page, monkeypatch):
 def test_a_model_without_traffic_in_the_url_is_said_and_another_shown(open_page):
     app, _ = open_page("pages/models.py", "models", {**VIEW, "model": "retired"})
     assert not app.exception
-    assert app.warning[0].value == "retired has served no prediction recently; showing digits."
+    assert app.warning[0].value == "The model in the link has served no prediction recently; showing digits."
     assert app.query_params["model"] == "digits"

@@ -1,5 +1,7 @@
 """The slow-predictions page against Jaeger's and Prometheus's answers recorded from the live stack."""
 
+import pytest
+
 from tests.unit.console.seen import links, text
 
 # The recording's view: digits predictions of a second or more in the last 5 minutes (few, so it stays small).
@@ -37,3 +39,10 @@ def test_jaeger_down_is_a_banner_naming_it_and_the_exemplars_still_show(open_pag
     assert not app.exception
     assert any("Jaeger" in warning.value for warning in app.warning)
     assert app.get("plotly_chart")
+
+
+@pytest.mark.parametrize("min_ms", ["1e309", "NaN", "-5", "abc"])
+def test_a_minimum_that_is_no_duration_falls_back_to_the_sampling_threshold(open_page, min_ms):
+    app, _ = open_page("pages/slow.py", "slow", {"model": "digits", "min_ms": min_ms, "since": "5m"})
+    assert not app.exception
+    assert app.number_input[0].value == 100

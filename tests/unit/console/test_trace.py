@@ -31,10 +31,11 @@ def test_a_trace_jaeger_lacks_says_it_was_not_kept_or_is_not_there_yet(open_page
     assert UNKNOWN in message and "tail sampler did not keep it" in message and "try again" in message
 
 
-def test_a_malformed_trace_id_is_refused_without_asking_jaeger(open_page):
-    app, replay = open_page("pages/trace.py", "trace", {"trace_id": "not-a-trace"})
+def test_a_malformed_trace_id_is_refused_without_asking_jaeger_or_repeating_it(open_page):
+    app, replay = open_page("pages/trace.py", "trace", {"trace_id": "<b>not-a-trace</b>" * 300})
     assert not app.exception
     assert "is not a trace id" in app.error[0].value and "32 hexadecimal" in app.error[0].value
+    assert "not-a-trace" not in app.error[0].value
     assert replay.misses == []
 
 
