@@ -18,7 +18,7 @@ from tests.e2e.browser import (
     text,
 )
 from tests.e2e.test_native_stack import slow_prediction
-from tests.otlp_receiver import poll_until
+from scripts.otlp_receiver import poll_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 CONSOLE = "http://127.0.0.1:8501"

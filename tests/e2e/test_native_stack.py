@@ -13,10 +13,10 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from instrumentation import PredictionRecorder, TelemetryConfig
-from tests.api_process import running_api, wait_healthy
+from mlotel import PredictionRecorder, TelemetryConfig
+from scripts.api_process import running_api, wait_healthy
 from tests.e2e.backends import API, alerts, exemplars, jaeger_trace, prometheus, tags
-from tests.otlp_receiver import free_port, poll_until
+from scripts.otlp_receiver import free_port, poll_until
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

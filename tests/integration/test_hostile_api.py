@@ -11,8 +11,8 @@ import httpx
 import psutil
 import pytest
 
-from tests.api_process import running_api
-from tests.otlp_receiver import free_port
+from scripts.api_process import running_api
+from scripts.otlp_receiver import free_port
 
 pytestmark = pytest.mark.integration
 

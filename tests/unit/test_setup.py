@@ -7,10 +7,10 @@ from opentelemetry.sdk._shared_internal._processor_metrics import NoOpProcessorM
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 from opentelemetry.sdk.trace import TracerProvider
 
-from instrumentation import ConfigError, TelemetryConfig, setup_telemetry
-from instrumentation.config import BSP_QUEUE_SIZE
-from instrumentation.setup import build_resource
-from instrumentation.span_encoding import GrpcSpanExporter
+from mlotel import ConfigError, TelemetryConfig, setup_telemetry
+from mlotel.config import BSP_QUEUE_SIZE
+from mlotel.setup import build_resource
+from mlotel.span_encoding import GrpcSpanExporter
 
 
 def _batch_processor(telemetry):
