@@ -15,8 +15,8 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from mlotel_backends.trace_links import TraceLinks
 from mlotel import metrics_contract as contract
+from mlotel_backends.trace_links import TraceLinks
 
 PROMETHEUS = "http://127.0.0.1:9090"
 CONSOLE = os.environ.get("CONSOLE_URL", "http://127.0.0.1:8501").rstrip("/")

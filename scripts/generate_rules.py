@@ -15,11 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
-from mlotel_alerting.rules import parse_rule
 from generated_files import write_or_check
+
 from mlotel import metrics_contract as contract
 from mlotel.metrics_contract import MODEL, RECORDING_RULES, Scope
+from mlotel_alerting.rules import parse_rule
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = """\

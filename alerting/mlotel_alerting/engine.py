@@ -15,14 +15,14 @@ import time
 
 from mlotel_alerting import drift
 from mlotel_alerting.alertmanager import payload
-from mlotel_backends.alertmanager import Alertmanager, AlertmanagerError
 from mlotel_alerting.hub import Hub
-from mlotel_backends.prometheus import Prometheus, PrometheusError
 from mlotel_alerting.promql import data_query, parse_locally
 from mlotel_alerting.rules import Rule, load_directory
 from mlotel_alerting.settings import Settings
 from mlotel_alerting.state import QueryOutcome, RuleState, State, Transition
 from mlotel_alerting.storage import Storage
+from mlotel_backends.alertmanager import Alertmanager, AlertmanagerError
+from mlotel_backends.prometheus import Prometheus, PrometheusError
 
 log = logging.getLogger("alerting")
 

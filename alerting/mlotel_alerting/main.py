@@ -8,14 +8,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from mlotel_backends.alertmanager import Alertmanager
 from mlotel_alerting.api import alerts, health, metrics, rules, ws
 from mlotel_alerting.engine import Engine
-from mlotel_backends.prometheus import Prometheus
 from mlotel_alerting.settings import Settings
 from mlotel_alerting.storage import Storage
+from mlotel_backends.alertmanager import Alertmanager
 from mlotel_backends.api_docs import api_app
 from mlotel_backends.api_errors import install_error_handlers
+from mlotel_backends.prometheus import Prometheus
 
 
 def build_engine(settings: Settings, prometheus: Prometheus | None = None, alertmanager: Alertmanager | None = None) -> Engine:

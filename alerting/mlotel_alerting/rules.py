@@ -30,9 +30,9 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mlotel.metrics_contract import MODEL, PROM_CONFIDENCE
 from mlotel_alerting.durations import Duration
 from mlotel_alerting.templating import check_template
-from mlotel.metrics_contract import MODEL, PROM_CONFIDENCE
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # Prometheus label names; a rule name becomes one
 

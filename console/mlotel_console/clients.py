@@ -15,8 +15,8 @@ from typing import TypeVar
 
 import httpx
 
-from mlotel_backends.alertmanager import Alertmanager
 from mlotel_backends.alerting_service import AlertingService
+from mlotel_backends.alertmanager import Alertmanager
 from mlotel_backends.jaeger import Jaeger
 from mlotel_backends.prometheus import Prometheus
 from mlotel_console.settings import settings

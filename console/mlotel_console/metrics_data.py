@@ -16,9 +16,9 @@ import time
 import pandas as pd
 import streamlit as st
 
+from mlotel import metrics_contract as mc
 from mlotel_backends.prometheus import Sample, Series
 from mlotel_console import clients
-from mlotel import metrics_contract as mc
 
 # The shortest auto-refresh interval: a refresh never shows older data than this.
 TTL = 5

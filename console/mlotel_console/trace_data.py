@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from mlotel import metrics_contract as contract
 from mlotel_backends.errors import BackendError
 from mlotel_console import clients, spans
 from mlotel_console.loading import gather
 from mlotel_console.settings import settings
-from mlotel import metrics_contract as contract
 
 # Jaeger's search answers its newest matches; enough of them that the slowest are likely among them.
 SEARCH_LIMIT = 100

@@ -13,8 +13,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from opentelemetry.semconv.attributes.http_attributes import HttpRequestMethodValues
-
 from opentelemetry.sdk.environment_variables import (
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
     OTEL_BSP_MAX_QUEUE_SIZE,
@@ -22,6 +20,7 @@ from opentelemetry.sdk.environment_variables import (
     OTEL_METRIC_EXPORT_INTERVAL,
     OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED,
 )
+from opentelemetry.semconv.attributes.http_attributes import HttpRequestMethodValues
 
 from mlotel import environment_variables as env
 

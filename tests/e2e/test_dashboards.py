@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.backends import prometheus
 from scripts.otlp_receiver import poll_until
+from tests.e2e.backends import prometheus
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

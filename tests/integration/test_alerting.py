@@ -14,11 +14,11 @@ import pytest
 from mlotel_alerting import drift
 from mlotel_alerting.engine import Engine
 from mlotel_alerting.main import build_engine
-from mlotel_backends.prometheus import Prometheus, PrometheusError
 from mlotel_alerting.rules import load_directory
 from mlotel_alerting.settings import DEFAULT_RULES, Settings
-from tests.alerting_backends import MetricsTarget, WebhookReceiver, alertmanager, prometheus, running
+from mlotel_backends.prometheus import Prometheus, PrometheusError
 from scripts.otlp_receiver import poll_until
+from tests.alerting_backends import MetricsTarget, WebhookReceiver, alertmanager, prometheus, running
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,9 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 
+from mlotel import TelemetryConfig
 from mlotel_alerting.main import create_app as create_alerting
 from mlotel_alerting.settings import Settings as AlertingSettings
-from mlotel import TelemetryConfig
 from mlotel_backends.api_docs import ASSETS_URL
 from mlotel_model_server.main import create_app as create_ml_api
 

@@ -1,5 +1,7 @@
 """What the instrumented ML API really emits, read from the SDK's in-memory exporter and reader."""
 
+import bisect
+
 from opentelemetry.trace import SpanKind, StatusCode
 
 from mlotel.metrics_contract import CONFIDENCE_BUCKETS
@@ -77,7 +79,7 @@ def test_confidence_histogram_has_contract_buckets_and_counts(make_harness):
     by_label = {p.attributes["ml.prediction.label"]: p for p in points}
     for prediction in body["predictions"]:
         point = by_label[prediction["label"]]
-        bucket = next(i for i, bound in enumerate(CONFIDENCE_BUCKETS) if prediction["confidence"] <= bound) if prediction["confidence"] <= CONFIDENCE_BUCKETS[-1] else len(CONFIDENCE_BUCKETS)
+        bucket = bisect.bisect_left(CONFIDENCE_BUCKETS, prediction["confidence"])  # buckets are (lower, upper]
         assert point.bucket_counts[bucket] >= 1
     assert set(points[0].attributes) == {"ml.model.name", "ml.model.version", "ml.prediction.label"}
 

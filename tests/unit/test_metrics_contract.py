@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mlotel_alerting.summary import queries
 from mlotel import metrics_contract as contract
 from mlotel.metrics_contract import Scope, bucket_counts, confidence_buckets, for_model, model_versions, psi
+from mlotel_alerting.summary import queries
 
 ROOT = Path(__file__).resolve().parents[2]
 # What reads mlotel's metrics; each must take their names (and so its PromQL) from the contract.

@@ -3,12 +3,12 @@
 import pytest
 from opentelemetry.sdk.metrics import Histogram as SdkHistogram
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from mlotel.lean_spans import LeanTracer
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
 from mlotel import PredictionRecorder, TelemetryConfig, setup_telemetry
+from mlotel.lean_spans import LeanTracer
 from mlotel.measurements import DROPPED_METRIC
 from tests.telemetry_reading import Captured
 

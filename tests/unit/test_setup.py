@@ -3,8 +3,8 @@ import os
 import pytest
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.common._exporter_metrics import NoOpExporterMetrics
-from opentelemetry.sdk._shared_internal._processor_metrics import NoOpProcessorMetrics
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+from opentelemetry.sdk._shared_internal._processor_metrics import NoOpProcessorMetrics
 from opentelemetry.sdk.trace import TracerProvider
 
 from mlotel import ConfigError, TelemetryConfig, setup_telemetry

@@ -14,7 +14,7 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, S
 from mlotel.span_encoding import encode_spans
 
 
-class Colour(str, enum.Enum):
+class Colour(str, enum.Enum):  # noqa: UP042 -- the str-mixin enum users' code has, not StrEnum
     RED = "red"
 
 

@@ -5,10 +5,10 @@ what Alertmanager holds; resolving a rule's alerts (with the API token)."""
 import pandas as pd
 import streamlit as st
 
+from mlotel import metrics_contract as contract
 from mlotel_backends.errors import BackendError
 from mlotel_console import alert_data, ui
 from mlotel_console.settings import settings
-from mlotel import metrics_contract as contract
 
 TIMES = ("since", "firing since", "at")
 COLUMNS = {"slow predictions": st.column_config.LinkColumn("slow predictions", display_text="slow predictions"),

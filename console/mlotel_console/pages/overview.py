@@ -6,9 +6,9 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
+from mlotel.metrics_contract import MODEL
 from mlotel_backends.errors import BackendError
 from mlotel_console import charts, metrics_data, ui
-from mlotel.metrics_contract import MODEL
 
 # The default alert rules' thresholds (alerting/mlotel_alerting/default_rules/ml.yml), so a gauge turns red where an alert would fire.
 P95_LIMIT_MS, ERROR_LIMIT = 500, 0.05

@@ -4,8 +4,8 @@ from fastapi.exceptions import RequestValidationError
 from opentelemetry import trace
 from pydantic import ValidationError
 
-from mlotel_model_server.dependencies import BodyDep, ModelsDep, RecorderDep, SettingsDep
 from mlotel_backends.api_errors import ClientError
+from mlotel_model_server.dependencies import BodyDep, ModelsDep, RecorderDep, SettingsDep
 from mlotel_model_server.schemas import ErrorBody, PredictRequest, PredictResponse
 
 router = APIRouter(prefix="/predict", tags=["predict"])
