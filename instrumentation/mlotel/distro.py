@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import atexit
 import logging
+from importlib.metadata import EntryPoint
+from typing import Any
 
-from opentelemetry.instrumentation.distro import BaseDistro
+from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]  # not in its __all__
 from opentelemetry.sdk._configuration import _BaseConfigurator
 
 from mlotel.instrumentor import MlotelInstrumentor
@@ -49,10 +51,10 @@ REPLACED = {"fastapi": MlotelInstrumentor}
 class MlotelDistro(BaseDistro):
     """Loads the launcher's instrumentors, leaving out what mlotel does itself."""
 
-    def _configure(self, **kwargs) -> None:
+    def _configure(self, **kwargs: Any) -> None:
         pass  # no defaults to set: mlotel's are in its TelemetryConfig, and the environment is left alone
 
-    def load_instrumentor(self, entry_point, **kwargs) -> None:
+    def load_instrumentor(self, entry_point: EntryPoint, **kwargs: Any) -> None:
         if entry_point.name in REPLACED:
             _logger.debug("%s left out: mlotel's %s does its part", entry_point.value, REPLACED[entry_point.name].__name__)
             return
@@ -66,6 +68,6 @@ class MlotelDistro(BaseDistro):
 class MlotelConfigurator(_BaseConfigurator):
     """Installs mlotel's providers for ``opentelemetry-instrument``."""
 
-    def _configure(self, **kwargs) -> None:
+    def _configure(self, **kwargs: Any) -> None:
         telemetry = setup_telemetry()
         atexit.register(telemetry.shutdown)  # the queued measurements and the last spans

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor
+from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]  # not in its __all__
 
 from mlotel.config import TelemetryConfig
 from mlotel.middleware import instrument_app
@@ -48,14 +48,14 @@ class MlotelInstrumentor(BaseInstrumentor):
         original = fastapi.FastAPI.build_middleware_stack
         self._original_build_middleware_stack = original
 
-        def build_middleware_stack(app: fastapi.FastAPI):
+        def build_middleware_stack(app: fastapi.FastAPI) -> Any:
             # Here rather than in __init__: the app's own middleware and its own instrument_app come first.
             instrument_app(app, config)
             return original(app)
 
-        fastapi.FastAPI.build_middleware_stack = build_middleware_stack
+        fastapi.FastAPI.build_middleware_stack = build_middleware_stack  # type: ignore[method-assign,assignment]  # the patch
 
     def _uninstrument(self, **kwargs: Any) -> None:
         import fastapi
 
-        fastapi.FastAPI.build_middleware_stack = self._original_build_middleware_stack
+        fastapi.FastAPI.build_middleware_stack = self._original_build_middleware_stack  # type: ignore[method-assign,assignment]

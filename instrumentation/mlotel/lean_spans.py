@@ -34,7 +34,7 @@ import threading
 import time
 import traceback
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
@@ -88,14 +88,14 @@ class LeanTracer:
         start_time: int | None = None,
     ) -> trace.Span:
         tracer = self._tracer
-        parent = trace.get_current_span(context).get_span_context()
+        current = trace.get_current_span(context).get_span_context()
         if not self._is_enabled():  # the provider's tracer configurator switched this scope off
-            return trace.NonRecordingSpan(parent)
-        if parent.is_valid:
+            return trace.NonRecordingSpan(current)
+        parent = current if current.is_valid else None
+        if parent is not None:
             trace_id = parent.trace_id
             random_trace_id = parent.trace_flags.random_trace_id
         else:
-            parent = None
             trace_id = tracer.id_generator.generate_trace_id()
             random_trace_id = tracer.id_generator.is_trace_id_random()
         sampling = tracer.sampler.should_sample(context, trace_id, name, kind, attributes, ())
@@ -114,7 +114,7 @@ class LeanTracer:
         span = LeanSpan(name, span_context, parent, kind, tracer, self._scope, self._limits, start_time)
         if sampling.attributes:
             span.set_attributes(sampling.attributes)
-        tracer.span_processor.on_start(span, parent_context=context)
+        tracer.span_processor.on_start(span, parent_context=context)  # type: ignore[arg-type]  # a LeanSpan is a Span to processors
         return span
 
 
@@ -154,7 +154,7 @@ class LeanSpan(trace.Span, ReadableSpan):
         return self._dropped_attributes
 
     def get_span_context(self) -> SpanContext:
-        return self._context
+        return self._context  # type: ignore[return-value]  # always set: the constructor takes one
 
     def is_recording(self) -> bool:
         return self._end_time is None
@@ -174,7 +174,7 @@ class LeanSpan(trace.Span, ReadableSpan):
                 self._store(attributes)
 
     def _store(self, attributes: Mapping[str, types.AnyValue]) -> None:
-        stored = self._attributes
+        stored = cast(dict[str, types.AnyValue], self._attributes)  # the dict the constructor made
         limit = self._limits.max_span_attribute_length
         for key, value in attributes.items():
             if (

@@ -31,7 +31,7 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from opentelemetry import context, metrics, trace
@@ -175,5 +175,5 @@ class MeasurementQueue:
         if not self._stopped.is_set():
             self._start_thread()
 
-    def _observe_dropped(self, options: CallbackOptions):
+    def _observe_dropped(self, options: CallbackOptions) -> Iterator[Observation]:
         yield Observation(self.dropped)

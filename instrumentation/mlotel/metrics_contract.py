@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 # OpenTelemetry instrument names.
 CONFIDENCE = "ml.prediction.confidence"
@@ -83,7 +84,7 @@ class Scope:
     matchers: str = ""
     by: tuple[str, ...] = (MODEL,)
 
-    def __call__(self, **changes) -> Scope:
+    def __call__(self, **changes: Any) -> Scope:
         return replace(self, **changes)
 
     def grouping(self, *extra: str) -> str:

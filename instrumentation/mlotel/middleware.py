@@ -20,6 +20,7 @@ that a request is traced once.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable, MutableMapping
 from functools import cached_property
 from typing import Any
 
@@ -45,16 +46,23 @@ from mlotel.metrics_contract import HTTP_SERVER_DURATION, HTTP_SERVER_DURATION_B
 from mlotel.semconv import OTHER_METHOD, SCHEMA_URL, __version__
 from mlotel.semconv import error_type as error_type_of
 
+# The ASGI types, as Starlette spells them (this middleware does not need Starlette).
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
 _SCOPE = "mlotel.http"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def _route(scope: dict[str, Any]) -> str | None:
+def _route(scope: Scope) -> str | None:
     route = scope.get("route")
     return getattr(route, "path_format", None) or getattr(route, "path", None)
 
 
-def _server(scope: dict[str, Any], scheme: str) -> tuple[str, int] | None:
+def _server(scope: Scope, scheme: str) -> tuple[str, int] | None:
     """The server as the client addressed it (``Host``), else the socket the request came in on."""
     host = next((value.decode("latin-1") for name, value in scope.get("headers", ()) if name == b"host"), None)
     if host is None:
@@ -69,7 +77,7 @@ def _server(scope: dict[str, Any], scheme: str) -> tuple[str, int] | None:
 class TelemetryMiddleware:
     """Pure ASGI middleware: no per-message spans, no body buffering."""
 
-    def __init__(self, app, config: TelemetryConfig | None = None) -> None:
+    def __init__(self, app: ASGIApp, config: TelemetryConfig | None = None) -> None:
         self.app = app
         self.config = config or TelemetryConfig.from_env()
 
@@ -89,7 +97,7 @@ class TelemetryMiddleware:
             explicit_bucket_boundaries_advisory=HTTP_SERVER_DURATION_BUCKETS,
         )
 
-    async def __call__(self, scope, receive, send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.config.is_excluded(scope["path"]):
             await self.app(scope, receive, send)
             return
@@ -123,7 +131,7 @@ class TelemetryMiddleware:
         owned = getattr(current, "kind", None) is not SpanKind.SERVER
         if owned:
             # The active context when there is one (the request is already traced), else traceparent.
-            parent = None if current.get_span_context().is_valid else propagate.extract(scope, getter=asgi_getter)
+            parent = None if current.get_span_context().is_valid else propagate.extract(scope, getter=asgi_getter)  # type: ignore[misc]  # asgi_getter reads the scope
             span = self.tracer.start_span(name, context=parent, kind=SpanKind.SERVER, attributes=attributes)
         else:
             span = current
@@ -137,7 +145,7 @@ class TelemetryMiddleware:
                 f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-{span_context.trace_flags:02x}"
             ).encode()
 
-        async def send_with_status(message) -> None:
+        async def send_with_status(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -164,7 +172,7 @@ class TelemetryMiddleware:
             context.detach(token)
 
     @staticmethod
-    def _set_outcome(span, name: str, scope, status: int, error_type: str | None) -> dict[str, Any]:
+    def _set_outcome(span: trace.Span, name: str, scope: Scope, status: int, error_type: str | None) -> dict[str, Any]:
         """Put what the response tells on the span; return it for the measurement."""
         route = _route(scope)
         if error_type is None and status >= 500:
@@ -181,7 +189,7 @@ class TelemetryMiddleware:
         return outcome
 
 
-def instrument_app(app, config: TelemetryConfig | None = None) -> None:
+def instrument_app(app: Any, config: TelemetryConfig | None = None) -> None:
     """Add :class:`TelemetryMiddleware` once; a second call does nothing.
 
     Nothing is added when telemetry is off (``OTEL_SDK_DISABLED``) or the

@@ -25,6 +25,7 @@ block is recorded on the span and counted in ``ml.prediction.errors``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -86,7 +87,7 @@ class _Stage:
     def __enter__(self) -> None:
         self._start = time.time_ns()
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._stages.append((self._name, self._start, time.time_ns()))
 
 
@@ -132,7 +133,7 @@ class _Disabled:
     def __enter__(self) -> _Disabled:
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         return None
 
     def stage(self, name: str) -> _Disabled:
@@ -167,7 +168,7 @@ class PredictionRecorder:
     def _instruments(self) -> _Instruments | None:
         return _Instruments() if self.metrics_on else None
 
-    def predict(self, model: str, version: str, batch_size: int):
+    def predict(self, model: str, version: str, batch_size: int) -> contextlib.AbstractContextManager[Prediction | _Disabled]:
         """Context manager around one prediction call; yields a :class:`Prediction`."""
         if not self.enabled:
             return _DISABLED

@@ -14,8 +14,9 @@ import importlib
 import logging
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.exporter.otlp.common._exporter_metrics import NoOpExporterMetrics, create_exporter_metrics
@@ -23,12 +24,13 @@ from opentelemetry.sdk._shared_internal._processor_metrics import NoOpProcessorM
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
+    MetricExporter,
     MetricReader,
     PeriodicExportingMetricReader,
 )
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.semconv._incubating.attributes.otel_attributes import OtelComponentTypeValues
 from opentelemetry.semconv._incubating.attributes.process_attributes import PROCESS_PID
 from opentelemetry.semconv._incubating.attributes.service_attributes import SERVICE_INSTANCE_ID
@@ -63,14 +65,14 @@ _OTLP_EXPORTERS = {
 }
 
 
-def _otlp_exporter(signal: str, protocol: str, **kwargs):
+def _otlp_exporter(signal: str, protocol: str, **kwargs: Any) -> Any:
     """The OTLP exporter for ``signal`` over ``protocol``."""
     transport = "http" if protocol == "http/protobuf" else "grpc"
     module, name = _OTLP_EXPORTERS[signal]
     return getattr(importlib.import_module(f"opentelemetry.exporter.otlp.proto.{transport}.{module}"), name)(**kwargs)
 
 
-def _span_exporter(config: TelemetryConfig, meter_provider: metrics.MeterProvider):
+def _span_exporter(config: TelemetryConfig, meter_provider: metrics.MeterProvider) -> SpanExporter:
     if config.traces_exporter == "console":
         return ConsoleSpanExporter()
     if config.traces_protocol == "http/protobuf":
@@ -78,13 +80,13 @@ def _span_exporter(config: TelemetryConfig, meter_provider: metrics.MeterProvide
     return GrpcSpanExporter(meter_provider=meter_provider)
 
 
-def _metric_exporter(config: TelemetryConfig):
+def _metric_exporter(config: TelemetryConfig) -> MetricExporter:
     if config.metrics_exporter == "console":
         return ConsoleMetricExporter()
     return _otlp_exporter("metrics", config.metrics_protocol)
 
 
-def _log_exporter(config: TelemetryConfig):
+def _log_exporter(config: TelemetryConfig) -> Any:
     if config.logs_exporter == "console":
         from opentelemetry.sdk._logs.export import ConsoleLogExporter
 
@@ -103,7 +105,7 @@ def _count_drops(processor: BatchSpanProcessor, meter_provider: metrics.MeterPro
     the no-op metrics of these two components are replaced. Where the SDK
     keeps them elsewhere (another release), nothing is replaced.
     """
-    batch = getattr(processor, "_batch_processor", None)
+    batch: Any = getattr(processor, "_batch_processor", None)
     if isinstance(getattr(batch, "_metrics", None), NoOpProcessorMetrics):
         batch._metrics = create_processor_metrics(
             "traces",
@@ -143,9 +145,9 @@ class Telemetry:
     config: TelemetryConfig
     tracer_provider: TracerProvider | None = None
     meter_provider: MeterProvider | None = None
-    logger_provider: object | None = None
-    _owned: list[object] = field(default_factory=list)
-    _uninstrument: list[object] = field(default_factory=list)
+    logger_provider: Any = None
+    _owned: list[Any] = field(default_factory=list)  # providers and the queue: force_flush() and shutdown()
+    _uninstrument: list[Callable[[], None]] = field(default_factory=list)
 
     def force_flush(self, timeout_millis: int = 10_000) -> None:
         # Newest first: traces and queued measurements both record into the meter provider.
@@ -183,8 +185,8 @@ def setup_telemetry(
     resource = build_resource(service_name, service_version)
 
     if config.metrics_on:
-        telemetry.meter_provider = _install_meter_provider(telemetry, resource, config, metric_readers)
-        _install_measurement_queue(telemetry)
+        telemetry.meter_provider = meter_provider = _install_meter_provider(telemetry, resource, config, metric_readers)
+        _install_measurement_queue(telemetry, meter_provider)
     if config.traces_on:
         telemetry.tracer_provider = _install_tracer_provider(telemetry, resource, config, span_processors)
     if config.logs_on:
@@ -215,7 +217,7 @@ def already_instrumented(instrumentor: type) -> bool:
     return instance is not None and instance.is_instrumented_by_opentelemetry
 
 
-def _instrument_once(telemetry: Telemetry, instrumentor: type, init: dict | None = None, **kwargs) -> None:
+def _instrument_once(telemetry: Telemetry, instrumentor: type, init: dict | None = None, **kwargs: Any) -> None:
     """Instrument unless something else (``opentelemetry-instrument``) already has, and then leave it as it is.
 
     Constructing an instrumentor again re-runs ``__init__`` on its shared
@@ -229,7 +231,8 @@ def _instrument_once(telemetry: Telemetry, instrumentor: type, init: dict | None
     telemetry._uninstrument.append(instance.uninstrument)
 
 
-def _install_meter_provider(telemetry, resource, config, metric_readers) -> MeterProvider:
+def _install_meter_provider(telemetry: Telemetry, resource: Resource, config: TelemetryConfig,
+                            metric_readers: Sequence[MetricReader] | None) -> MeterProvider:
     existing = metrics.get_meter_provider()
     if isinstance(existing, MeterProvider):
         return existing
@@ -245,15 +248,16 @@ def _install_meter_provider(telemetry, resource, config, metric_readers) -> Mete
     return provider
 
 
-def _install_measurement_queue(telemetry) -> None:
+def _install_measurement_queue(telemetry: Telemetry, meter_provider: MeterProvider) -> None:
     if measurements.installed() is not None:
         return
-    queue = MeasurementQueue(telemetry.meter_provider)
+    queue = MeasurementQueue(meter_provider)
     measurements.install(queue)
     telemetry._owned.append(queue)
 
 
-def _install_tracer_provider(telemetry, resource, config, span_processors) -> TracerProvider:
+def _install_tracer_provider(telemetry: Telemetry, resource: Resource, config: TelemetryConfig,
+                             span_processors: Sequence[SpanProcessor] | None) -> TracerProvider:
     existing = trace.get_tracer_provider()
     if isinstance(existing, TracerProvider):
         return existing
@@ -270,14 +274,14 @@ def _install_tracer_provider(telemetry, resource, config, span_processors) -> Tr
         if config.sdk_metrics:
             _count_drops(processor, meter_provider)
         span_processors = [processor]
-    for processor in span_processors:
-        provider.add_span_processor(processor)
+    for each in span_processors:
+        provider.add_span_processor(each)
     trace.set_tracer_provider(provider)
     telemetry._owned.append(provider)
     return provider
 
 
-def _install_logger_provider(telemetry, resource, config):
+def _install_logger_provider(telemetry: Telemetry, resource: Resource, config: TelemetryConfig) -> Any:
     from opentelemetry import _logs
     from opentelemetry.sdk._logs import LoggerProvider
     from opentelemetry.sdk._logs.export import BatchLogRecordProcessor

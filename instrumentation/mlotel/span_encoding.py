@@ -29,6 +29,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationSc
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import SpanFlags
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope as InstrumentationInfo
 from opentelemetry.trace import SpanContext, SpanKind
 
 _logger = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def _fill_span(pb: PbSpan, span: ReadableSpan) -> None:
         pb_link.dropped_attributes_count = link.dropped_attributes
     status = span.status
     if status.status_code.value or status.description:
-        pb.status.code = status.status_code.value
+        pb.status.code = status.status_code.value  # type: ignore[assignment]  # the proto's enum is an int
         if status.description:
             pb.status.message = status.description
     else:
@@ -133,15 +134,15 @@ def _trace_state(context: SpanContext) -> str:
     return ",".join(f"{key}={value}" for key, value in context.trace_state.items())
 
 
-def _encode_scope(scope) -> InstrumentationScope:
+def _encode_scope(scope: InstrumentationInfo | None) -> InstrumentationScope:
     if scope is None:
         return InstrumentationScope()
-    pb = InstrumentationScope(name=scope.name, version=scope.version)
+    pb = InstrumentationScope(name=scope.name, version=scope.version or "")
     _add_attributes(pb.attributes, scope.attributes)
     return pb
 
 
-def _add_attributes(pb_attributes, attributes: Mapping[str, Any] | None) -> None:
+def _add_attributes(pb_attributes: Any, attributes: Mapping[str, Any] | None) -> None:
     for key, value in (attributes or {}).items():
         key_value: KeyValue = pb_attributes.add()
         try:
