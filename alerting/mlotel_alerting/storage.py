@@ -78,7 +78,7 @@ class Storage:
                 raise
 
     def history(self, rule: str | None = None, since: float | None = None, limit: int = 500) -> list[dict]:
-        query, args = "SELECT at, rule, labels, previous, current, value FROM history WHERE 1=1", []
+        query, args = "SELECT at, rule, labels, previous, current, value FROM history WHERE 1=1", list[object]()
         if rule is not None:
             query, args = query + " AND rule = ?", [*args, rule]
         if since is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from mlotel_backends.errors import BackendError
@@ -19,7 +21,7 @@ class AlertingService:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def _call(self, method: str, path: str, token: str | None = None, **params) -> object:
+    async def _call(self, method: str, path: str, token: str | None = None, **params: Any) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
             response = await self._client.request(method, path, params=params or None, headers=headers)

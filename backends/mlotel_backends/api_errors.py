@@ -6,6 +6,8 @@ only, keep the headers an error carries (``Allow`` on a 405), and answer an
 unexpected failure with the same JSON body instead of Starlette's plain text.
 """
 
+from collections.abc import Mapping
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -24,7 +26,7 @@ class ClientError(Exception):
 
 
 def error_response(status: int, error: str, message: str, details: list | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+                   headers: Mapping[str, str] | None = None) -> JSONResponse:
     body = {"error": error, "message": message, "details": details or []}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -62,7 +64,8 @@ async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(ClientError, _client_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    # Starlette types every handler as taking Exception; each of these takes the class it is registered for.
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ClientError, _client_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _internal_error)

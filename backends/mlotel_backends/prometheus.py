@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 
@@ -78,7 +79,8 @@ class Prometheus:
     async def query(self, expr: str, at: float) -> list[Sample]:
         """The instant vector (or scalar) of ``expr`` at Unix time ``at``."""
         data = await self._get("/api/v1/query", {"query": expr, "time": f"{at:.3f}"})
-        kind, result = data.get("resultType"), data.get("result")
+        kind = data.get("resultType")
+        result: Any = data.get("result")
         if kind == "vector":
             return [Sample(item["metric"], float(item["value"][1])) for item in result]
         if kind == "scalar":

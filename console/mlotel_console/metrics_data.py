@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -36,7 +37,7 @@ def rate_window(seconds: int) -> str:
     return f"{max(step(seconds), 60)}s"
 
 
-Results = dict[str, list[Sample] | list[Series]]
+Results = dict[str, Any]  # by key: an instant vector (list[Sample]) or range series (list[Series])
 
 
 def fetch(now: dict[str, str], over_time: dict[str, str] | None = None, seconds: int = 3600) -> Results:

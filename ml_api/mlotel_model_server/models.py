@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -32,7 +33,7 @@ _logger = logging.getLogger(__name__)
 class ModelSpec:
     name: str
     load_data: Callable
-    build: Callable[[], object]
+    build: Callable[[], Any]  # an unfitted scikit-learn estimator
 
 
 SPECS = (
@@ -45,7 +46,7 @@ SPECS = (
 class ServedModel:
     name: str
     version: str
-    estimator: object
+    estimator: Any  # a fitted scikit-learn estimator (scikit-learn has no type hints)
     classes: tuple[str, ...]
     n_features: int
 

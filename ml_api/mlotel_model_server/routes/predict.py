@@ -1,3 +1,5 @@
+from typing import Any
+
 import numpy as np
 from fastapi import APIRouter
 from fastapi.exceptions import RequestValidationError
@@ -10,7 +12,7 @@ from mlotel_model_server.schemas import ErrorBody, PredictRequest, PredictRespon
 
 router = APIRouter(prefix="/predict", tags=["predict"])
 
-_ERRORS = {status: {"model": ErrorBody} for status in (400, 404, 413, 422, 500)}
+_ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorBody} for status in (400, 404, 413, 422, 500)}
 # The body is parsed by the endpoint, in its worker thread, rather than by FastAPI on the
 # event loop; the OpenAPI document still describes it.
 _BODY = {
