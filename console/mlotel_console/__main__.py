@@ -11,7 +11,7 @@ APP = Path(__file__).resolve().parent / "app.py"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="mlotel-console", description=__doc__.split(":")[-1].strip())
+    parser = argparse.ArgumentParser(prog="mlotel-console", description=__doc__.split(": ", 1)[1])
     parser.add_argument("--host", default=settings.host)
     parser.add_argument("--port", type=int, default=settings.port)
     args = parser.parse_args()
