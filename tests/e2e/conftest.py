@@ -37,7 +37,7 @@ def native_stack():
 @pytest.fixture(scope="session")
 def traffic(native_stack):
     """A minute of mixed traffic, one refused request, and time for two scrapes of the result."""
-    subprocess.run([sys.executable, "-m", "ml_api.loadgen", "--rate", "15", "--duration", "60", "--quiet", "--json"],
+    subprocess.run([sys.executable, "-m", "mlotel_model_server.loadgen", "--rate", "15", "--duration", "60", "--quiet", "--json"],
                    cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     httpx.post(f"{API}/predict", json={"model": "iris", "instances": [[1.0]]}, timeout=10)
     httpx.post("http://127.0.0.1:9090/-/reload", timeout=10)  # a reused stack picks up new scrape targets

@@ -6,6 +6,7 @@ Screenshots of each page go to .run/artifacts/console/ (the docs' images come fr
 import httpx
 import pytest
 
+from scripts.otlp_receiver import poll_until
 from tests.e2e.backends import ALERTING, jaeger_trace
 from tests.e2e.browser import (
     chromium,
@@ -18,7 +19,6 @@ from tests.e2e.browser import (
     text,
 )
 from tests.e2e.test_native_stack import slow_prediction
-from tests.otlp_receiver import poll_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 CONSOLE = "http://127.0.0.1:8501"

@@ -8,8 +8,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from console import clients
-from console.settings import settings
+from mlotel_console import clients
+from mlotel_console.settings import settings
 from tests.unit.console.recording import Replay
 
 APP = Path(clients.__file__).resolve().parent / "app.py"

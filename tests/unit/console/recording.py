@@ -65,7 +65,7 @@ def record(page: str, script: str, query: dict[str, str] | None = None) -> None:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from console import clients
+    from mlotel_console import clients
 
     recorder = Recorder()
     clients.transport = recorder

@@ -3,7 +3,7 @@
 
 import json
 
-from console.settings import settings
+from mlotel_console.settings import settings
 from tests.unit.console.recording import RECORDED
 from tests.unit.console.seen import links, text
 

@@ -2,8 +2,8 @@
 
 import math
 
-from backends.prometheus import Sample
-from console.model_data import confidence
+from mlotel_backends.prometheus import Sample
+from mlotel_console.model_data import confidence
 from tests.unit.console.seen import chart_titles, without_data
 
 # As recorded: 5 minutes, so that the window before (the drift baseline) had traffic too.

@@ -47,7 +47,7 @@ def test_no_traffic_yet_is_a_hint_not_an_empty_table(open_page, monkeypatch):
     app, replay = open_page("pages/overview.py", "overview")
     assert not app.exception and replay.misses == []
     assert not app.dataframe
-    assert "python -m ml_api.loadgen" in app.info[0].value
+    assert "mlotel-loadgen" in app.info[0].value
 
 
 def test_overview_formats_latency_in_milliseconds_and_errors_in_percent(open_page):
