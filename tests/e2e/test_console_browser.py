@@ -71,6 +71,15 @@ def charts(driver) -> int:
     return len(driver.find_elements("css selector", '[data-testid="stPlotlyChart"] .main-svg'))
 
 
+def test_a_deep_link_opens_inside_the_consoles_navigation(browser):
+    # First in this file: on a console nobody has visited yet, a link like an alert's to /slow
+    # must not get Streamlit's bare page list (it did while the pages lived in pages/).
+    shown = visit(browser, "deep-link", "/alerts")
+    sidebar = browser.find_element("css selector", '[data-testid="stSidebarNav"]').text
+    assert "Slow predictions" in sidebar and "Overview" in sidebar, sidebar
+    assert "Alerts" in shown
+
+
 def test_overview_shows_each_model_with_numbers_and_charts(browser):
     shown = visit(browser, "overview", "/")
     assert "iris" in shown and "digits" in shown

@@ -54,7 +54,7 @@ def body() -> None:
         charts.gauge(data["cpu"] * 100, "API CPU", 100, " %", warn=80)
     with alerts:
         st.metric("active alerts", f"{data['alerts']:.0f}" if not math.isnan(data["alerts"]) else "—", border=True)
-        st.page_link("pages/alerts.py", label="open alerts", icon=":material/notifications:")
+        st.page_link("views/alerts.py", label="open alerts", icon=":material/notifications:")
 
     st.subheader(f"Models over the last {range_label}")
     if data["models"].empty:

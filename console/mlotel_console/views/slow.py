@@ -72,7 +72,7 @@ def _exemplars(points: list[dict], min_ms: float) -> None:
     event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box"), key="slow_exemplars")
     chosen = [point["customdata"][0] for point in event.selection.points]
     if len(chosen) == 1 and not settings.trace_ui_url:
-        st.switch_page("pages/trace.py", query_params={"trace_id": chosen[0]})
+        st.switch_page("views/trace.py", query_params={"trace_id": chosen[0]})
     st.caption(f"Click a point to open its trace. Dotted: {min_ms:g} ms. Exemplars under "
                f"{settings.slow_prediction_ms:g} ms were kept by the tail sampler only "
                f"{settings.trace_sampling_percent:g}% of the time.")
