@@ -17,6 +17,7 @@ from mlotel import PredictionRecorder, TelemetryConfig
 from scripts.api_process import running_api, wait_healthy
 from scripts.otlp_receiver import free_port, poll_until
 from tests.e2e.backends import API, alerts, exemplars, jaeger_trace, prometheus, tags
+from tests.e2e.conftest import STACK_ENV
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,8 +129,8 @@ def test_latency_exemplars_resolve_to_traces_in_jaeger(native_stack):
     query = 'ml_prediction_duration_seconds_bucket{ml_model_name="digits"}'
 
     def slow_exemplars():
-        # At least SLOW_PREDICTION_MS (100 ms): tail sampling keeps every such trace.
-        found = [e for e in exemplars(query, since) if float(e["value"]) >= 0.1]
+        # At least SLOW_PREDICTION_MS: tail sampling keeps every such trace.
+        found = [e for e in exemplars(query, since) if float(e["value"]) * 1000 >= float(STACK_ENV["SLOW_PREDICTION_MS"])]
         return found if any(e["labels"].get("trace_id") == slow_trace for e in found) else None
 
     found = poll_until(slow_exemplars, timeout=90, interval=1)
