@@ -7,20 +7,14 @@ from typing import Any
 import httpx
 
 from mlotel_backends.errors import BackendError
+from mlotel_backends.http_client import HttpClient
 
 
 class AlertingServiceError(BackendError):
     pass
 
 
-class AlertingService:
-    def __init__(self, url: str, timeout: float = 5.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.url = url.rstrip("/")
-        self._client = httpx.AsyncClient(base_url=self.url, timeout=timeout, transport=transport)
-
-    async def close(self) -> None:
-        await self._client.aclose()
-
+class AlertingService(HttpClient):
     async def _call(self, method: str, path: str, token: str | None = None, **params: Any) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:

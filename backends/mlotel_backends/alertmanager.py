@@ -5,20 +5,14 @@ from __future__ import annotations
 import httpx
 
 from mlotel_backends.errors import BackendError
+from mlotel_backends.http_client import HttpClient
 
 
 class AlertmanagerError(BackendError):
     pass
 
 
-class Alertmanager:
-    def __init__(self, url: str, timeout: float = 5.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.url = url.rstrip("/")
-        self._client = httpx.AsyncClient(base_url=self.url, timeout=timeout, transport=transport)
-
-    async def close(self) -> None:
-        await self._client.aclose()
-
+class Alertmanager(HttpClient):
     async def post(self, alerts: list[dict]) -> None:
         try:
             response = await self._client.post("/api/v2/alerts", json=alerts)

@@ -6,20 +6,14 @@ from __future__ import annotations
 import httpx
 
 from mlotel_backends.errors import BackendError
+from mlotel_backends.http_client import HttpClient
 
 
 class JaegerError(BackendError):
     pass
 
 
-class Jaeger:
-    def __init__(self, url: str, timeout: float = 5.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.url = url.rstrip("/")
-        self._client = httpx.AsyncClient(base_url=self.url, timeout=timeout, transport=transport)
-
-    async def close(self) -> None:
-        await self._client.aclose()
-
+class Jaeger(HttpClient):
     async def _get(self, path: str, params: dict | None = None) -> httpx.Response:
         try:
             response = await self._client.get(path, params=params)

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from mlotel_backends.errors import BackendError
+from mlotel_backends.http_client import HttpClient
 
 
 @dataclass(frozen=True)
@@ -44,15 +45,11 @@ class PrometheusError(BackendError):
     """A query that did not return a result; ``unavailable`` tells an outage from a bad query."""
 
 
-class Prometheus:
+class Prometheus(HttpClient):
     def __init__(self, url: str, timeout: float = 5.0, retries: int = 2, backoff: float = 0.25,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.url = url.rstrip("/")
+        super().__init__(url, timeout, transport)
         self.retries, self.backoff = retries, backoff
-        self._client = httpx.AsyncClient(base_url=self.url, timeout=timeout, transport=transport)
-
-    async def close(self) -> None:
-        await self._client.aclose()
 
     async def _get(self, path: str, params: dict) -> dict:
         last = ""
