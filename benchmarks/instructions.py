@@ -90,7 +90,7 @@ async def _drive(requests: int) -> None:
 def _flush() -> None:
     from opentelemetry import metrics, trace
 
-    from mlotel import measurements
+    from mlotel.fastpath import measurements
 
     queue = measurements.installed()
     if queue is not None:

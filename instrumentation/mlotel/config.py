@@ -159,6 +159,7 @@ class TelemetryConfig:
     stage_span_threshold_ms: float = 10.0
     capture_request_content: bool = False
     sdk_metrics: bool = True
+    fastpath: bool = True
     traces_protocol: str = "grpc"
     metrics_protocol: str = "grpc"
     logs_protocol: str = "grpc"
@@ -189,6 +190,7 @@ class TelemetryConfig:
             "sdk_metrics": _bool(
                 environ, OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED, _bool(environ, env.MLOTEL_SDK_METRICS_ENABLED, True)
             ),
+            "fastpath": _bool(environ, env.MLOTEL_FASTPATH, True),
             "traces_protocol": _protocol(environ, "traces"),
             "metrics_protocol": _protocol(environ, "metrics"),
             "logs_protocol": _protocol(environ, "logs"),

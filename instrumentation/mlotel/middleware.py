@@ -3,7 +3,7 @@
 One SERVER span per request, named ``{method} {route}``, with the stable HTTP
 semantic-convention attributes; ``http.server.request.duration`` in seconds,
 taken while the span is current so that its exemplar carries the trace id
-(and recorded off the request path, :mod:`mlotel.measurements`);
+(with ``MLOTEL_FASTPATH``, recorded off the request path: :mod:`mlotel.request_path`);
 W3C trace context continued from ``traceparent`` and a ``traceresponse``
 header on the way out.
 
@@ -40,7 +40,7 @@ from opentelemetry.semconv.attributes.url_attributes import URL_PATH, URL_QUERY,
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.http import redact_query_parameters
 
-from mlotel import lean_spans, measurements
+from mlotel import request_path
 from mlotel.config import TelemetryConfig
 from mlotel.metrics_contract import HTTP_SERVER_DURATION, HTTP_SERVER_DURATION_BUCKETS
 from mlotel.semconv import OTHER_METHOD, SCHEMA_URL, __version__
@@ -80,13 +80,14 @@ class TelemetryMiddleware:
     def __init__(self, app: ASGIApp, config: TelemetryConfig | None = None) -> None:
         self.app = app
         self.config = config or TelemetryConfig.from_env()
+        self._record, _ = request_path.recorders(self.config)
 
     # Looked up at the first request, after the lifespan has installed the providers:
     # taken earlier (Starlette builds middleware before the lifespan runs) they are
     # proxies, one more call in every span and measurement.
     @cached_property
-    def tracer(self) -> lean_spans.LeanTracer | trace.Tracer:
-        return lean_spans.get_tracer(_SCOPE, __version__, SCHEMA_URL)
+    def tracer(self) -> trace.Tracer:
+        return request_path.get_tracer(_SCOPE, self.config)
 
     @cached_property
     def duration(self) -> metrics.Histogram:
@@ -165,7 +166,7 @@ class TelemetryMiddleware:
         finally:
             if owned:
                 outcome = self._set_outcome(span, name, scope, status, error_type)
-                measurements.record(self.duration.record, time.perf_counter() - start, {**measured, **outcome})
+                self._record(self.duration.record, time.perf_counter() - start, {**measured, **outcome})
                 span.end()
             elif error_type:
                 self._set_outcome(span, name, scope, status, error_type)

@@ -18,8 +18,8 @@ The ``predict <model>`` span carries ``ml.model.name``, ``ml.model.version``,
 as child spans, created after the fact with their measured start and end
 times: the detail is there where someone will look, and fast predictions
 do not pay for three more spans. Metrics are taken while the span is
-current, so their exemplars point at this trace, and recorded off the
-request path (:mod:`mlotel.measurements`). An exception inside the
+current, so their exemplars point at this trace, and with ``MLOTEL_FASTPATH``
+recorded off the request path (:mod:`mlotel.request_path`). An exception inside the
 block is recorded on the span and counted in ``ml.prediction.errors``.
 """
 
@@ -36,8 +36,8 @@ from typing import Any
 from opentelemetry import context, metrics, trace
 from opentelemetry.trace import Span, Status, StatusCode
 
-from mlotel import lean_spans, measurements
 from mlotel import metrics_contract as contract
+from mlotel import request_path
 from mlotel.config import TelemetryConfig
 from mlotel.semconv import SCHEMA_URL, __version__, error_type
 
@@ -154,6 +154,7 @@ class PredictionRecorder:
 
     def __init__(self, config: TelemetryConfig | None = None) -> None:
         self.config = config or TelemetryConfig.from_env()
+        self._record, self._add = request_path.recorders(self.config)
         self.enabled = self.config.enabled("mlotel")
         self.metrics_on = self.enabled and self.config.ml_metrics and self.config.metrics_on
         self._attribute_cache: dict[tuple, tuple[dict, dict]] = {}
@@ -161,8 +162,8 @@ class PredictionRecorder:
     # Looked up at the first prediction: a recorder is usually built before the providers
     # are installed, and a tracer or instrument taken then is a proxy, one more call each time.
     @cached_property
-    def tracer(self) -> lean_spans.LeanTracer | trace.Tracer:
-        return lean_spans.get_tracer(_SCOPE, __version__, SCHEMA_URL)
+    def tracer(self) -> trace.Tracer:
+        return request_path.get_tracer(_SCOPE, self.config)
 
     @cached_property
     def _instruments(self) -> _Instruments | None:
@@ -200,7 +201,7 @@ class PredictionRecorder:
     def record_rejected(self, model: str, version: str, error_type: str) -> None:
         """Count a request refused before prediction (bad input, unknown model)."""
         if self._instruments is not None:
-            measurements.record(
+            self._record(
                 self._instruments.errors.add,
                 1,
                 {"ml.model.name": model, "ml.model.version": version, "error.type": error_type},
@@ -211,7 +212,7 @@ class PredictionRecorder:
         span.set_status(Status(StatusCode.ERROR, error_type))
         span.set_attribute("error.type", error_type)
         if self._instruments is not None:
-            measurements.record(self._instruments.errors.add, 1, {**base, "error.type": error_type})
+            self._record(self._instruments.errors.add, 1, {**base, "error.type": error_type})
 
     def _record_success(self, prediction: Prediction, base: dict[str, Any], batch_size: int, seconds: float) -> None:
         confidences = prediction.confidences
@@ -232,16 +233,16 @@ class PredictionRecorder:
         instruments = self._instruments
         if instruments is None:
             return
-        # Queued, recorded off the request path, still linked to this span (see instrumentation/mlotel/measurements.py).
-        record = measurements.record
+        # With MLOTEL_FASTPATH queued, recorded off the request path, still linked to this span (mlotel.request_path).
+        record = self._record
         record(instruments.duration.record, seconds, base)
         record(instruments.batch_size.record, batch_size, base)
         for label, confidence in zip(prediction.labels, confidences):
             is_low = confidence < threshold
             by_label, by_label_and_flag = self._label_attributes(base, label, is_low)
             record(instruments.confidence.record, confidence, by_label)
-            # Summed per label before it reaches the SDK; the cached dict is what makes the sum.
-            measurements.add(instruments.predictions.add, 1, by_label_and_flag)
+            # With MLOTEL_FASTPATH summed per label before it reaches the SDK; the cached dict makes the sum.
+            self._add(instruments.predictions.add, 1, by_label_and_flag)
 
     def _label_attributes(self, base: dict[str, Any], label: Any, is_low: bool) -> tuple[dict, dict]:
         """Attribute sets per label, built once: labels are a small bounded set per model."""

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry import metrics, trace
-from opentelemetry.exporter.otlp.common._exporter_metrics import NoOpExporterMetrics, create_exporter_metrics
-from opentelemetry.sdk._shared_internal._processor_metrics import NoOpProcessorMetrics, create_processor_metrics
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
@@ -31,15 +29,11 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
-from opentelemetry.semconv._incubating.attributes.otel_attributes import OtelComponentTypeValues
 from opentelemetry.semconv._incubating.attributes.process_attributes import PROCESS_PID
 from opentelemetry.semconv._incubating.attributes.service_attributes import SERVICE_INSTANCE_ID
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME, SERVICE_VERSION
 
-from mlotel import measurements
 from mlotel.config import TelemetryConfig
-from mlotel.measurements import MeasurementQueue
-from mlotel.span_encoding import GrpcSpanExporter
 from mlotel.views import ml_views
 
 _logger = logging.getLogger(__name__)
@@ -77,7 +71,11 @@ def _span_exporter(config: TelemetryConfig, meter_provider: metrics.MeterProvide
         return ConsoleSpanExporter()
     if config.traces_protocol == "http/protobuf":
         return _otlp_exporter("traces", config.traces_protocol, meter_provider=meter_provider)
-    return GrpcSpanExporter(meter_provider=meter_provider)
+    if config.fastpath:
+        from mlotel.fastpath.span_encoding import GrpcSpanExporter
+
+        return GrpcSpanExporter(meter_provider=meter_provider)
+    return _otlp_exporter("traces", config.traces_protocol, meter_provider=meter_provider)
 
 
 def _metric_exporter(config: TelemetryConfig) -> MetricExporter:
@@ -92,37 +90,6 @@ def _log_exporter(config: TelemetryConfig) -> Any:
 
         return ConsoleLogExporter()
     return _otlp_exporter("logs", config.logs_protocol)
-
-
-def _count_drops(processor: BatchSpanProcessor, meter_provider: metrics.MeterProvider) -> None:
-    """Switch the SDK's own metrics on for this processor and its exporter only.
-
-    mlotel wants them for the batch processor and the exporter (they count
-    dropped spans and failed exports) but not for tracers, whose three counter
-    updates per span cost about a tenth of a request (benchmarks/overhead.py).
-    The SDK reads its switch only from the process-wide environment, as each
-    component is built; rather than rewrite ``os.environ`` (global, racy),
-    the no-op metrics of these two components are replaced. Where the SDK
-    keeps them elsewhere (another release), nothing is replaced.
-    """
-    batch: Any = getattr(processor, "_batch_processor", None)
-    if isinstance(getattr(batch, "_metrics", None), NoOpProcessorMetrics):
-        batch._metrics = create_processor_metrics(
-            "traces",
-            OtelComponentTypeValues.BATCHING_SPAN_PROCESSOR,
-            meter_provider,
-            capacity=batch._max_queue_size,
-            enabled=True,
-        )
-    exporter = processor.span_exporter
-    if isinstance(getattr(exporter, "_metrics", None), NoOpExporterMetrics):
-        exporter._metrics = create_exporter_metrics(
-            getattr(exporter, "_component_type", None) or OtelComponentTypeValues.OTLP_HTTP_SPAN_EXPORTER,
-            "traces",
-            exporter._endpoint,
-            meter_provider,
-            True,
-        )
 
 
 def build_resource(service_name: str, service_version: str | None = None) -> Resource:
@@ -186,7 +153,8 @@ def setup_telemetry(
 
     if config.metrics_on:
         telemetry.meter_provider = meter_provider = _install_meter_provider(telemetry, resource, config, metric_readers)
-        _install_measurement_queue(telemetry, meter_provider)
+        if config.fastpath:
+            _install_measurement_queue(telemetry, meter_provider)
     if config.traces_on:
         telemetry.tracer_provider = _install_tracer_provider(telemetry, resource, config, span_processors)
     if config.logs_on:
@@ -249,9 +217,11 @@ def _install_meter_provider(telemetry: Telemetry, resource: Resource, config: Te
 
 
 def _install_measurement_queue(telemetry: Telemetry, meter_provider: MeterProvider) -> None:
+    from mlotel.fastpath import measurements
+
     if measurements.installed() is not None:
         return
-    queue = MeasurementQueue(meter_provider)
+    queue = measurements.MeasurementQueue(meter_provider)
     measurements.install(queue)
     telemetry._owned.append(queue)
 
@@ -271,8 +241,10 @@ def _install_tracer_provider(telemetry: Telemetry, resource: Resource, config: T
             schedule_delay_millis=config.bsp_schedule_delay_ms,
             max_export_batch_size=config.bsp_max_export_batch_size,
         )
-        if config.sdk_metrics:
-            _count_drops(processor, meter_provider)
+        if config.sdk_metrics and config.fastpath:
+            from mlotel.fastpath.sdk_metrics import count_drops
+
+            count_drops(processor, meter_provider)
         span_processors = [processor]
     for each in span_processors:
         provider.add_span_processor(each)

@@ -8,8 +8,8 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
-from mlotel import measurements
-from mlotel.measurements import DROPPED_METRIC, MeasurementQueue
+from mlotel.fastpath import measurements
+from mlotel.fastpath.measurements import DROPPED_METRIC, MeasurementQueue
 from scripts.otlp_receiver import poll_until
 
 

@@ -8,8 +8,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import StatusCode
 
 from mlotel import PredictionRecorder, TelemetryConfig, setup_telemetry
-from mlotel.lean_spans import LeanTracer
-from mlotel.measurements import DROPPED_METRIC
+from mlotel.fastpath.lean_spans import LeanTracer
+from mlotel.fastpath.measurements import DROPPED_METRIC
 from tests.telemetry_reading import Captured
 
 

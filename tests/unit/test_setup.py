@@ -9,8 +9,8 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from mlotel import ConfigError, TelemetryConfig, setup_telemetry
 from mlotel.config import BSP_QUEUE_SIZE
+from mlotel.fastpath.span_encoding import GrpcSpanExporter
 from mlotel.setup import build_resource
-from mlotel.span_encoding import GrpcSpanExporter
 
 
 def _batch_processor(telemetry):

@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
-from mlotel.span_encoding import encode_spans
+from mlotel.fastpath.span_encoding import encode_spans
 
 
 class Colour(str, enum.Enum):  # noqa: UP042 -- the str-mixin enum users' code has, not StrEnum
