@@ -6,7 +6,7 @@ UV := .build/uv/bin/uv
 VENV_PY := .venv/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install system collector jaeger up down status demo lint test test-unit test-browser bench bench-instructions
+.PHONY: help install system collector jaeger up down status demo lint test test-unit test-sdk-range test-browser bench bench-instructions
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t14
@@ -48,11 +48,14 @@ lint: install  ## ruff (style, imports, bugs) and mypy (types), configured in py
 	$(VENV_PY) -m ruff check .
 	$(VENV_PY) -m mypy
 
-test: lint system collector jaeger  ## lint, then the whole suite, unit to end-to-end
+test: lint test-sdk-range system collector jaeger  ## lint, then the whole suite, unit to end-to-end
 	scripts/run_pytest.sh tests
 
 test-unit: install  ## unit tests only (no servers, no builds)
 	scripts/run_pytest.sh tests/unit
+
+test-sdk-range: $(UV)  ## mlotel.fastpath's differential tests on the oldest and newest SDK the library allows (throwaway venvs)
+	UV=$(UV) PYTHON=$(PYTHON) scripts/test_sdk_range.sh
 
 test-browser: install system collector jaeger  ## the console in headless Chromium on the native stack (screenshots in .run/artifacts/console)
 	scripts/run_pytest.sh -m browser tests/e2e
