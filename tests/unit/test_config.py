@@ -57,3 +57,9 @@ def test_disabled_instrumentations_are_parsed_and_unknown_ones_kept_for_a_warnin
 def test_sdk_disabled_turns_every_part_off():
     config = TelemetryConfig.from_env({"OTEL_SDK_DISABLED": "true"})
     assert not any((config.traces_on, config.metrics_on, config.logs_on, config.enabled("mlotel")))
+
+
+def test_the_fast_path_is_on_unless_switched_off():
+    assert TelemetryConfig.from_env({}).fastpath is True
+    assert TelemetryConfig.from_env({"MLOTEL_FASTPATH": "false"}).fastpath is False
+    assert TelemetryConfig.from_env({"MLOTEL_FASTPATH": "false"}, fastpath=True).fastpath is True
