@@ -88,6 +88,7 @@ def services(sidecar: bool = False) -> list[Service]:
             "jaeger",
             [str(BIN / "jaeger"), f"--config={ROOT / 'jaeger' / 'config.yaml'}"],
             "http://127.0.0.1:16686/api/services", 16686, "http://127.0.0.1:16686",
+            {"JAEGER_BADGER_DIR": str(RUN / "jaeger")},
         ),
         Service(
             "collector",
