@@ -1,25 +1,32 @@
-# The Python side of mlotel as one image: the ML API (default), the alert-rule
-# service (`python -m alerting`), the console (`python -m console`) and the load
-# generator (`python -m ml_api.loadgen`).
+# The Python side of mlotel as one image, every service's console script on PATH:
+# the ML API (default, `mlotel-model-server`), the alert-rule service
+# (`mlotel-alerting`), the console (`mlotel-console`) and the load generator
+# (`mlotel-loadgen`).
 #   docker build -t mlotel/python .
 ARG PYTHON_VERSION=3.11
 FROM python:${PYTHON_VERSION}-slim
 ARG UV_VERSION=0.13.9
 RUN pip install --no-cache-dir "uv==${UV_VERSION}"
 WORKDIR /app
-COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --locked --no-dev --no-install-project
+# The workspace's manifests first, so the dependency layer is rebuilt only when they change.
+COPY pyproject.toml uv.lock ./
+COPY instrumentation/pyproject.toml instrumentation/README.md instrumentation/
+COPY backends/pyproject.toml backends/
+COPY ml_api/pyproject.toml ml_api/
+COPY alerting/pyproject.toml alerting/
+COPY console/pyproject.toml console/
+RUN uv sync --locked --no-dev --all-packages --no-install-workspace
 COPY instrumentation instrumentation
+COPY backends backends
 COPY ml_api ml_api
 COPY alerting alerting
-COPY backends backends
 COPY console console
 COPY scripts/render_config.py scripts/render_config.py
-RUN uv sync --locked --no-dev
+RUN uv sync --locked --no-dev --all-packages
 ENV PATH=/app/.venv/bin:$PATH \
     HOST=0.0.0.0 \
     ML_API_MODEL_DIR=/var/lib/mlotel/models
 RUN useradd --system --uid 10001 mlotel && mkdir -p /var/lib/mlotel && chown mlotel /var/lib/mlotel
 USER mlotel
 EXPOSE 8000 8080 8501
-CMD ["python", "-m", "ml_api"]
+CMD ["mlotel-model-server"]

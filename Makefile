@@ -6,7 +6,7 @@ UV := .build/uv/bin/uv
 VENV_PY := .venv/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install system collector jaeger up down status demo test test-unit test-browser bench bench-instructions
+.PHONY: help install system collector jaeger up down status demo lint test test-unit test-browser bench bench-instructions
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t14
@@ -15,7 +15,9 @@ $(UV):
 	$(PYTHON) -m venv .build/uv
 	.build/uv/bin/pip install -q "uv==$(UV_VERSION)"
 
-.venv/.synced: pyproject.toml uv.lock | $(UV)
+MEMBERS := instrumentation backends ml_api alerting console
+
+.venv/.synced: pyproject.toml $(MEMBERS:%=%/pyproject.toml) uv.lock | $(UV)
 	$(UV) sync --locked --python $(PYTHON)
 	touch $@
 
@@ -42,7 +44,11 @@ status:  ## each component's state (supervisord) and health
 demo: up  ## drive traffic through the stack and print where to look
 	$(VENV_PY) scripts/stack.py demo
 
-test: install system collector jaeger  ## the whole suite, unit to end-to-end
+lint: install  ## ruff (style, imports, bugs) and mypy (types), configured in pyproject.toml
+	$(VENV_PY) -m ruff check .
+	$(VENV_PY) -m mypy
+
+test: lint system collector jaeger  ## lint, then the whole suite, unit to end-to-end
 	scripts/run_pytest.sh tests
 
 test-unit: install  ## unit tests only (no servers, no builds)

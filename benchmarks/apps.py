@@ -22,8 +22,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from instrumentation import PredictionRecorder, TelemetryConfig, setup_telemetry
-from ml_api.main import create_app
+from mlotel import PredictionRecorder, TelemetryConfig, setup_telemetry
+from mlotel_model_server.main import create_app
 
 
 class _BarePrediction:

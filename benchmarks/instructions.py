@@ -33,7 +33,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.overhead import BODY, start_receiver, stop
-from tests.api_process import ROOT
+from scripts.api_process import ROOT
 
 HELD_OFF = {
     "OTEL_BSP_SCHEDULE_DELAY": "3600000",
@@ -50,7 +50,7 @@ def _callgrind_instrumentation(state: str) -> None:
 
 async def _drive(requests: int) -> None:
     """In the child, under valgrind: warm up, then count ``requests`` requests and the flush."""
-    from ml_api.main import create_app
+    from mlotel_model_server.main import create_app
 
     app = create_app()
     scope = {
@@ -90,7 +90,7 @@ async def _drive(requests: int) -> None:
 def _flush() -> None:
     from opentelemetry import metrics, trace
 
-    from instrumentation import measurements
+    from mlotel import measurements
 
     queue = measurements.installed()
     if queue is not None:

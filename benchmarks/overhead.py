@@ -36,14 +36,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.api_process import ROOT, wait_healthy
-from tests.otlp_receiver import free_port
+from scripts.api_process import ROOT, wait_healthy
+from scripts.otlp_receiver import free_port
 
 BODY = '{"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]}'
 MODES = {
     "bare": ("benchmarks.apps:bare_app", {}),
-    "off": ("ml_api.main:create_app", {"OTEL_SDK_DISABLED": "true"}),
-    "mlotel": ("ml_api.main:create_app", {}),
+    "off": ("mlotel_model_server.main:create_app", {"OTEL_SDK_DISABLED": "true"}),
+    "mlotel": ("mlotel_model_server.main:create_app", {}),
     # Stock SDK setup counts its drops only with the SDK's self-metrics on, which
     # also adds three counter updates per span: its figure is a little pessimistic.
     "stock": ("benchmarks.apps:stock_app", {"OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED": "true"}),
@@ -56,7 +56,7 @@ def start_receiver(workdir: Path) -> tuple[subprocess.Popen, dict]:
     ready = workdir / "receiver.json"
     ready.unlink(missing_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.otlp_receiver", "--ready-file", str(ready)],
+        [sys.executable, "-m", "scripts.otlp_receiver", "--ready-file", str(ready)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

@@ -15,8 +15,8 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from backends.trace_links import TraceLinks
-from instrumentation import metrics_contract as contract
+from mlotel import metrics_contract as contract
+from mlotel_backends.trace_links import TraceLinks
 
 PROMETHEUS = "http://127.0.0.1:9090"
 CONSOLE = os.environ.get("CONSOLE_URL", "http://127.0.0.1:8501").rstrip("/")
@@ -35,7 +35,7 @@ def _prometheus_link(path: str, **params: str) -> str:
 def run_demo(duration: int = 30) -> None:
     print(f"sending {duration} s of traffic (iris and digits, slow batches, out-of-distribution rows)...")
     out = subprocess.run(
-        [sys.executable, "-m", "ml_api.loadgen", "--rate", "20", "--duration", str(duration),
+        [sys.executable, "-m", "mlotel_model_server.loadgen", "--rate", "20", "--duration", str(duration),
          "--slow-fraction", "0.05", "--ood-fraction", "0.2", "--json", "--quiet"],
         capture_output=True, text=True, check=True,
     ).stdout

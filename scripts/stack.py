@@ -100,20 +100,20 @@ def services(sidecar: bool = False) -> list[Service]:
         ))
     stack.append(Service(
         "alerting",
-        [sys.executable, "-m", "alerting"],
+        [sys.executable, "-m", "mlotel_alerting"],
         "http://127.0.0.1:8080/health", 8080, "http://127.0.0.1:8080/docs",
         {"ALERTING_HOST": "127.0.0.1", "ALERTING_PORT": "8080", "ALERTING_DB_PATH": str(RUN / "alerting.sqlite3"),
          "ALERTING_API_TOKEN": alerting_token()},
     ))
     stack.append(Service(
         "ml-api",
-        [sys.executable, "-m", "ml_api", "--host", "127.0.0.1", "--port", "8000"],
+        [sys.executable, "-m", "mlotel_model_server", "--host", "127.0.0.1", "--port", "8000"],
         "http://127.0.0.1:8000/health", 8000, "http://127.0.0.1:8000/docs",
         {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_METRIC_EXPORT_INTERVAL": "5000"},
     ))
     stack.append(Service(
         "console",
-        [sys.executable, "-m", "console", "--host", "127.0.0.1", "--port", "8501"],
+        [sys.executable, "-m", "mlotel_console", "--host", "127.0.0.1", "--port", "8501"],
         "http://127.0.0.1:8501/_stcore/health", 8501, CONSOLE,
         {"ALERTING_API_TOKEN": alerting_token()},
     ))

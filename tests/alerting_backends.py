@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.api_process import wait_healthy
-from tests.otlp_receiver import free_port
+from scripts.api_process import wait_healthy
+from scripts.otlp_receiver import free_port
 
 
 class _Server:

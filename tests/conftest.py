@@ -15,9 +15,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.util._once import Once
 
-from instrumentation import TelemetryConfig, setup_telemetry
-from ml_api.main import create_app
-from ml_api.settings import Settings
+from mlotel import TelemetryConfig, setup_telemetry
+from mlotel_model_server.main import create_app
+from mlotel_model_server.settings import Settings
 from tests.telemetry_reading import Captured
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from scripts.otlp_receiver import poll_until
 from tests.e2e.backends import ALERTING, alerts
-from tests.otlp_receiver import poll_until
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,7 +21,7 @@ RULE = "LowConfidenceRatioHigh"
 def traffic(ood_fraction: float, seconds: int) -> subprocess.Popen:
     """Digits predictions in batches of 16, ``ood_fraction`` of them noise images."""
     return subprocess.Popen(
-        [sys.executable, "-m", "ml_api.loadgen", "--models", "digits=1", "--batch-sizes", "16", "--rate", "8",
+        [sys.executable, "-m", "mlotel_model_server.loadgen", "--models", "digits=1", "--batch-sizes", "16", "--rate", "8",
          "--duration", str(seconds), "--slow-fraction", "0", "--ood-fraction", str(ood_fraction), "--quiet", "--json"],
         cwd=ROOT, stdout=subprocess.DEVNULL,
     )

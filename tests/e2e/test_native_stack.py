@@ -13,10 +13,11 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from instrumentation import PredictionRecorder, TelemetryConfig
-from tests.api_process import running_api, wait_healthy
+from mlotel import PredictionRecorder, TelemetryConfig
+from scripts.api_process import running_api, wait_healthy
+from scripts.otlp_receiver import free_port, poll_until
 from tests.e2e.backends import API, alerts, exemplars, jaeger_trace, prometheus, tags
-from tests.otlp_receiver import free_port, poll_until
+from tests.e2e.conftest import STACK_ENV
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,13 +129,13 @@ def test_latency_exemplars_resolve_to_traces_in_jaeger(native_stack):
     query = 'ml_prediction_duration_seconds_bucket{ml_model_name="digits"}'
 
     def slow_exemplars():
-        # At least SLOW_PREDICTION_MS (100 ms): tail sampling keeps every such trace.
-        found = [e for e in exemplars(query, since) if float(e["value"]) >= 0.1]
+        # At least SLOW_PREDICTION_MS: tail sampling keeps every such trace.
+        found = [e for e in exemplars(query, since) if float(e["value"]) * 1000 >= float(STACK_ENV["SLOW_PREDICTION_MS"])]
         return found if any(e["labels"].get("trace_id") == slow_trace for e in found) else None
 
     found = poll_until(slow_exemplars, timeout=90, interval=1)
     for exemplar in found:
-        assert poll_until(lambda: jaeger_trace(exemplar["labels"]["trace_id"]), timeout=60, interval=0.5)
+        assert poll_until(lambda exemplar=exemplar: jaeger_trace(exemplar["labels"]["trace_id"]), timeout=60, interval=0.5)
 
 
 def test_the_sidecar_path_delivers_traces_and_metrics_to_the_gateway(native_stack, tmp_path):
@@ -189,9 +190,9 @@ def test_every_recording_rule_and_pipeline_alert_has_its_series(native_stack):
     recorded = [r["record"] for r in yaml.safe_load((rules_dir / "ml.rules.yml").read_text())["groups"][0]["rules"]]
     for name in recorded:
         # A rate needs two scrapes and the rule its 15 s evaluation: poll for the model, not any series.
-        poll_until(lambda: "iris" in {s["metric"].get("ml_model_name") for s in prometheus(name)}, 120, 2)
+        poll_until(lambda name=name: "iris" in {s["metric"].get("ml_model_name") for s in prometheus(name)}, 120, 2)
     for metric in ("otelcol_exporter_send_failed_spans_total", "otelcol_exporter_queue_size",
                    "otelcol_exporter_queue_capacity", "otelcol_receiver_refused_spans_total",
                    "otel_sdk_processor_span_processed_total", "mlotel_measurements_dropped_total"):
-        assert poll_until(lambda: prometheus(metric), timeout=60, interval=2), metric
+        assert poll_until(lambda metric=metric: prometheus(metric), timeout=60, interval=2), metric
         assert metric in (rules_dir / "pipeline.alerts.yml").read_text()

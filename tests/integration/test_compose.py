@@ -98,7 +98,7 @@ def test_the_console_reads_the_compose_services_and_links_traces_to_jaegers_ui()
     services = resolved()["services"]
     console = services["console"]
     assert console["image"] == services["ml-api"]["image"]  # the project's Python image
-    assert console["command"] == ["python", "-m", "console", "--host", "0.0.0.0", "--port", "8501"]
+    assert console["command"] == ["mlotel-console", "--host", "0.0.0.0", "--port", "8501"]
     env = console["environment"]
     backends = {"PROMETHEUS_URL": "prometheus", "JAEGER_URL": "jaeger", "ALERTING_URL": "alerting",
                 "ALERTMANAGER_URL": "alertmanager"}
@@ -110,8 +110,9 @@ def test_the_console_reads_the_compose_services_and_links_traces_to_jaegers_ui()
     assert published(console) == {("127.0.0.1", int(pins["CONSOLE_PORT"]), 8501)}
 
 
-def test_the_python_image_holds_every_package_the_services_import():
-    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+def test_the_python_image_holds_every_workspace_member():
+    members = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["uv"]["workspace"]["members"]
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in packages:
-        assert f"COPY {package} {package}\n" in dockerfile, package
+    for member in members:
+        assert f"COPY {member}/pyproject.toml" in dockerfile, member
+        assert f"COPY {member} {member}\n" in dockerfile, member

@@ -92,7 +92,7 @@ def test_services_target_named_ports_of_the_pods_they_select():
 
 
 def test_the_console_reads_the_manifests_env_as_its_settings(monkeypatch):
-    from console.settings import Settings
+    from mlotel_console.settings import Settings
 
     (console,) = [d for d in by_kind("Deployment") if d["metadata"]["name"] == "console"]
     (container,) = console["spec"]["template"]["spec"]["containers"]

@@ -11,8 +11,8 @@ import httpx
 import psutil
 import pytest
 
-from tests.api_process import running_api
-from tests.otlp_receiver import free_port
+from scripts.api_process import running_api
+from scripts.otlp_receiver import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,8 @@ MANY_BAD_ELEMENTS = {
     "a number of 4 million digits": (_filled('{"instances": [[1,2,0.', "1", "]]}"), 422),
     # Just inside the count limits (1024 instances of 64 features): pydantic stops at the first error.
     "objects up to the value limit": ('{"instances": [[' + "{}," * 65_000 + "{}]]}", 422),
-    "a full batch, bad at its end": ('{"model": "digits", "instances": [' + ",".join(["[" + ",".join(["1.5"] * 64) + "]"] * 1023) + ', [1, "x"]]}', 422),
+    "a full batch, bad at its end": (
+        '{"model": "digits", "instances": [' + ",".join(["[" + ",".join(["1.5"] * 64) + "]"] * 1023) + ', [1, "x"]]}', 422),
 }
 
 OUT_OF_DOMAIN = {

@@ -3,9 +3,9 @@
 import httpx
 import pytest
 
-from instrumentation.metrics_contract import CONFIDENCE_BUCKETS
-from tests.api_process import running_api
-from tests.otlp_receiver import OtlpReceiver, attributes, free_port, poll_until
+from mlotel.metrics_contract import CONFIDENCE_BUCKETS
+from scripts.api_process import running_api
+from scripts.otlp_receiver import OtlpReceiver, attributes, free_port, poll_until
 
 pytestmark = pytest.mark.integration
 

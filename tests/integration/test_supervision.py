@@ -26,7 +26,7 @@ def ml_api(tmp_path, monkeypatch):
     monkeypatch.setattr(stack, "RUN", tmp_path)
     monkeypatch.setattr(stack, "SUPERVISORD_CONF", tmp_path / "supervisord.conf")
     monkeypatch.setattr(stack, "SOCKET", tmp_path / "supervisor.sock")
-    service = stack.Service("ml-api", [sys.executable, "-m", "ml_api", "--host", "127.0.0.1", "--port", str(port)],
+    service = stack.Service("ml-api", [sys.executable, "-m", "mlotel_model_server", "--host", "127.0.0.1", "--port", str(port)],
                             f"http://127.0.0.1:{port}/health", port,
                             env={"OTEL_SDK_DISABLED": "true", "ML_API_NOTE": "100% supervised"})
     monkeypatch.setattr(stack, "services", lambda sidecar=False: [service])

@@ -3,8 +3,8 @@
 import httpx
 import pytest
 
-from tests.api_process import running_api
-from tests.otlp_receiver import OtlpReceiver, free_port, poll_until
+from scripts.api_process import running_api
+from scripts.otlp_receiver import OtlpReceiver, free_port, poll_until
 
 pytestmark = pytest.mark.integration
 

@@ -16,9 +16,9 @@ from opentelemetry.semconv.attributes.network_attributes import NETWORK_PROTOCOL
 from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS
 from opentelemetry.semconv.attributes.url_attributes import URL_PATH, URL_SCHEME
 
-from instrumentation.metrics_contract import CONFIDENCE_BUCKETS, HTTP_SERVER_DURATION_BUCKETS
-from tests.api_process import ROOT, wait_healthy
-from tests.otlp_receiver import OtlpReceiver, attributes, free_port, poll_until
+from mlotel.metrics_contract import CONFIDENCE_BUCKETS, HTTP_SERVER_DURATION_BUCKETS
+from scripts.api_process import ROOT, wait_healthy
+from scripts.otlp_receiver import OtlpReceiver, attributes, free_port, poll_until
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ REQUESTS = 3
 APP = '''
 from contextlib import asynccontextmanager
 from fastapi import FastAPI
-from instrumentation import PredictionRecorder, instrument_app, setup_telemetry
+from mlotel import PredictionRecorder, instrument_app, setup_telemetry
 
 IN_CODE = {in_code}
 

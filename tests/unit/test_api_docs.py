@@ -7,11 +7,11 @@ from html.parser import HTMLParser
 import pytest
 from fastapi.testclient import TestClient
 
-from alerting.main import create_app as create_alerting
-from alerting.settings import Settings as AlertingSettings
-from instrumentation import TelemetryConfig
-from ml_api.docs import ASSETS_URL
-from ml_api.main import create_app as create_ml_api
+from mlotel import TelemetryConfig
+from mlotel_alerting.main import create_app as create_alerting
+from mlotel_alerting.settings import Settings as AlertingSettings
+from mlotel_backends.api_docs import ASSETS_URL
+from mlotel_model_server.main import create_app as create_ml_api
 
 CONTENT_TYPES = {"script": ("text/javascript", "application/javascript"), "stylesheet": ("text/css",)}
 

@@ -5,7 +5,7 @@ forbids, the API answers as documented: no 5xx, no undocumented status, body or 
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from ml_api.main import create_app
+from mlotel_model_server.main import create_app
 
 app = create_app(instrument=False)
 CONFIG = schemathesis.config.SchemathesisConfig.from_dict(

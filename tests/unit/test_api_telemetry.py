@@ -1,9 +1,11 @@
 """What the instrumented ML API really emits, read from the SDK's in-memory exporter and reader."""
 
+import bisect
+
 from opentelemetry.trace import SpanKind, StatusCode
 
-from instrumentation.metrics_contract import CONFIDENCE_BUCKETS
-from ml_api.models import ServedModel
+from mlotel.metrics_contract import CONFIDENCE_BUCKETS
+from mlotel_model_server.models import ServedModel
 
 IRIS_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.3, 2.8, 4.9, 1.6], [6.9, 3.1, 5.4, 2.1]]
 PARENT_TRACE = "0af7651916cd43dd8448eb211c80319c"
@@ -77,7 +79,7 @@ def test_confidence_histogram_has_contract_buckets_and_counts(make_harness):
     by_label = {p.attributes["ml.prediction.label"]: p for p in points}
     for prediction in body["predictions"]:
         point = by_label[prediction["label"]]
-        bucket = next(i for i, bound in enumerate(CONFIDENCE_BUCKETS) if prediction["confidence"] <= bound) if prediction["confidence"] <= CONFIDENCE_BUCKETS[-1] else len(CONFIDENCE_BUCKETS)
+        bucket = bisect.bisect_left(CONFIDENCE_BUCKETS, prediction["confidence"])  # buckets are (lower, upper]
         assert point.bucket_counts[bucket] >= 1
     assert set(points[0].attributes) == {"ml.model.name", "ml.model.version", "ml.prediction.label"}
 

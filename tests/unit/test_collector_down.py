@@ -5,9 +5,9 @@ import time
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from instrumentation import TelemetryConfig, setup_telemetry
-from ml_api.main import create_app
-from tests.otlp_receiver import free_port
+from mlotel import TelemetryConfig, setup_telemetry
+from mlotel_model_server.main import create_app
+from scripts.otlp_receiver import free_port
 from tests.telemetry_reading import Captured
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from instrumentation.config import ConfigError, TelemetryConfig
+from mlotel.config import ConfigError, TelemetryConfig
 
 
 def test_defaults():

@@ -5,7 +5,7 @@ ${env:...} of the collector and Jaeger configs."""
 import re
 from pathlib import Path
 
-from instrumentation import environment_variables
+from mlotel import environment_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,15 +35,15 @@ def test_instrumentation_table_lists_exactly_the_declared_variables():
 
 
 def test_api_and_alerting_tables_list_exactly_their_settings():
-    from alerting.settings import Settings as AlertingSettings
-    from ml_api.settings import Settings as ApiSettings
+    from mlotel_alerting.settings import Settings as AlertingSettings
+    from mlotel_model_server.settings import Settings as ApiSettings
 
     assert table_names(section("The ML API")) == settings_names(ApiSettings, "ML_API_")
     assert table_names(section("The alert-rule service")) == settings_names(AlertingSettings, "ALERTING_")
 
 
 def test_console_table_lists_exactly_its_settings():
-    from console.settings import Settings as ConsoleSettings
+    from mlotel_console.settings import Settings as ConsoleSettings
 
     assert table_names(section("The console")) == settings_names(ConsoleSettings, "CONSOLE_")
 
@@ -56,7 +56,7 @@ def test_every_collector_and_jaeger_variable_is_documented():
 
 
 def test_each_declared_variable_is_named_after_itself_and_documented():
-    source = (ROOT / "instrumentation" / "environment_variables.py").read_text()
+    source = (ROOT / "instrumentation" / "mlotel" / "environment_variables.py").read_text()
     for name in (n for n in vars(environment_variables) if n.isupper()):
         assert getattr(environment_variables, name) == name
         if re.search(rf"^from opentelemetry[\w.]* import .*\b{name}\b", source, re.M):

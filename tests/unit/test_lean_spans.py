@@ -14,9 +14,9 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
-from instrumentation import lean_spans
-from instrumentation.lean_spans import LeanSpan, LeanTracer
-from instrumentation.span_encoding import encode_spans
+from mlotel import lean_spans
+from mlotel.lean_spans import LeanSpan, LeanTracer
+from mlotel.span_encoding import encode_spans
 
 
 class CountingIds(IdGenerator):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from ml_api.loadgen import InstanceSource, check_loopback, main
-from ml_api.models import load_models
+from mlotel_model_server.loadgen import InstanceSource, check_loopback, main
+from mlotel_model_server.models import load_models
 
 
 @pytest.fixture(scope="module")

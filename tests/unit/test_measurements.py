@@ -8,9 +8,9 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
-from instrumentation import measurements
-from instrumentation.measurements import DROPPED_METRIC, MeasurementQueue
-from tests.otlp_receiver import poll_until
+from mlotel import measurements
+from mlotel.measurements import DROPPED_METRIC, MeasurementQueue
+from scripts.otlp_receiver import poll_until
 
 
 class Reader:

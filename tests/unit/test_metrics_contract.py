@@ -1,4 +1,4 @@
-"""Every consumer takes its metric names and PromQL from instrumentation/metrics_contract.py:
+"""Every consumer takes its metric names and PromQL from instrumentation/mlotel/metrics_contract.py:
 the generated rule files are its output, and no consumer spells a metric of its own; the
 builders the console adds write PromQL a person could have typed, and PSI's arithmetic holds."""
 
@@ -6,13 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from alerting.summary import queries
-from instrumentation import metrics_contract as contract
-from instrumentation.metrics_contract import Scope, bucket_counts, confidence_buckets, for_model, model_versions, psi
+from mlotel import metrics_contract as contract
+from mlotel.metrics_contract import Scope, bucket_counts, confidence_buckets, for_model, model_versions, psi
+from mlotel_alerting.summary import queries
 
 ROOT = Path(__file__).resolve().parents[2]
 # What reads mlotel's metrics; each must take their names (and so its PromQL) from the contract.
-CONSUMERS = ["scripts/generate_rules.py", "alerting/summary.py", "dashboards/generate.py", "scripts/demo.py",
+CONSUMERS = ["scripts/generate_rules.py", "alerting/mlotel_alerting/summary.py", "dashboards/generate.py", "scripts/demo.py",
              *(str(path.relative_to(ROOT)) for path in sorted((ROOT / "console").rglob("*.py")))]
 METRICS = {value for name, value in vars(contract).items() if name.startswith("PROM_")}
 
@@ -38,7 +38,7 @@ def test_no_consumer_spells_a_metric_name_of_its_own():
     for consumer in CONSUMERS:
         source = (ROOT / consumer).read_text()
         spelled = [metric for metric in METRICS if metric in source]
-        assert not spelled, f"{consumer} spells {spelled}: take them from instrumentation/metrics_contract.py"
+        assert not spelled, f"{consumer} spells {spelled}: take them from instrumentation/mlotel/metrics_contract.py"
 
 
 def test_for_model_quotes_names_and_keeps_the_scope_s_own_matchers():

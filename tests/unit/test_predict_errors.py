@@ -5,10 +5,10 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from ml_api.main import create_app
-from ml_api.models import ServedModel
-from ml_api.schemas import MAX_FEATURE_MAGNITUDE
-from ml_api.settings import Settings
+from mlotel_model_server.main import create_app
+from mlotel_model_server.models import ServedModel
+from mlotel_model_server.schemas import MAX_FEATURE_MAGNITUDE
+from mlotel_model_server.settings import Settings
 
 
 @pytest.fixture(scope="module")

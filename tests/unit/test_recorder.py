@@ -3,13 +3,13 @@
 import pytest
 from opentelemetry.sdk.metrics import Histogram as SdkHistogram
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from instrumentation.lean_spans import LeanTracer
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from instrumentation import PredictionRecorder, TelemetryConfig, setup_telemetry
-from instrumentation.measurements import DROPPED_METRIC
+from mlotel import PredictionRecorder, TelemetryConfig, setup_telemetry
+from mlotel.lean_spans import LeanTracer
+from mlotel.measurements import DROPPED_METRIC
 from tests.telemetry_reading import Captured
 
 

@@ -3,14 +3,14 @@ import os
 import pytest
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.common._exporter_metrics import NoOpExporterMetrics
-from opentelemetry.sdk._shared_internal._processor_metrics import NoOpProcessorMetrics
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+from opentelemetry.sdk._shared_internal._processor_metrics import NoOpProcessorMetrics
 from opentelemetry.sdk.trace import TracerProvider
 
-from instrumentation import ConfigError, TelemetryConfig, setup_telemetry
-from instrumentation.config import BSP_QUEUE_SIZE
-from instrumentation.setup import build_resource
-from instrumentation.span_encoding import GrpcSpanExporter
+from mlotel import ConfigError, TelemetryConfig, setup_telemetry
+from mlotel.config import BSP_QUEUE_SIZE
+from mlotel.setup import build_resource
+from mlotel.span_encoding import GrpcSpanExporter
 
 
 def _batch_processor(telemetry):

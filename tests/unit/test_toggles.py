@@ -6,9 +6,9 @@ import threading
 from fastapi.testclient import TestClient
 from opentelemetry import metrics, trace
 
-from instrumentation import TelemetryConfig, setup_telemetry
-from ml_api.body_limit import BodySizeLimit
-from ml_api.main import create_app
+from mlotel import TelemetryConfig, setup_telemetry
+from mlotel_model_server.body_limit import BodySizeLimit
+from mlotel_model_server.main import create_app
 
 ROW = {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]}
 
@@ -104,7 +104,7 @@ def test_logging_instrumentation_puts_trace_ids_on_records(caplog):
     try:
         with trace.get_tracer("test").start_as_current_span("work") as span:
             with caplog.at_level(logging.INFO):
-                logging.getLogger("ml_api").info("inside")
+                logging.getLogger("mlotel_model_server").info("inside")
         (record,) = [r for r in caplog.records if r.getMessage() == "inside"]
         assert record.otelTraceID == f"{span.get_span_context().trace_id:032x}"
     finally:
@@ -117,7 +117,7 @@ def test_disabling_logging_leaves_records_alone(caplog):
     try:
         with trace.get_tracer("test").start_as_current_span("work"):
             with caplog.at_level(logging.INFO):
-                logging.getLogger("ml_api").info("inside")
+                logging.getLogger("mlotel_model_server").info("inside")
         (record,) = [r for r in caplog.records if r.getMessage() == "inside"]
         assert not hasattr(record, "otelTraceID")
         assert telemetry.tracer_provider is not None

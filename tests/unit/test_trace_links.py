@@ -1,6 +1,6 @@
 """Trace links open the console's pages, or Jaeger's UI once one is configured."""
 
-from backends.trace_links import TraceLinks
+from mlotel_backends.trace_links import TraceLinks
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CONSOLE = TraceLinks(console_url="http://127.0.0.1:8501/")

@@ -11,9 +11,9 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from opentelemetry.util._importlib_metadata import EntryPoint
 
-from instrumentation import TelemetryConfig, TelemetryMiddleware, instrument_app, setup_telemetry
-from instrumentation.distro import MlotelDistro
-from instrumentation.instrumentor import MlotelInstrumentor
+from mlotel import TelemetryConfig, TelemetryMiddleware, instrument_app, setup_telemetry
+from mlotel.distro import MlotelDistro
+from mlotel.instrumentor import MlotelInstrumentor
 from tests.telemetry_reading import Captured
 
 

@@ -10,10 +10,10 @@ import promql_parser
 import pytest
 from fastapi.testclient import TestClient
 
-from backends.alertmanager import Alertmanager
-from alerting.main import build_engine, create_app
-from backends.prometheus import Prometheus
-from alerting.settings import Settings
+from mlotel_alerting.main import build_engine, create_app
+from mlotel_alerting.settings import Settings
+from mlotel_backends.alertmanager import Alertmanager
+from mlotel_backends.prometheus import Prometheus
 
 TOKEN = "s3cret-token"
 RULES = """

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from alerting.main import create_app
-from instrumentation import metrics_contract as contract
+from mlotel import metrics_contract as contract
+from mlotel_alerting.main import create_app
 from tests.unit.alerting.conftest import AUTH, make_engine
 
 IRIS = {"ml_model_name": "iris"}

@@ -4,9 +4,9 @@ import math
 
 import pytest
 
-from alerting.drift import bucket_counts, evaluate, psi, queries
-from alerting.rules import Drift
-from backends.prometheus import Sample
+from mlotel_alerting.drift import bucket_counts, evaluate, psi, queries
+from mlotel_alerting.rules import Drift
+from mlotel_backends.prometheus import Sample
 
 
 def test_identical_distributions_have_no_drift():

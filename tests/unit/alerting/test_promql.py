@@ -2,7 +2,7 @@
 
 import pytest
 
-from alerting.promql import data_query, parse_locally
+from mlotel_alerting.promql import data_query, parse_locally
 
 
 @pytest.mark.parametrize(("expr", "data"), [

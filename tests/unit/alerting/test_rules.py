@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from alerting.durations import format_duration, parse_duration
-from alerting.rules import RuleError, load_directory, parse_rule
-from alerting.settings import DEFAULT_RULES
-from alerting.templating import render
+from mlotel_alerting.durations import format_duration, parse_duration
+from mlotel_alerting.rules import RuleError, load_directory, parse_rule
+from mlotel_alerting.settings import DEFAULT_RULES
+from mlotel_alerting.templating import render
 
 
 def write(directory: Path, name: str, text: str) -> Path:

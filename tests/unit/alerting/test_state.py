@@ -2,9 +2,9 @@
 
 import math
 
-from alerting.rules import Rule
-from alerting.state import Health, QueryOutcome, RuleState, State
-from backends.prometheus import Sample
+from mlotel_alerting.rules import Rule
+from mlotel_alerting.state import Health, QueryOutcome, RuleState, State
+from mlotel_backends.prometheus import Sample
 
 IRIS = {"ml_model_name": "iris"}
 

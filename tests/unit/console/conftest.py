@@ -8,8 +8,8 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from console import clients
-from console.settings import settings
+from mlotel_console import clients
+from mlotel_console.settings import settings
 from tests.unit.console.recording import Replay
 
 APP = Path(clients.__file__).resolve().parent / "app.py"
@@ -18,7 +18,7 @@ PORTS = {"prometheus": 9090, "jaeger": 16686, "alerting": 8080, "alertmanager": 
 
 @pytest.fixture
 def open_page(monkeypatch):
-    """``open_page("pages/models.py", "models", {"model": "iris"}, down={"jaeger"})``: the page run
+    """``open_page("views/models.py", "models", {"model": "iris"}, down={"jaeger"})``: the page run
     against the recording ``models``, with the named backends unreachable; returns (app, replay)."""
 
     def run(script: str, recording: str, query: dict[str, str] | None = None,

@@ -65,7 +65,7 @@ def record(page: str, script: str, query: dict[str, str] | None = None) -> None:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from console import clients
+    from mlotel_console import clients
 
     recorder = Recorder()
     clients.transport = recorder
@@ -91,11 +91,11 @@ def slow_trace_id(jaeger: str = "http://127.0.0.1:16686") -> str:
 
 
 if __name__ == "__main__":
-    record("overview", "pages/overview.py")
+    record("overview", "views/overview.py")
     # 5 minutes: the 5 before, the confidence drift's baseline, had traffic too.
-    record("models", "pages/models.py", {"model": "digits", "range": "5m"})
-    record("slow", "pages/slow.py", {"model": "digits", "min_ms": "1000", "since": "5m"})
-    record("trace", "pages/trace.py", {"trace_id": slow_trace_id()})
-    record("trace-missing", "pages/trace.py", {"trace_id": "0123456789abcdef0123456789abcdef"})
-    record("alerts", "pages/alerts.py")
-    record("resources", "pages/resources.py")
+    record("models", "views/models.py", {"model": "digits", "range": "5m"})
+    record("slow", "views/slow.py", {"model": "digits", "min_ms": "1000", "since": "5m"})
+    record("trace", "views/trace.py", {"trace_id": slow_trace_id()})
+    record("trace-missing", "views/trace.py", {"trace_id": "0123456789abcdef0123456789abcdef"})
+    record("alerts", "views/alerts.py")
+    record("resources", "views/resources.py")

@@ -3,7 +3,7 @@
 
 import json
 
-from console.settings import settings
+from mlotel_console.settings import settings
 from tests.unit.console.recording import RECORDED
 from tests.unit.console.seen import links, text
 
@@ -12,7 +12,7 @@ FIRING = [alert for key, answer in json.loads((RECORDED / "alerts.json").read_te
 
 
 def test_active_alerts_are_named_and_a_model_alert_links_to_its_slow_predictions(open_page):
-    app, replay = open_page("pages/alerts.py", "alerts")
+    app, replay = open_page("views/alerts.py", "alerts")
     assert not app.exception and replay.misses == []
     seen = text(app)
     assert FIRING and all(alert["rule"] in seen for alert in FIRING)
@@ -24,7 +24,7 @@ def test_active_alerts_are_named_and_a_model_alert_links_to_its_slow_predictions
 
 def test_each_active_rule_has_a_resolve_button_that_needs_the_token(open_page, monkeypatch):
     monkeypatch.setattr(settings, "alerting_api_token", None)
-    app, _ = open_page("pages/alerts.py", "alerts")
+    app, _ = open_page("views/alerts.py", "alerts")
     assert app.text_input[0].label.startswith("API token")
     buttons = {button.label: button for button in app.button}
     assert all(f"Resolve {alert['rule']}" in buttons and buttons[f"Resolve {alert['rule']}"].disabled
@@ -32,7 +32,7 @@ def test_each_active_rule_has_a_resolve_button_that_needs_the_token(open_page, m
 
 
 def test_alert_rule_service_down_is_a_banner_and_alertmanager_still_shows(open_page):
-    app, _ = open_page("pages/alerts.py", "alerts", down={"alerting"})
+    app, _ = open_page("views/alerts.py", "alerts", down={"alerting"})
     assert not app.exception
     assert any("alert-rule service" in warning.value and "unreachable" in warning.value for warning in app.warning)
     assert any("alertname" not in frame.value and "alert" in frame.value for frame in app.dataframe)

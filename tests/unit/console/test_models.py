@@ -2,8 +2,8 @@
 
 import math
 
-from backends.prometheus import Sample
-from console.model_data import confidence
+from mlotel_backends.prometheus import Sample
+from mlotel_console.model_data import confidence
 from tests.unit.console.seen import chart_titles, without_data
 
 # As recorded: 5 minutes, so that the window before (the drift baseline) had traffic too.
@@ -11,7 +11,7 @@ VIEW = {"model": "digits", "range": "5m"}
 
 
 def test_models_page_shows_the_chosen_model(open_page):
-    app, replay = open_page("pages/models.py", "models", VIEW)
+    app, replay = open_page("views/models.py", "models", VIEW)
     assert not app.exception
     assert replay.misses == []
     assert app.selectbox(key="_qp_model").value == "digits"
@@ -22,7 +22,7 @@ def test_models_page_shows_the_chosen_model(open_page):
 
 
 def test_models_page_formats_confidence_drift_and_batches(open_page):
-    app, _ = open_page("pages/models.py", "models", VIEW)
+    app, _ = open_page("views/models.py", "models", VIEW)
     metrics = {metric.label: metric.value for metric in app.metric}
     assert metrics["low-confidence predictions"].endswith("%")
     psi = metrics["confidence drift (PSI)"]
@@ -31,13 +31,13 @@ def test_models_page_formats_confidence_drift_and_batches(open_page):
 
 
 def test_models_page_links_to_the_model_s_slow_predictions(open_page):
-    app, _ = open_page("pages/models.py", "models", VIEW)
+    app, _ = open_page("views/models.py", "models", VIEW)
     link = next(md.value for md in app.markdown if "Slow predictions of digits" in md.value)
     assert "(/slow?model=digits&min_ms=" in link and "&since=5m)" in link
 
 
 def test_prometheus_down_is_a_banner_not_a_traceback(open_page):
-    app, _ = open_page("pages/models.py", "models", VIEW, down={"prometheus"})
+    app, _ = open_page("views/models.py", "models", VIEW, down={"prometheus"})
     assert not app.exception
     assert "Prometheus" in app.warning[0].value
 
@@ -56,13 +56,13 @@ def test_confidence_histogram_is_de_cumulated_and_shared_out():
 
 def test_no_model_served_yet_is_a_hint(open_page, monkeypatch):
     without_data(monkeypatch)
-    app, _ = open_page("pages/models.py", "models", VIEW)
+    app, _ = open_page("views/models.py", "models", VIEW)
     assert not app.exception
     assert "No model has served a prediction" in app.info[0].value
 
 
 def test_a_model_without_traffic_in_the_url_is_said_and_another_shown(open_page):
-    app, _ = open_page("pages/models.py", "models", {**VIEW, "model": "retired"})
+    app, _ = open_page("views/models.py", "models", {**VIEW, "model": "retired"})
     assert not app.exception
-    assert app.warning[0].value == "retired has served no prediction recently; showing digits."
+    assert app.warning[0].value == "The model in the link has served no prediction recently; showing digits."
     assert app.query_params["model"] == "digits"

@@ -9,7 +9,7 @@ RECORDED_MODELS = {"digits", "iris"}
 
 
 def test_overview_shows_every_model_with_its_links(open_page):
-    app, replay = open_page("pages/overview.py", "overview")
+    app, replay = open_page("views/overview.py", "overview")
     assert not app.exception
     assert replay.misses == []
     table = app.dataframe[0].value
@@ -24,19 +24,19 @@ def test_overview_shows_every_model_with_its_links(open_page):
 
 
 def test_overview_draws_the_gauges_and_requests_over_time(open_page):
-    app, _ = open_page("pages/overview.py", "overview")
+    app, _ = open_page("views/overview.py", "overview")
     assert chart_titles(app) == ["p95 response time", "error ratio", "API CPU", "requests per second"]
     alerts = app.metric[0]
     assert alerts.label == "active alerts" and alerts.value.isdigit()
 
 
 def test_overview_tells_a_new_user_where_to_look(open_page):
-    app, _ = open_page("pages/overview.py", "overview")
+    app, _ = open_page("views/overview.py", "overview")
     assert "slow predictions" in app.caption[0].value
 
 
 def test_prometheus_down_is_a_banner_not_a_traceback(open_page):
-    app, _ = open_page("pages/overview.py", "overview", down={"prometheus"})
+    app, _ = open_page("views/overview.py", "overview", down={"prometheus"})
     assert not app.exception
     assert "Prometheus" in app.warning[0].value
     assert app.title[0].value == "Overview"
@@ -44,14 +44,14 @@ def test_prometheus_down_is_a_banner_not_a_traceback(open_page):
 
 def test_no_traffic_yet_is_a_hint_not_an_empty_table(open_page, monkeypatch):
     without_data(monkeypatch)
-    app, replay = open_page("pages/overview.py", "overview")
+    app, replay = open_page("views/overview.py", "overview")
     assert not app.exception and replay.misses == []
     assert not app.dataframe
-    assert "python -m ml_api.loadgen" in app.info[0].value
+    assert "mlotel-loadgen" in app.info[0].value
 
 
 def test_overview_formats_latency_in_milliseconds_and_errors_in_percent(open_page):
-    app, _ = open_page("pages/overview.py", "overview")
+    app, _ = open_page("views/overview.py", "overview")
     formats = {name: column.get("type_config", {}).get("format") for name, column in
                json.loads(app.dataframe[0].proto.columns).items()}
     assert formats["p95"] == formats["p99"] == "%.1f ms" and formats["error ratio"] == "percent"

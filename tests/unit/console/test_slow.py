@@ -1,5 +1,7 @@
 """The slow-predictions page against Jaeger's and Prometheus's answers recorded from the live stack."""
 
+import pytest
+
 from tests.unit.console.seen import links, text
 
 # The recording's view: digits predictions of a second or more in the last 5 minutes (few, so it stays small).
@@ -7,7 +9,7 @@ QUERY = {"model": "digits", "min_ms": "1000", "since": "5m"}
 
 
 def test_slow_predictions_are_slowest_first_each_linked_to_its_trace(open_page):
-    app, replay = open_page("pages/slow.py", "slow", QUERY)
+    app, replay = open_page("views/slow.py", "slow", QUERY)
     assert not app.exception and replay.misses == []
     table = app.dataframe[0].value
     urls = links(app, "trace")
@@ -19,13 +21,13 @@ def test_slow_predictions_are_slowest_first_each_linked_to_its_trace(open_page):
 
 
 def test_exemplars_are_points_on_a_chart(open_page):
-    app, _ = open_page("pages/slow.py", "slow", QUERY)
+    app, _ = open_page("views/slow.py", "slow", QUERY)
     assert app.get("plotly_chart"), "the exemplar chart"
     assert "Click a point to open its trace" in text(app)
 
 
 def test_controls_show_the_query_string(open_page):
-    app, _ = open_page("pages/slow.py", "slow", QUERY)
+    app, _ = open_page("views/slow.py", "slow", QUERY)
     assert app.number_input(key="slow_min_ms").value == 1000
     assert app.selectbox(key="slow_since").value == "5m"
     assert app.selectbox(key="slow_model").value == "digits"
@@ -33,7 +35,14 @@ def test_controls_show_the_query_string(open_page):
 
 
 def test_jaeger_down_is_a_banner_naming_it_and_the_exemplars_still_show(open_page):
-    app, _ = open_page("pages/slow.py", "slow", QUERY, down={"jaeger"})
+    app, _ = open_page("views/slow.py", "slow", QUERY, down={"jaeger"})
     assert not app.exception
     assert any("Jaeger" in warning.value for warning in app.warning)
     assert app.get("plotly_chart")
+
+
+@pytest.mark.parametrize("min_ms", ["1e309", "NaN", "-5", "abc"])
+def test_a_minimum_that_is_no_duration_falls_back_to_the_sampling_threshold(open_page, min_ms):
+    app, _ = open_page("views/slow.py", "slow", {"model": "digits", "min_ms": min_ms, "since": "5m"})
+    assert not app.exception
+    assert app.number_input[0].value == 100

@@ -12,7 +12,7 @@ UNKNOWN = "0123456789abcdef0123456789abcdef"
 
 
 def test_a_slow_prediction_shows_every_span_with_its_duration_and_the_stages(open_page):
-    app, replay = open_page("pages/trace.py", "trace", {"trace_id": TRACE_ID})
+    app, replay = open_page("views/trace.py", "trace", {"trace_id": TRACE_ID})
     assert not app.exception and replay.misses == []
     table = app.dataframe[0].value
     assert {"POST /predict", "predict digits", "preprocess", "inference", "postprocess"} <= set(table["span"].str.strip())
@@ -25,26 +25,27 @@ def test_a_slow_prediction_shows_every_span_with_its_duration_and_the_stages(ope
 
 
 def test_a_trace_jaeger_lacks_says_it_was_not_kept_or_is_not_there_yet(open_page):
-    app, replay = open_page("pages/trace.py", "trace-missing", {"trace_id": UNKNOWN})
+    app, replay = open_page("views/trace.py", "trace-missing", {"trace_id": UNKNOWN})
     assert not app.exception and replay.misses == []
     message = app.warning[0].value
     assert UNKNOWN in message and "tail sampler did not keep it" in message and "try again" in message
 
 
-def test_a_malformed_trace_id_is_refused_without_asking_jaeger(open_page):
-    app, replay = open_page("pages/trace.py", "trace", {"trace_id": "not-a-trace"})
+def test_a_malformed_trace_id_is_refused_without_asking_jaeger_or_repeating_it(open_page):
+    app, replay = open_page("views/trace.py", "trace", {"trace_id": "<b>not-a-trace</b>" * 300})
     assert not app.exception
     assert "is not a trace id" in app.error[0].value and "32 hexadecimal" in app.error[0].value
+    assert "not-a-trace" not in app.error[0].value
     assert replay.misses == []
 
 
 def test_without_a_trace_id_the_page_asks_for_one(open_page):
-    app, _ = open_page("pages/trace.py", "trace")
+    app, _ = open_page("views/trace.py", "trace")
     assert not app.exception and app.text_input[0].label == "Trace ID"
     assert "Enter a trace id" in app.info[0].value
 
 
 def test_jaeger_down_is_a_banner_naming_it(open_page):
-    app, _ = open_page("pages/trace.py", "trace", {"trace_id": TRACE_ID}, down={"jaeger"})
+    app, _ = open_page("views/trace.py", "trace", {"trace_id": TRACE_ID}, down={"jaeger"})
     assert not app.exception
     assert "Jaeger" in app.warning[0].value and "unreachable" in app.warning[0].value

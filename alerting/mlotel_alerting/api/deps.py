@@ -1,0 +1,34 @@
+"""What the routes need: the engine, and the bearer token for changes."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from mlotel_alerting.engine import Engine
+from mlotel_backends.api_errors import ClientError
+
+_bearer = HTTPBearer(auto_error=False, description="ALERTING_API_TOKEN")
+
+
+def get_engine(request: Request) -> Engine:
+    return request.app.state.engine
+
+
+def require_token(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
+    """401 without a bearer token, 403 with a wrong one (compared in constant time; never logged)."""
+    if credentials is None:
+        raise ClientError(401, "unauthorized", "this call changes state: send 'Authorization: Bearer <ALERTING_API_TOKEN>'",
+                          headers={"WWW-Authenticate": "Bearer"})
+    expected = request.app.state.engine.settings.api_token
+    if expected is None or not expected.get_secret_value():
+        raise ClientError(403, "forbidden", "changes are disabled: the service was started without ALERTING_API_TOKEN")
+    if not hmac.compare_digest(credentials.credentials.encode(), expected.get_secret_value().encode()):
+        raise ClientError(403, "forbidden", "wrong token")
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+TokenDep = Depends(require_token)

@@ -1,0 +1,40 @@
+"""``/metrics/summary``: per-model request rate, latency quantiles, error and low-confidence ratios."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from mlotel_alerting import summary
+from mlotel_alerting.api.deps import EngineDep
+from mlotel_alerting.durations import parse_duration
+from mlotel_alerting.exposition import exposition
+from mlotel_backends.api_errors import ClientError
+from mlotel_backends.prometheus import PrometheusError
+
+router = APIRouter(prefix="/metrics", tags=["metrics"])
+
+
+@router.get("", response_class=PlainTextResponse)
+def prometheus_metrics(engine: EngineDep) -> PlainTextResponse:
+    """The service's own state in the Prometheus text format (alerts by rule and state, rule health)."""
+    return PlainTextResponse(exposition(engine), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/summary")
+async def metrics_summary(engine: EngineDep, window: str = Query("5m", description="rate window, e.g. 1m, 5m, 1h")) -> dict:
+    """Per model, from Prometheus over ``window``; a figure without data is null."""
+    try:
+        seconds = parse_duration(window)
+    except ValueError as error:
+        raise ClientError(400, "invalid_window", f"window: {error}") from None
+    if not 1 <= seconds <= 31 * 86400:
+        raise ClientError(400, "invalid_window", "window: between 1s and 31d")
+    try:
+        models = await summary.summary(engine.prometheus, time.time(), seconds)
+    except PrometheusError as error:
+        raise ClientError(503, "prometheus_unavailable", str(error)) from None
+    return {"window": window, "models": models}

@@ -1,0 +1,52 @@
+"""Assembles the alert-rule service: clients, storage, engine, routes, and the evaluation loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from mlotel_alerting.api import alerts, health, metrics, rules, ws
+from mlotel_alerting.engine import Engine
+from mlotel_alerting.settings import Settings
+from mlotel_alerting.storage import Storage
+from mlotel_backends.alertmanager import Alertmanager
+from mlotel_backends.api_docs import api_app
+from mlotel_backends.api_errors import install_error_handlers
+from mlotel_backends.prometheus import Prometheus
+
+
+def build_engine(settings: Settings, prometheus: Prometheus | None = None, alertmanager: Alertmanager | None = None) -> Engine:
+    return Engine(
+        settings,
+        prometheus or Prometheus(settings.prometheus_url, settings.query_timeout, settings.query_retries),
+        alertmanager or Alertmanager(settings.alertmanager_url, settings.query_timeout),
+        Storage(settings.db_path),
+    )
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None, run_loop: bool = True) -> FastAPI:
+    """The app; ``engine`` and ``run_loop=False`` let tests drive evaluations themselves."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.engine = engine or build_engine(settings)
+        loop = asyncio.create_task(app.state.engine.run()) if run_loop else None
+        yield
+        if loop is not None:
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+        await app.state.engine.prometheus.close()
+        await app.state.engine.alertmanager.close()
+        app.state.engine.storage.close()
+
+    app = api_app(title="mlotel alert-rule service", version="0.1.0", lifespan=lifespan,
+                  description="Evaluates ML alert rules against Prometheus and delivers alerts to Alertmanager.")
+    install_error_handlers(app)
+    for module in (health, rules, alerts, metrics, ws):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,71 @@
+"""Errors as JSON that says what is wrong, and never echoes the input.
+
+FastAPI's default validation handler returns the offending input; a NaN in it
+makes that handler fail with a 500. These handlers report location and reason
+only, keep the headers an error carries (``Allow`` on a 405), and answer an
+unexpected failure with the same JSON body instead of Starlette's plain text.
+"""
+
+from collections.abc import Mapping
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+# pydantic-core's JSON parser refuses deeper nesting (its recursion limit).
+MAX_JSON_DEPTH = 200
+
+
+class ClientError(Exception):
+    """A request the API refuses, with its HTTP status and a short error kind."""
+
+    def __init__(self, status: int, error: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.error, self.message, self.headers = status, error, message, headers
+
+
+def error_response(status: int, error: str, message: str, details: list | None = None,
+                   headers: Mapping[str, str] | None = None) -> JSONResponse:
+    body = {"error": error, "message": message, "details": details or []}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _describe(err: dict) -> dict:
+    loc = [part for part in err.get("loc", ()) if part != "body"]
+    return {"loc": loc, "type": err.get("type", ""), "msg": err.get("msg", "")}
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in errors):
+        reason = errors[0].get("ctx", {}).get("error", "")
+        if "recursion limit" in reason:
+            return error_response(400, "json_too_deep", f"request body nests deeper than the limit of {MAX_JSON_DEPTH} levels")
+        return error_response(400, "malformed_json", f"request body is not valid JSON: {reason}".rstrip(": "))
+    details = [_describe(err) for err in errors[:20]]
+    first = details[0]
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    return error_response(422, "invalid_request", f"{where}: {first['msg']}", details)
+
+
+async def _client_error(request: Request, exc: ClientError) -> JSONResponse:
+    return error_response(exc.status, exc.error, exc.message, headers=exc.headers)
+
+
+async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    error = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, error, str(exc.detail), headers=exc.headers)
+
+
+async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette still re-raises after this response, so the failure is logged and traced.
+    return error_response(500, "internal_error", "the server failed to handle this request")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    # Starlette types every handler as taking Exception; each of these takes the class it is registered for.
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(ClientError, _client_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _internal_error)

@@ -1,0 +1,87 @@
+"""Loaders of the slow-predictions and trace pages: Jaeger's search and traces,
+Prometheus's latency exemplars. Each loader asks its backends concurrently in
+one ``clients.run`` and keeps the answer briefly (``st.cache_data``), so a
+rerun (a click, an auto-refresh) does not ask again."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import streamlit as st
+
+from mlotel import metrics_contract as contract
+from mlotel_backends.errors import BackendError
+from mlotel_console import clients, spans
+from mlotel_console.loading import gather
+from mlotel_console.settings import settings
+
+# Jaeger's search answers its newest matches; enough of them that the slowest are likely among them.
+SEARCH_LIMIT = 100
+
+
+class TraceMissing(Exception):
+    """Jaeger does not have the trace; the message says the likely reasons."""
+
+
+@dataclass(frozen=True)
+class Slow:
+    """The slow page's data; a part whose backend failed holds the error instead."""
+
+    models: list[str]
+    predictions: list[dict] | BackendError
+    exemplars: list[dict] | BackendError
+
+
+def _row(trace: dict) -> dict | None:
+    """One slow prediction as a table row, or None for a trace without a prediction in it."""
+    trace_spans = spans.spans(trace)
+    predict = spans.predict_span(trace_spans)
+    if predict is None:
+        return None
+    started = min(span["startTime"] for span in trace["spans"]) / 1e6
+    return {"trace_id": trace["traceID"], "started": started, "duration_ms": predict.duration_ms,
+            "request_ms": trace_spans[0].duration_ms, "model": predict.attributes.get("ml.model.name", ""),
+            "batch": predict.attributes.get("ml.batch.size"), "status": predict.status,
+            **{f"{name}_ms": ms for name, ms in spans.stages(predict).items()}}
+
+
+# A minute: a point click reaches the page a few reruns later, and only while the chart is unchanged.
+@st.cache_data(ttl=60, show_spinner=False)
+def slow(model: str, min_ms: float, since_s: int) -> Slow:
+    """The slowest predictions (of ``model``, or all) of at least ``min_ms`` within ``since_s`` seconds,
+    slowest first, and the latency exemplars of the same time."""
+    end = time.time()
+    series = contract.duration_exemplar_series(contract.Scope(matchers=f'{contract.MODEL}="{model}"' if model else ""))
+
+    async def work(c: clients.Clients) -> list:
+        return await gather(
+            c.jaeger.operations(settings.service_name),
+            c.jaeger.search(settings.service_name, f"predict {model}" if model else "", f"{min_ms:g}ms",
+                            int((end - since_s) * 1e6), int(end * 1e6), SEARCH_LIMIT),
+            c.prometheus.exemplars(series, end - since_s, end))
+
+    operations, traces, exemplars = clients.run(work)
+    models = [] if isinstance(operations, BackendError) else sorted(
+        op.removeprefix("predict ") for op in operations if op.startswith("predict "))
+    if not isinstance(traces, BackendError):
+        traces = sorted(filter(None, map(_row, traces)), key=lambda row: -row["duration_ms"])
+    if not isinstance(exemplars, BackendError):
+        exemplars = [{"trace_id": e.labels["trace_id"], "at": e.at, "duration_ms": e.value * 1e3,
+                      "model": e.series.get(contract.MODEL, "")} for e in exemplars if "trace_id" in e.labels]
+    return Slow(models, traces, exemplars)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def trace(trace_id: str) -> list[spans.Span]:
+    """The spans of ``trace_id`` in tree order. Raises TraceMissing (not cached: it may arrive in a
+    few seconds) or BackendError."""
+    found = clients.run(lambda c: c.jaeger.trace(trace_id))
+    if found is None or not found.get("spans"):
+        raise TraceMissing(
+            f"Jaeger has no trace {trace_id}. Either the collector's tail sampler did not keep it: it keeps "
+            f"errors, predictions slower than {settings.slow_prediction_ms:g} ms and "
+            f"{settings.trace_sampling_percent:g}% of the rest, so most fast successful predictions are dropped; "
+            "or it is not in Jaeger yet: the sampler decides about 5 s after the trace's first span, then "
+            "batches, so a trace that just finished shows up after a few seconds: try again then.")
+    return spans.spans(found)

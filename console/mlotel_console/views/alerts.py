@@ -1,0 +1,99 @@
+"""Alerts (``/alerts``): the alert-rule service's active alerts, its rules' health and
+recent state changes, each model's alert linked to that model's slow predictions;
+what Alertmanager holds; resolving a rule's alerts (with the API token)."""
+
+import pandas as pd
+import streamlit as st
+
+from mlotel import metrics_contract as contract
+from mlotel_backends.errors import BackendError
+from mlotel_console import alert_data, ui
+from mlotel_console.settings import settings
+
+TIMES = ("since", "firing since", "at")
+COLUMNS = {"slow predictions": st.column_config.LinkColumn("slow predictions", display_text="slow predictions"),
+           **{name: st.column_config.DatetimeColumn(name, format="YYYY-MM-DD HH:mm:ss") for name in TIMES}}
+
+
+def _alert_rows(alerts: list[dict], rules: dict[str, dict], columns: dict[str, str]) -> pd.DataFrame:
+    """One row per alert: the ``columns`` it has (API name -> shown name), its model and slow-predictions link."""
+    frame = pd.DataFrame([{"rule": alert.get("rule"), "model": (alert.get("labels") or {}).get(contract.MODEL, ""),
+                           "slow predictions": alert_data.slow_link(alert, rules),
+                           **{shown: alert.get(key) for key, shown in columns.items()}} for alert in alerts])
+    for name in set(TIMES) & set(frame):
+        frame[name] = pd.to_datetime(frame[name], utc=True)
+    return frame
+
+
+def _active(active: list[dict], rules: dict[str, dict]) -> None:
+    if not active:
+        st.success("No alert is pending or firing.")
+        return
+    frame = _alert_rows(active, rules, {"state": "state", "value": "value",
+                                        "active_at": "since", "fired_at": "firing since"})
+    frame["summary"] = [(alert.get("annotations") or {}).get("summary", "") for alert in active]
+    st.dataframe(frame, hide_index=True, column_config=COLUMNS)
+
+
+def _rules(rules: list[dict]) -> None:
+    for rule in rules:
+        if rule.get("health") in ("no_data", "error"):
+            st.warning(f"Rule {rule['name']}: {rule['health'].replace('_', ' ')}"
+                       + (f": {rule['last_error']}" if rule.get("last_error") else ""), icon=":material/rule:")
+    st.dataframe(pd.DataFrame([{key: rule.get(key) for key in
+                                ("name", "state", "health", "last_error", "last_evaluation", "alerts", "source")}
+                               for rule in rules]), hide_index=True)
+    _resolve([rule["name"] for rule in rules if rule.get("state") in ("pending", "firing")])
+
+
+def _resolve(names: list[str]) -> None:
+    if not names:
+        return
+    token = (settings.alerting_api_token.get_secret_value() if settings.alerting_api_token
+             else st.text_input("API token (resolving needs it)", type="password"))
+    for column, name in zip(st.columns(min(len(names), 4)) * len(names), names):
+        if column.button(f"Resolve {name}", key=f"resolve_{name}", disabled=not token):
+            try:
+                st.session_state["resolved"] = ("success", alert_data.resolve(name, token))
+            except BackendError as error:
+                st.session_state["resolved"] = ("error", f"Resolving {name} failed: {error}")
+            st.rerun()
+    if outcome := st.session_state.pop("resolved", None):
+        getattr(st, outcome[0])(outcome[1])
+
+
+def _history(history: list[dict], rules: dict[str, dict]) -> None:
+    if not history:
+        st.info("No alert has changed state yet.")
+        return
+    st.dataframe(_alert_rows(history, rules, {"at": "at", "previous": "from", "current": "to",
+                                              "value": "value"}),
+                 hide_index=True, column_config=COLUMNS)
+
+
+def _alertmanager(held: list[dict]) -> None:
+    if not held:
+        st.info("Alertmanager holds no alert.")
+        return
+    st.dataframe(pd.DataFrame([{"alert": a["labels"].get("alertname", ""), "state": a.get("status", {}).get("state"),
+                                "model": a["labels"].get(contract.MODEL, ""), "severity": a["labels"].get("severity", ""),
+                                "starts": a.get("startsAt"), "ends": a.get("endsAt"),
+                                "summary": a.get("annotations", {}).get("summary", "")} for a in held]),
+                 hide_index=True)
+
+
+def body() -> None:
+    data = alert_data.alerts()
+    rules = {} if isinstance(data.rules, BackendError) else {rule["name"]: rule for rule in data.rules}
+    for title, part, show in (("Active", data.active, lambda a: _active(a, rules)), ("Rules", data.rules, _rules),
+                              ("Recent changes", data.history, lambda h: _history(h, rules)),
+                              ("In Alertmanager", data.alertmanager, _alertmanager)):
+        st.subheader(title)
+        if isinstance(part, BackendError):
+            ui.backend_down(part)
+        else:
+            show(part)
+
+
+st.title("Alerts")
+ui.live(body)

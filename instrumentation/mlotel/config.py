@@ -1,0 +1,219 @@
+"""Reads mlotel's configuration from the environment, once, into one object.
+
+Every field can be given explicitly to :class:`TelemetryConfig`; a field left
+out falls back to its environment variable (see ``environment_variables``)
+and then to the default. A value that does not parse raises
+:class:`ConfigError` naming the variable, at start-up rather than mid-request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from opentelemetry.sdk.environment_variables import (
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+    OTEL_BSP_MAX_QUEUE_SIZE,
+    OTEL_BSP_SCHEDULE_DELAY,
+    OTEL_METRIC_EXPORT_INTERVAL,
+    OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED,
+)
+from opentelemetry.semconv.attributes.http_attributes import HttpRequestMethodValues
+
+from mlotel import environment_variables as env
+
+DEFAULT_EXCLUDED_URLS = "/health,/docs.*,/redoc.*,/openapi.json,/favicon.ico"
+SIGNAL_EXPORTERS = ("otlp", "console", "none")
+OTLP_PROTOCOLS = ("grpc", "http/protobuf")
+# The SDK's defaults (queue 2048, delay 5 s) drop spans near 2,000 requests/s;
+# a deeper queue and a shorter delay keep up and bring traces to Jaeger sooner.
+BSP_QUEUE_SIZE, BSP_SCHEDULE_DELAY_MS, BSP_EXPORT_BATCH_SIZE = 65536, 500, 1024
+METRIC_EXPORT_INTERVAL_MS = 10_000
+KNOWN_INSTRUMENTATIONS = ("fastapi", "system_metrics", "logging", "mlotel", "mlotel_http")
+# RFC 9110's methods and PATCH, as the HTTP semantic conventions define "known".
+DEFAULT_KNOWN_METHODS = frozenset(m.value for m in HttpRequestMethodValues if m is not HttpRequestMethodValues.OTHER)
+
+
+class ConfigError(ValueError):
+    """An environment variable or argument has a value mlotel cannot use."""
+
+
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes", "on"):
+        return True
+    if raw in ("false", "0", "no", "off"):
+        return False
+    raise ConfigError(f"{name}={raw!r}: expected true or false")
+
+
+def _exporter(environ: Mapping[str, str], name: str, default: str) -> str:
+    raw = environ.get(name, "").strip().lower() or default
+    # The spec allows a list; mlotel ships one exporter per signal.
+    first = raw.split(",")[0].strip()
+    if first not in SIGNAL_EXPORTERS:
+        raise ConfigError(f"{name}={raw!r}: expected one of {', '.join(SIGNAL_EXPORTERS)}")
+    return first
+
+
+def _protocol(environ: Mapping[str, str], signal: str) -> str:
+    name = f"OTEL_EXPORTER_OTLP_{signal.upper()}_PROTOCOL"
+    raw = (environ.get(name) or environ.get(env.OTEL_EXPORTER_OTLP_PROTOCOL) or "grpc").strip()
+    if raw not in OTLP_PROTOCOLS:
+        raise ConfigError(f"{name} or {env.OTEL_EXPORTER_OTLP_PROTOCOL}={raw!r}: expected one of {', '.join(OTLP_PROTOCOLS)}")
+    return raw
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number > 0")
+    return value
+
+
+def _bsp(environ: Mapping[str, str]) -> dict[str, int]:
+    queue = _positive_int(environ, OTEL_BSP_MAX_QUEUE_SIZE, BSP_QUEUE_SIZE)
+    # A batch larger than the queue is refused by the SDK: mlotel's default shrinks to fit a small queue.
+    batch = _positive_int(environ, OTEL_BSP_MAX_EXPORT_BATCH_SIZE, min(BSP_EXPORT_BATCH_SIZE, queue))
+    return {
+        "bsp_max_queue_size": queue,
+        "bsp_schedule_delay_ms": _positive_int(environ, OTEL_BSP_SCHEDULE_DELAY, BSP_SCHEDULE_DELAY_MS),
+        "bsp_max_export_batch_size": batch,
+    }
+
+
+def _known_methods(environ: Mapping[str, str]) -> frozenset[str]:
+    raw = environ.get(env.OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS, "")
+    return frozenset(_csv(raw)) if raw.strip() else DEFAULT_KNOWN_METHODS
+
+
+def _csv(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _excluded_urls(environ: Mapping[str, str]) -> re.Pattern[str] | None:
+    raw = environ.get(env.OTEL_PYTHON_FASTAPI_EXCLUDED_URLS)
+    if raw is None:
+        raw = environ.get("OTEL_PYTHON_EXCLUDED_URLS", DEFAULT_EXCLUDED_URLS)
+    return compile_excluded_urls(_csv(raw))
+
+
+def compile_excluded_urls(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex that matches a path in full when any pattern does."""
+    if not patterns:
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns))
+    except re.error as exc:
+        raise ConfigError(f"{env.OTEL_PYTHON_FASTAPI_EXCLUDED_URLS}: bad pattern: {exc}") from exc
+
+
+def _non_negative(environ: Mapping[str, str], name: str, default: float) -> float:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise ConfigError(f"{name}={raw!r}: expected a number >= 0")
+    return value
+
+
+def _threshold(environ: Mapping[str, str]) -> float:
+    raw = environ.get(env.MLOTEL_LOW_CONFIDENCE_THRESHOLD, "").strip()
+    if not raw:
+        return 0.5
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{env.MLOTEL_LOW_CONFIDENCE_THRESHOLD}={raw!r}: expected a number in [0, 1]")
+    return value
+
+
+@dataclass(frozen=True)
+class TelemetryConfig:
+    """What to switch on, as read from the environment unless given."""
+
+    sdk_disabled: bool = False
+    traces_exporter: str = "otlp"
+    metrics_exporter: str = "otlp"
+    logs_exporter: str = "none"
+    disabled_instrumentations: frozenset[str] = frozenset()
+    excluded_urls: re.Pattern[str] | None = None
+    ml_metrics: bool = True
+    low_confidence_threshold: float = 0.5
+    stage_span_threshold_ms: float = 10.0
+    capture_request_content: bool = False
+    sdk_metrics: bool = True
+    traces_protocol: str = "grpc"
+    metrics_protocol: str = "grpc"
+    logs_protocol: str = "grpc"
+    bsp_max_queue_size: int = BSP_QUEUE_SIZE
+    bsp_schedule_delay_ms: int = BSP_SCHEDULE_DELAY_MS
+    bsp_max_export_batch_size: int = BSP_EXPORT_BATCH_SIZE
+    metric_export_interval_ms: int = METRIC_EXPORT_INTERVAL_MS
+    known_http_methods: frozenset[str] = DEFAULT_KNOWN_METHODS
+    unknown_instrumentations: tuple[str, ...] = field(default=())
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> TelemetryConfig:
+        environ = os.environ if environ is None else environ
+        disabled = _csv(environ.get(env.OTEL_PYTHON_DISABLED_INSTRUMENTATIONS, "").lower())
+        values: dict[str, object] = {
+            "sdk_disabled": _bool(environ, env.OTEL_SDK_DISABLED, False),
+            "traces_exporter": _exporter(environ, env.OTEL_TRACES_EXPORTER, "otlp"),
+            "metrics_exporter": _exporter(environ, env.OTEL_METRICS_EXPORTER, "otlp"),
+            "logs_exporter": _exporter(environ, env.OTEL_LOGS_EXPORTER, "none"),
+            "disabled_instrumentations": frozenset(disabled),
+            "unknown_instrumentations": tuple(d for d in disabled if d not in KNOWN_INSTRUMENTATIONS),
+            "excluded_urls": _excluded_urls(environ),
+            "ml_metrics": _bool(environ, env.MLOTEL_ML_METRICS_ENABLED, True),
+            "low_confidence_threshold": _threshold(environ),
+            "stage_span_threshold_ms": _non_negative(environ, env.MLOTEL_STAGE_SPAN_THRESHOLD_MS, 10.0),
+            "capture_request_content": _bool(environ, env.MLOTEL_CAPTURE_REQUEST_CONTENT, False),
+            # The SDK's own switch, when set, wins: it applies to every SDK component.
+            "sdk_metrics": _bool(
+                environ, OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED, _bool(environ, env.MLOTEL_SDK_METRICS_ENABLED, True)
+            ),
+            "traces_protocol": _protocol(environ, "traces"),
+            "metrics_protocol": _protocol(environ, "metrics"),
+            "logs_protocol": _protocol(environ, "logs"),
+            **_bsp(environ),
+            "metric_export_interval_ms": _positive_int(environ, OTEL_METRIC_EXPORT_INTERVAL, METRIC_EXPORT_INTERVAL_MS),
+            "known_http_methods": _known_methods(environ),
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def traces_on(self) -> bool:
+        return not self.sdk_disabled and self.traces_exporter != "none"
+
+    @property
+    def metrics_on(self) -> bool:
+        return not self.sdk_disabled and self.metrics_exporter != "none"
+
+    @property
+    def logs_on(self) -> bool:
+        return not self.sdk_disabled and self.logs_exporter != "none"
+
+    def enabled(self, instrumentation: str) -> bool:
+        """Whether a part is on: telemetry on and not listed as disabled."""
+        return not self.sdk_disabled and instrumentation not in self.disabled_instrumentations
+
+    def is_excluded(self, path: str) -> bool:
+        return self.excluded_urls is not None and self.excluded_urls.fullmatch(path) is not None

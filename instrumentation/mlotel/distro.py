@@ -1,0 +1,73 @@
+"""mlotel as the distro and configurator of ``opentelemetry-instrument``.
+
+Usage::
+
+    opentelemetry-instrument python -m my_model_server
+
+With mlotel installed, the launcher finds :class:`MlotelDistro` (entry point
+``opentelemetry_distro``) and :class:`MlotelConfigurator`
+(``opentelemetry_configurator``), both named ``mlotel``, and mlotel's
+instrumentor (``opentelemetry_instrumentor``, ``mlotel_http``). The configurator
+installs mlotel's providers, exactly as :func:`~mlotel.setup_telemetry`
+does from the same ``OTEL_*`` and ``MLOTEL_*`` variables (mlotel's batching,
+Views, measurement queue, system metrics and logging), before any
+instrumentor runs and before the app's code; an app that calls
+``setup_telemetry`` itself then reuses them. The distro loads the other
+instrumentors as the launcher would, except:
+
+- ``fastapi`` (opentelemetry-instrumentation-fastapi): mlotel's own
+  instrumentor (:mod:`mlotel.instrumentor`) gives each request its
+  one server span and ``http.server.request.duration``; a second server
+  span per request would split traces and double the HTTP metrics.
+- an instrumentor that is already instrumented (``system_metrics`` and
+  ``logging``, set up by the configurator): constructing it again re-runs its
+  ``__init__`` on the shared instance, which for system metrics replaces the
+  configuration its callbacks read.
+
+``OTEL_PYTHON_DISTRO`` / ``OTEL_PYTHON_CONFIGURATOR`` choose another distro
+or configurator where several are installed; mlotel's middleware then finds
+that distro's server span active and adds its attributes to it instead of
+starting another.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from importlib.metadata import EntryPoint
+from typing import Any
+
+from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]  # not in its __all__
+from opentelemetry.sdk._configuration import _BaseConfigurator
+
+from mlotel.instrumentor import MlotelInstrumentor
+from mlotel.setup import already_instrumented, setup_telemetry
+
+_logger = logging.getLogger(__name__)
+# Instrumentors whose part mlotel's own instrumentor does.
+REPLACED = {"fastapi": MlotelInstrumentor}
+
+
+class MlotelDistro(BaseDistro):
+    """Loads the launcher's instrumentors, leaving out what mlotel does itself."""
+
+    def _configure(self, **kwargs: Any) -> None:
+        pass  # no defaults to set: mlotel's are in its TelemetryConfig, and the environment is left alone
+
+    def load_instrumentor(self, entry_point: EntryPoint, **kwargs: Any) -> None:
+        if entry_point.name in REPLACED:
+            _logger.debug("%s left out: mlotel's %s does its part", entry_point.value, REPLACED[entry_point.name].__name__)
+            return
+        instrumentor = entry_point.load()
+        if already_instrumented(instrumentor):
+            _logger.debug("%s left out: already instrumented", entry_point.value)
+            return
+        instrumentor().instrument(**kwargs)
+
+
+class MlotelConfigurator(_BaseConfigurator):
+    """Installs mlotel's providers for ``opentelemetry-instrument``."""
+
+    def _configure(self, **kwargs: Any) -> None:
+        telemetry = setup_telemetry()
+        atexit.register(telemetry.shutdown)  # the queued measurements and the last spans

@@ -1,0 +1,58 @@
+"""Environment variables that mlotel reads, each with its meaning and default.
+
+Only the names live here; :mod:`mlotel.config` parses them, once.
+The standard variables that mlotel interprets itself are taken by the names
+their OpenTelemetry packages declare (imported below; what each means in
+mlotel is in ``docs/configuration.md``). The rest of the standard ``OTEL_*``
+variables (endpoint, headers, timeouts, sampler, span limits) are read by the
+SDK and its exporters themselves; mlotel's own are declared below.
+"""
+
+from opentelemetry.environment_variables import OTEL_LOGS_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_TRACES_EXPORTER
+from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_DISABLED_INSTRUMENTATIONS
+from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SDK_DISABLED
+
+OTEL_PYTHON_FASTAPI_EXCLUDED_URLS = "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS"
+"""Comma-separated regular expressions; a request whose path matches one of
+them in full is neither traced nor measured. ``/health`` excludes only
+``/health``; write ``/docs.*`` for a prefix. Default
+``/health,/docs.*,/redoc.*,/openapi.json,/favicon.ico``."""
+
+OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS"
+"""Comma-separated, case-sensitive HTTP methods that the server span and
+``http.server.request.duration`` name as they are; any other method becomes
+``_OTHER`` (span name ``HTTP``), with the method as sent in
+``http.request.method_original``. Default: the methods of RFC 9110 and
+``PATCH``, as the HTTP semantic conventions define them. No OpenTelemetry
+package declares this standard name, hence here."""
+
+MLOTEL_ML_METRICS_ENABLED = "MLOTEL_ML_METRICS_ENABLED"
+"""``false`` stops the ML metrics (``ml.prediction.*``, ``ml.predictions``,
+``ml.batch.size``) while prediction spans go on. Default ``true``."""
+
+MLOTEL_LOW_CONFIDENCE_THRESHOLD = "MLOTEL_LOW_CONFIDENCE_THRESHOLD"
+"""Predictions whose confidence is below this are counted as low-confidence
+and marked on the predict span (``ml.prediction.low_confidence_count``).
+A number in [0, 1]. Default ``0.5``."""
+
+MLOTEL_STAGE_SPAN_THRESHOLD_MS = "MLOTEL_STAGE_SPAN_THRESHOLD_MS"
+"""Predictions that take at least this many milliseconds (or fail) get their
+stages (preprocess, inference, postprocess) as child spans, with their real
+start and end times. Every predict span carries the stage durations as
+``ml.stage.<name>.duration_ms`` whatever the threshold. ``0`` gives child
+spans to every prediction, at the price of three more spans per request.
+Default ``10``."""
+
+MLOTEL_CAPTURE_REQUEST_CONTENT = "MLOTEL_CAPTURE_REQUEST_CONTENT"
+"""``true`` puts the first instance's feature values on the predict span as
+``ml.request.features``. Off by default: no feature values reach any
+telemetry unless this is switched on."""
+
+MLOTEL_SDK_METRICS_ENABLED = "MLOTEL_SDK_METRICS_ENABLED"
+"""``true`` (default) turns on the SDK's own metrics for the span pipeline:
+``otel.sdk.processor.span.processed`` (with ``error.type=queue_full`` for
+spans dropped because the queue was full) and
+``otel.sdk.exporter.span.exported`` (with ``error.type`` for failed exports),
+so that nothing is dropped silently. The SDK's per-span counters are left
+off (they cost ~10% of a request). ``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED``,
+when set, wins and applies to every SDK component."""

@@ -1,0 +1,255 @@
+"""Records one prediction call as a span and as ML metrics.
+
+Usage, in any model server::
+
+    recorder = PredictionRecorder()
+    with recorder.predict("iris", "3f2a9c1b", batch_size=len(rows)) as prediction:
+        with prediction.stage("preprocess"):
+            features = prepare(rows)
+        with prediction.stage("inference"):
+            probabilities = model.predict_proba(features)
+        with prediction.stage("postprocess"):
+            labels, confidences = decode(probabilities)
+        prediction.set_results(labels, confidences)
+
+The ``predict <model>`` span carries ``ml.model.name``, ``ml.model.version``,
+``ml.batch.size``, the confidence summary and each stage's duration. A slow
+(``MLOTEL_STAGE_SPAN_THRESHOLD_MS``) or failed prediction also gets its stages
+as child spans, created after the fact with their measured start and end
+times: the detail is there where someone will look, and fast predictions
+do not pay for three more spans. Metrics are taken while the span is
+current, so their exemplars point at this trace, and recorded off the
+request path (:mod:`mlotel.measurements`). An exception inside the
+block is recorded on the span and counted in ``ml.prediction.errors``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cached_property
+from typing import Any
+
+from opentelemetry import context, metrics, trace
+from opentelemetry.trace import Span, Status, StatusCode
+
+from mlotel import lean_spans, measurements
+from mlotel import metrics_contract as contract
+from mlotel.config import TelemetryConfig
+from mlotel.semconv import SCHEMA_URL, __version__, error_type
+
+_SCOPE = "mlotel.prediction"
+# Bounds the attribute when request capture is switched on.
+MAX_CAPTURED_FEATURES = 64
+
+
+class _Instruments:
+    def __init__(self) -> None:
+        meter = metrics.get_meter(_SCOPE, __version__, schema_url=SCHEMA_URL)
+        # The buckets are advice to whichever provider records them; mlotel's Views only repeat them.
+        self.confidence = meter.create_histogram(
+            contract.CONFIDENCE,
+            unit="1",
+            description="Confidence of each prediction (top-class probability).",
+            explicit_bucket_boundaries_advisory=contract.CONFIDENCE_BUCKETS,
+        )
+        self.duration = meter.create_histogram(
+            contract.PREDICTION_DURATION,
+            unit="s",
+            description="Duration of a prediction call, all stages.",
+            explicit_bucket_boundaries_advisory=contract.DURATION_BUCKETS,
+        )
+        self.predictions = meter.create_counter(
+            contract.PREDICTIONS, unit="{prediction}", description="Predictions made, by label."
+        )
+        self.errors = meter.create_counter(
+            contract.PREDICTION_ERRORS, unit="{request}", description="Prediction requests that failed or were rejected."
+        )
+        self.batch_size = meter.create_histogram(
+            contract.BATCH_SIZE,
+            unit="{instance}",
+            description="Instances per prediction request.",
+            explicit_bucket_boundaries_advisory=contract.BATCH_SIZE_BUCKETS,
+        )
+
+
+class _Stage:
+    """Times one stage. A class rather than a generator: it runs three times per request."""
+
+    __slots__ = ("_stages", "_name", "_start")
+
+    def __init__(self, stages: list[tuple[str, int, int]], name: str) -> None:
+        self._stages, self._name = stages, name
+
+    def __enter__(self) -> None:
+        self._start = time.time_ns()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stages.append((self._name, self._start, time.time_ns()))
+
+
+class Prediction:
+    """The prediction under way: stages and results go onto its span."""
+
+    def __init__(self, recorder: PredictionRecorder, span: Span) -> None:
+        self._recorder = recorder
+        self.span = span
+        self.stages: list[tuple[str, int, int]] = []
+        self.labels: Sequence[Any] = ()
+        self.confidences: Sequence[float] = ()
+
+    def stage(self, name: str) -> _Stage:
+        """Time one stage (``with prediction.stage("inference"):``); see the module docstring."""
+        return _Stage(self.stages, name)
+
+    def stage_durations(self) -> dict[str, float]:
+        return {f"ml.stage.{name}.duration_ms": (end - start) / 1e6 for name, start, end in self.stages}
+
+    def _emit_stage_spans(self) -> None:
+        parent = trace.set_span_in_context(self.span)
+        for name, start, end in self.stages:
+            stage_span = self._recorder.tracer.start_span(
+                name, context=parent, start_time=start, attributes={"ml.stage": name}
+            )
+            stage_span.end(end_time=end)
+
+    def set_results(self, labels: Sequence[Any], confidences: Sequence[float]) -> None:
+        self.labels, self.confidences = labels, confidences
+
+    def capture_features(self, instance: Sequence[float]) -> None:
+        """Put one instance's feature values on the span, only if capture is switched on."""
+        if self._recorder.config.capture_request_content and self.span.is_recording():
+            self.span.set_attribute("ml.request.features", json.dumps(list(instance[:MAX_CAPTURED_FEATURES])))
+
+
+class _Disabled:
+    """What a switched-off recorder hands out: one shared object, no clock reads."""
+
+    span = trace.INVALID_SPAN
+
+    def __enter__(self) -> _Disabled:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def stage(self, name: str) -> _Disabled:
+        return self
+
+    def set_results(self, labels: Sequence[Any], confidences: Sequence[float]) -> None:
+        pass
+
+    def capture_features(self, instance: Sequence[float]) -> None:
+        pass
+
+
+_DISABLED = _Disabled()
+
+
+class PredictionRecorder:
+    """Creates prediction spans and records ML metrics; cheap when switched off."""
+
+    def __init__(self, config: TelemetryConfig | None = None) -> None:
+        self.config = config or TelemetryConfig.from_env()
+        self.enabled = self.config.enabled("mlotel")
+        self.metrics_on = self.enabled and self.config.ml_metrics and self.config.metrics_on
+        self._attribute_cache: dict[tuple, tuple[dict, dict]] = {}
+
+    # Looked up at the first prediction: a recorder is usually built before the providers
+    # are installed, and a tracer or instrument taken then is a proxy, one more call each time.
+    @cached_property
+    def tracer(self) -> lean_spans.LeanTracer | trace.Tracer:
+        return lean_spans.get_tracer(_SCOPE, __version__, SCHEMA_URL)
+
+    @cached_property
+    def _instruments(self) -> _Instruments | None:
+        return _Instruments() if self.metrics_on else None
+
+    def predict(self, model: str, version: str, batch_size: int) -> contextlib.AbstractContextManager[Prediction | _Disabled]:
+        """Context manager around one prediction call; yields a :class:`Prediction`."""
+        if not self.enabled:
+            return _DISABLED
+        return self._predict(model, version, batch_size)
+
+    @contextmanager
+    def _predict(self, model: str, version: str, batch_size: int) -> Iterator[Prediction]:
+        base = {"ml.model.name": model, "ml.model.version": version}
+        span = self.tracer.start_span(f"predict {model}", attributes={**base, "ml.batch.size": batch_size})
+        token = context.attach(trace.set_span_in_context(span))
+        start = time.perf_counter()
+        prediction = Prediction(self, span)
+        try:
+            yield prediction
+        except BaseException as exc:
+            prediction._emit_stage_spans()
+            span.set_attributes(prediction.stage_durations())
+            self._record_failure(span, base, error_type(exc), exc)
+            raise
+        else:
+            seconds = time.perf_counter() - start
+            if seconds * 1e3 >= self.config.stage_span_threshold_ms:
+                prediction._emit_stage_spans()
+            self._record_success(prediction, base, batch_size, seconds)
+        finally:
+            span.end()
+            context.detach(token)
+
+    def record_rejected(self, model: str, version: str, error_type: str) -> None:
+        """Count a request refused before prediction (bad input, unknown model)."""
+        if self._instruments is not None:
+            measurements.record(
+                self._instruments.errors.add,
+                1,
+                {"ml.model.name": model, "ml.model.version": version, "error.type": error_type},
+            )
+
+    def _record_failure(self, span: Span, base: dict[str, Any], error_type: str, exc: BaseException) -> None:
+        span.record_exception(exc)
+        span.set_status(Status(StatusCode.ERROR, error_type))
+        span.set_attribute("error.type", error_type)
+        if self._instruments is not None:
+            measurements.record(self._instruments.errors.add, 1, {**base, "error.type": error_type})
+
+    def _record_success(self, prediction: Prediction, base: dict[str, Any], batch_size: int, seconds: float) -> None:
+        confidences = prediction.confidences
+        threshold = self.config.low_confidence_threshold
+        low = sum(1 for c in confidences if c < threshold)
+        span = prediction.span
+        if span.is_recording():
+            # One call: each set_attribute takes the span's lock.
+            summary = prediction.stage_durations()
+            if confidences:
+                summary["ml.prediction.confidence.min"] = min(confidences)
+                summary["ml.prediction.confidence.max"] = max(confidences)
+                summary["ml.prediction.confidence.mean"] = sum(confidences) / len(confidences)
+                summary["ml.prediction.low_confidence_count"] = low
+            span.set_attributes(summary)
+            if low:
+                span.add_event("low_confidence", {"ml.prediction.low_confidence_count": low, "threshold": threshold})
+        instruments = self._instruments
+        if instruments is None:
+            return
+        # Queued, recorded off the request path, still linked to this span (see instrumentation/mlotel/measurements.py).
+        record = measurements.record
+        record(instruments.duration.record, seconds, base)
+        record(instruments.batch_size.record, batch_size, base)
+        for label, confidence in zip(prediction.labels, confidences):
+            is_low = confidence < threshold
+            by_label, by_label_and_flag = self._label_attributes(base, label, is_low)
+            record(instruments.confidence.record, confidence, by_label)
+            # Summed per label before it reaches the SDK; the cached dict is what makes the sum.
+            measurements.add(instruments.predictions.add, 1, by_label_and_flag)
+
+    def _label_attributes(self, base: dict[str, Any], label: Any, is_low: bool) -> tuple[dict, dict]:
+        """Attribute sets per label, built once: labels are a small bounded set per model."""
+        key = (base["ml.model.name"], base["ml.model.version"], label, is_low)
+        cached = self._attribute_cache.get(key)
+        if cached is None:
+            by_label = {**base, "ml.prediction.label": str(label)}
+            # The flag makes the low-confidence ratio exact for any threshold, not only a bucket bound.
+            cached = (by_label, {**by_label, "ml.prediction.low_confidence": is_low})
+            self._attribute_cache[key] = cached
+        return cached

@@ -1,0 +1,296 @@
+"""Builds the tracer, meter and logger providers from the ``OTEL_*`` variables.
+
+The SDK classes read most standard variables themselves (endpoint, headers,
+timeouts, sampler, ``OTEL_BSP_*``, export interval); this module only picks
+the exporter per signal and protocol, gives the batching a queue that does
+not overflow at a few thousand requests per second, and installs the
+providers globally. Providers that ``opentelemetry-instrument`` already
+installed are reused, never replaced.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import metrics, trace
+from opentelemetry.exporter.otlp.common._exporter_metrics import NoOpExporterMetrics, create_exporter_metrics
+from opentelemetry.sdk._shared_internal._processor_metrics import NoOpProcessorMetrics, create_processor_metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    ConsoleMetricExporter,
+    MetricExporter,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.resources import OTELResourceDetector, Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.semconv._incubating.attributes.otel_attributes import OtelComponentTypeValues
+from opentelemetry.semconv._incubating.attributes.process_attributes import PROCESS_PID
+from opentelemetry.semconv._incubating.attributes.service_attributes import SERVICE_INSTANCE_ID
+from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME, SERVICE_VERSION
+
+from mlotel import measurements
+from mlotel.config import TelemetryConfig
+from mlotel.measurements import MeasurementQueue
+from mlotel.span_encoding import GrpcSpanExporter
+from mlotel.views import ml_views
+
+_logger = logging.getLogger(__name__)
+
+SYSTEM_METRICS = {
+    "process.cpu.time": ["user", "system"],
+    "process.cpu.utilization": None,
+    "process.memory.usage": None,
+    "process.memory.virtual": None,
+    "process.open_file_descriptor.count": None,
+    "process.thread.count": None,
+    "system.cpu.utilization": ["idle", "user", "system", "iowait"],
+    "system.memory.usage": ["used", "free", "cached"],
+    "system.disk.io": ["read", "write"],
+}
+
+
+# Per signal: the exporter's module under opentelemetry.exporter.otlp.proto.{grpc,http}, and its class.
+_OTLP_EXPORTERS = {
+    "traces": ("trace_exporter", "OTLPSpanExporter"),
+    "metrics": ("metric_exporter", "OTLPMetricExporter"),
+    "logs": ("_log_exporter", "OTLPLogExporter"),
+}
+
+
+def _otlp_exporter(signal: str, protocol: str, **kwargs: Any) -> Any:
+    """The OTLP exporter for ``signal`` over ``protocol``."""
+    transport = "http" if protocol == "http/protobuf" else "grpc"
+    module, name = _OTLP_EXPORTERS[signal]
+    return getattr(importlib.import_module(f"opentelemetry.exporter.otlp.proto.{transport}.{module}"), name)(**kwargs)
+
+
+def _span_exporter(config: TelemetryConfig, meter_provider: metrics.MeterProvider) -> SpanExporter:
+    if config.traces_exporter == "console":
+        return ConsoleSpanExporter()
+    if config.traces_protocol == "http/protobuf":
+        return _otlp_exporter("traces", config.traces_protocol, meter_provider=meter_provider)
+    return GrpcSpanExporter(meter_provider=meter_provider)
+
+
+def _metric_exporter(config: TelemetryConfig) -> MetricExporter:
+    if config.metrics_exporter == "console":
+        return ConsoleMetricExporter()
+    return _otlp_exporter("metrics", config.metrics_protocol)
+
+
+def _log_exporter(config: TelemetryConfig) -> Any:
+    if config.logs_exporter == "console":
+        from opentelemetry.sdk._logs.export import ConsoleLogExporter
+
+        return ConsoleLogExporter()
+    return _otlp_exporter("logs", config.logs_protocol)
+
+
+def _count_drops(processor: BatchSpanProcessor, meter_provider: metrics.MeterProvider) -> None:
+    """Switch the SDK's own metrics on for this processor and its exporter only.
+
+    mlotel wants them for the batch processor and the exporter (they count
+    dropped spans and failed exports) but not for tracers, whose three counter
+    updates per span cost about a tenth of a request (benchmarks/overhead.py).
+    The SDK reads its switch only from the process-wide environment, as each
+    component is built; rather than rewrite ``os.environ`` (global, racy),
+    the no-op metrics of these two components are replaced. Where the SDK
+    keeps them elsewhere (another release), nothing is replaced.
+    """
+    batch: Any = getattr(processor, "_batch_processor", None)
+    if isinstance(getattr(batch, "_metrics", None), NoOpProcessorMetrics):
+        batch._metrics = create_processor_metrics(
+            "traces",
+            OtelComponentTypeValues.BATCHING_SPAN_PROCESSOR,
+            meter_provider,
+            capacity=batch._max_queue_size,
+            enabled=True,
+        )
+    exporter = processor.span_exporter
+    if isinstance(getattr(exporter, "_metrics", None), NoOpExporterMetrics):
+        exporter._metrics = create_exporter_metrics(
+            getattr(exporter, "_component_type", None) or OtelComponentTypeValues.OTLP_HTTP_SPAN_EXPORTER,
+            "traces",
+            exporter._endpoint,
+            meter_provider,
+            True,
+        )
+
+
+def build_resource(service_name: str, service_version: str | None = None) -> Resource:
+    """The process's resource: env wins; each process gets its own instance id."""
+    from_env = OTELResourceDetector().detect().attributes  # OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME
+    defaults: dict[str, str | int] = {
+        SERVICE_INSTANCE_ID: str(uuid.uuid4()),
+        PROCESS_PID: os.getpid(),
+        SERVICE_NAME: service_name,
+    }
+    if service_version:
+        defaults[SERVICE_VERSION] = service_version
+    return Resource.create({k: v for k, v in defaults.items() if k not in from_env})
+
+
+@dataclass
+class Telemetry:
+    """What :func:`setup_telemetry` installed; ``shutdown()`` flushes and stops it."""
+
+    config: TelemetryConfig
+    tracer_provider: TracerProvider | None = None
+    meter_provider: MeterProvider | None = None
+    logger_provider: Any = None
+    _owned: list[Any] = field(default_factory=list)  # providers and the queue: force_flush() and shutdown()
+    _uninstrument: list[Callable[[], None]] = field(default_factory=list)
+
+    def force_flush(self, timeout_millis: int = 10_000) -> None:
+        # Newest first: traces and queued measurements both record into the meter provider.
+        for owned in reversed(self._owned):
+            owned.force_flush(timeout_millis)
+
+    def shutdown(self) -> None:
+        for undo in reversed(self._uninstrument):
+            undo()
+        self._uninstrument.clear()
+        for owned in reversed(self._owned):
+            owned.shutdown()
+        self._owned.clear()
+
+
+def setup_telemetry(
+    config: TelemetryConfig | None = None,
+    *,
+    service_name: str = "unknown_service",
+    service_version: str | None = None,
+    span_processors: Sequence[SpanProcessor] | None = None,
+    metric_readers: Sequence[MetricReader] | None = None,
+) -> Telemetry:
+    """Install providers per ``config`` (read from the environment if None).
+
+    ``span_processors`` and ``metric_readers`` replace the exporters that the
+    environment would choose (tests pass in-memory ones).
+    """
+    config = config or TelemetryConfig.from_env()
+    telemetry = Telemetry(config)
+    if config.sdk_disabled:
+        return telemetry
+    for name in config.unknown_instrumentations:
+        _logger.warning("OTEL_PYTHON_DISABLED_INSTRUMENTATIONS names %r, which mlotel does not know", name)
+    resource = build_resource(service_name, service_version)
+
+    if config.metrics_on:
+        telemetry.meter_provider = meter_provider = _install_meter_provider(telemetry, resource, config, metric_readers)
+        _install_measurement_queue(telemetry, meter_provider)
+    if config.traces_on:
+        telemetry.tracer_provider = _install_tracer_provider(telemetry, resource, config, span_processors)
+    if config.logs_on:
+        telemetry.logger_provider = _install_logger_provider(telemetry, resource, config)
+    if config.enabled("logging"):
+        from opentelemetry.instrumentation.logging import LoggingInstrumentor
+
+        # Trace ids on every record; records shipped over OTLP only when a logs exporter is on.
+        _instrument_once(
+            telemetry,
+            LoggingInstrumentor,
+            tracer_provider=telemetry.tracer_provider,
+            inject_trace_context=True,
+            enable_log_auto_instrumentation=telemetry.logger_provider is not None,
+        )
+    if config.metrics_on and config.enabled("system_metrics"):
+        from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
+
+        _instrument_once(
+            telemetry, SystemMetricsInstrumentor, {"config": SYSTEM_METRICS}, meter_provider=telemetry.meter_provider
+        )
+    return telemetry
+
+
+def already_instrumented(instrumentor: type) -> bool:
+    """Whether this instrumentor's one shared instance (``BaseInstrumentor`` is a singleton) is instrumented."""
+    instance = getattr(instrumentor, "_instance", None)
+    return instance is not None and instance.is_instrumented_by_opentelemetry
+
+
+def _instrument_once(telemetry: Telemetry, instrumentor: type, init: dict | None = None, **kwargs: Any) -> None:
+    """Instrument unless something else (``opentelemetry-instrument``) already has, and then leave it as it is.
+
+    Constructing an instrumentor again re-runs ``__init__`` on its shared
+    instance: for system metrics that replaces the configuration its
+    registered callbacks read, and they fail with ``KeyError`` at each collection.
+    """
+    if already_instrumented(instrumentor):
+        return
+    instance = instrumentor(**(init or {}))
+    instance.instrument(**kwargs)
+    telemetry._uninstrument.append(instance.uninstrument)
+
+
+def _install_meter_provider(telemetry: Telemetry, resource: Resource, config: TelemetryConfig,
+                            metric_readers: Sequence[MetricReader] | None) -> MeterProvider:
+    existing = metrics.get_meter_provider()
+    if isinstance(existing, MeterProvider):
+        return existing
+    if metric_readers is None:
+        metric_readers = [
+            PeriodicExportingMetricReader(
+                _metric_exporter(config), export_interval_millis=config.metric_export_interval_ms
+            )
+        ]
+    provider = MeterProvider(resource=resource, metric_readers=list(metric_readers), views=ml_views())
+    metrics.set_meter_provider(provider)
+    telemetry._owned.append(provider)
+    return provider
+
+
+def _install_measurement_queue(telemetry: Telemetry, meter_provider: MeterProvider) -> None:
+    if measurements.installed() is not None:
+        return
+    queue = MeasurementQueue(meter_provider)
+    measurements.install(queue)
+    telemetry._owned.append(queue)
+
+
+def _install_tracer_provider(telemetry: Telemetry, resource: Resource, config: TelemetryConfig,
+                             span_processors: Sequence[SpanProcessor] | None) -> TracerProvider:
+    existing = trace.get_tracer_provider()
+    if isinstance(existing, TracerProvider):
+        return existing
+    provider = TracerProvider(resource=resource)
+    if span_processors is None:
+        meter_provider = telemetry.meter_provider or metrics.NoOpMeterProvider()
+        processor = BatchSpanProcessor(
+            _span_exporter(config, meter_provider),
+            meter_provider=meter_provider,
+            max_queue_size=config.bsp_max_queue_size,
+            schedule_delay_millis=config.bsp_schedule_delay_ms,
+            max_export_batch_size=config.bsp_max_export_batch_size,
+        )
+        if config.sdk_metrics:
+            _count_drops(processor, meter_provider)
+        span_processors = [processor]
+    for each in span_processors:
+        provider.add_span_processor(each)
+    trace.set_tracer_provider(provider)
+    telemetry._owned.append(provider)
+    return provider
+
+
+def _install_logger_provider(telemetry: Telemetry, resource: Resource, config: TelemetryConfig) -> Any:
+    from opentelemetry import _logs
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+
+    existing = _logs.get_logger_provider()
+    if isinstance(existing, LoggerProvider):
+        return existing
+    provider = LoggerProvider(resource=resource)
+    provider.add_log_record_processor(BatchLogRecordProcessor(_log_exporter(config)))
+    _logs.set_logger_provider(provider)
+    telemetry._owned.append(provider)
+    return provider
