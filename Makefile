@@ -35,10 +35,10 @@ jaeger:  ## build Jaeger v2 at its pinned version (cached)
 up: install system collector jaeger  ## start the whole stack natively, wait until healthy, print the URLs
 	$(VENV_PY) scripts/stack.py up $(if $(SIDECAR),--sidecar)
 
-down:  ## stop what `make up` started
+down:  ## stop the whole stack, supervisord included
 	$(VENV_PY) scripts/stack.py down
 
-status:  ## show what runs
+status:  ## each component's state (supervisord) and health
 	$(VENV_PY) scripts/stack.py status
 
 demo: up  ## drive traffic through the stack and print where to look

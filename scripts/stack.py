@@ -1,11 +1,13 @@
 """The native stack: Prometheus, Alertmanager, Jaeger, the collector, the
-alert-rule service, the ML API and the console as background processes on
-loopback, with logs and pids under ``.run/``.
+alert-rule service, the ML API and the console on loopback, each a program of
+one supervisord (config, socket and logs under ``.run/``), which restarts what
+dies within seconds.
 
-``python scripts/stack.py up [--sidecar]``: start what is not running (again
-after a crash), wait until each answers its health check, print the URLs.
-``down`` stops exactly what ``up`` started; ``status`` shows what runs;
-``demo`` sends traffic and prints where to look. ``make up`` and friends call it.
+``python scripts/stack.py up [--sidecar]``: start supervisord and, in order,
+each service that is not running or not healthy, waiting until it answers its
+health check; print the URLs. ``down`` stops every service and supervisord;
+``status`` shows each one's state and health; ``demo`` sends traffic and prints
+where to look. ``make up`` and friends call it.
 """
 
 from __future__ import annotations
@@ -13,20 +15,24 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-import signal
+import shlex
 import socket
 import subprocess
 import sys
 import time
+import xmlrpc.client
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from dotenv import dotenv_values
+from supervisor.xmlrpc import SupervisorTransport
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = Path(os.environ.get("MLOTEL_RUN_DIR", ROOT / ".run"))
 BIN = ROOT / ".build" / "bin"
+SUPERVISORD_CONF = RUN / "supervisord.conf"
+SOCKET = RUN / "supervisor.sock"
 CONSOLE = "http://127.0.0.1:8501"
 sys.path.insert(0, str(ROOT / "scripts"))
 from render_config import render  # noqa: E402
@@ -42,21 +48,8 @@ class Service:
     env: dict[str, str] = field(default_factory=dict)
 
     @property
-    def pid_file(self) -> Path:
-        return RUN / f"{self.name}.pid"
-
-    @property
     def log_file(self) -> Path:
         return RUN / "logs" / f"{self.name}.log"
-
-    def pid(self) -> int | None:
-        """The pid this stack started, if that process still runs."""
-        try:
-            pid = int(self.pid_file.read_text())
-            os.kill(pid, 0)
-        except (OSError, ValueError):
-            return None
-        return pid
 
     def healthy(self) -> bool:
         try:
@@ -88,6 +81,7 @@ def services(sidecar: bool = False) -> list[Service]:
             "jaeger",
             [str(BIN / "jaeger"), f"--config={ROOT / 'jaeger' / 'config.yaml'}"],
             "http://127.0.0.1:16686/api/services", 16686, "http://127.0.0.1:16686",
+            {"JAEGER_BADGER_DIR": str(RUN / "jaeger")},
         ),
         Service(
             "collector",
@@ -145,73 +139,175 @@ def _port_taken(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def start(service: Service, timeout: float = 90.0) -> bool:
-    """Start one service unless it runs; True if this call started it."""
-    if service.pid() is not None:
+def _quote(value: str) -> str:
+    """A value for supervisord's config, where % starts an expansion."""
+    return value.replace("%", "%%")
+
+
+def supervisord_config(stack: list[Service]) -> str:
+    """Each service a program: started by `up` in order (not by supervisord, which
+    would not wait for health), restarted by supervisord whenever it exits."""
+    sections = [f"""[unix_http_server]
+file={SOCKET}
+chmod=0700
+
+[supervisord]
+logfile={RUN / 'logs' / 'supervisord.log'}
+pidfile={RUN / 'supervisord.pid'}
+directory={ROOT}
+
+[rpcinterface:supervisor]
+supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
+
+[supervisorctl]
+serverurl=unix://{SOCKET}
+"""]
+    for service in stack:
+        environment = ",".join(f'{key}="{_quote(value)}"' for key, value in service.env.items())
+        sections.append(f"""[program:{service.name}]
+command={_quote(shlex.join(service.command))}
+directory={ROOT}
+{f"environment={environment}" if environment else ""}
+autostart=false
+autorestart=true
+startsecs=2
+startretries=10
+stopasgroup=true
+killasgroup=true
+stopwaitsecs=20
+redirect_stderr=true
+stdout_logfile={service.log_file}
+stdout_logfile_maxbytes=20MB
+stdout_logfile_backups=3
+""")
+    return "\n".join(sections)
+
+
+def supervisor() -> xmlrpc.client.ServerProxy:
+    """supervisord's XML-RPC API, over its socket."""
+    transport = SupervisorTransport(serverurl=f"unix://{SOCKET}")
+    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport)
+
+
+def supervisor_running() -> bool:
+    try:
+        return supervisor().supervisor.getState()["statename"] == "RUNNING"
+    except (OSError, xmlrpc.client.Fault):
         return False
-    if _port_taken(service.port):
+
+
+def _process(name: str) -> dict | None:
+    try:
+        return supervisor().supervisor.getProcessInfo(name)
+    except (OSError, xmlrpc.client.Fault):
+        return None
+
+
+def start_supervisord(stack: list[Service]) -> None:
+    """Start supervisord with this stack's programs, or bring a running one up to date."""
+    (RUN / "logs").mkdir(parents=True, exist_ok=True)
+    SUPERVISORD_CONF.touch(mode=0o600)  # it holds the rules API token
+    SUPERVISORD_CONF.write_text(supervisord_config(stack))
+    ctl = [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(SUPERVISORD_CONF)]
+    if supervisor_running():
+        # Programs whose command or environment changed are stopped here and started again by `up`.
+        subprocess.run([*ctl, "update"], check=True, stdout=subprocess.DEVNULL)
+        return
+    subprocess.run([sys.executable, "-m", "supervisor.supervisord", "-c", str(SUPERVISORD_CONF)], cwd=ROOT, check=True)
+    deadline = time.monotonic() + 10
+    while not supervisor_running():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"supervisord did not start; see {RUN / 'logs' / 'supervisord.log'}")
+        time.sleep(0.1)
+
+
+def start(service: Service, timeout: float = 90.0, grace: float = 10.0) -> bool:
+    """Make one service run and answer its health check; True if this call (re)started it.
+
+    A running service that is unhealthy gets ``grace`` seconds (supervisord may have
+    just restarted it), then is restarted."""
+    info = _process(service.name)
+    if info is not None and info["statename"] in ("RUNNING", "STARTING", "BACKOFF"):
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if service.healthy():
+                return False
+            time.sleep(0.2)
+        print(f"unhealthy {service.name}: restarting it")
+        supervisor().supervisor.stopProcess(service.name)
+    elif _port_taken(service.port):
         raise SystemExit(f"{service.name}: port {service.port} is taken by another process; stop it first")
-    service.log_file.parent.mkdir(parents=True, exist_ok=True)
-    with open(service.log_file, "ab") as log:
-        process = subprocess.Popen(
-            service.command, cwd=ROOT, env={**os.environ, **service.env},
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-    service.pid_file.write_text(str(process.pid))
+    supervisor().supervisor.startProcess(service.name, False)
     deadline = time.monotonic() + timeout
     while not service.healthy():
-        if process.poll() is not None or time.monotonic() > deadline:
+        state = _process(service.name)["statename"]
+        if state in ("FATAL", "EXITED", "STOPPED") or time.monotonic() > deadline:
             tail = service.log_file.read_text(errors="replace").splitlines()[-15:]
             stop(service)
-            raise SystemExit(f"{service.name} did not become healthy; last log lines:\n" + "\n".join(tail))
+            raise SystemExit(f"{service.name} did not become healthy ({state}); last log lines:\n" + "\n".join(tail))
         time.sleep(0.2)
     return True
 
 
-def stop(service: Service, timeout: float = 20.0) -> bool:
-    pid = service.pid()
-    service_was_running = pid is not None
-    if pid is not None:
-        os.killpg(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while service.pid() is not None and time.monotonic() < deadline:
-            try:
-                os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
-            time.sleep(0.1)
-        if service.pid() is not None:
-            os.killpg(pid, signal.SIGKILL)
-    service.pid_file.unlink(missing_ok=True)
-    return service_was_running
+def stop(service: Service) -> bool:
+    """Stop one service; supervisord too once nothing it supervises runs. True if it ran."""
+    info = _process(service.name)
+    was_running = info is not None and info["statename"] in ("RUNNING", "STARTING", "BACKOFF")
+    if was_running:
+        supervisor().supervisor.stopProcess(service.name)
+    if supervisor_running() and not any(
+            p["statename"] in ("RUNNING", "STARTING", "BACKOFF", "STOPPING")
+            for p in supervisor().supervisor.getAllProcessInfo()):
+        shutdown_supervisord()
+    return was_running
+
+
+def shutdown_supervisord() -> None:
+    supervisor().supervisor.shutdown()
+    deadline = time.monotonic() + 30
+    while SOCKET.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
 
 
 def up(sidecar: bool = False) -> list[Service]:
-    """Start the stack; return the services this call started."""
+    """Start the stack; return the services this call started or restarted."""
     RUN.mkdir(parents=True, exist_ok=True)
     template = (ROOT / "alertmanager" / "alertmanager.yml").read_text()
     (RUN / "alertmanager.yml").write_text(render(template, os.environ))
+    stack = services(sidecar)
+    start_supervisord(stack)
     started = []
-    for service in services(sidecar):
+    for service in stack:
         if start(service):
             started.append(service)
-            print(f"started  {service.name:<12} pid {service.pid()}")
+            print(f"started  {service.name:<12} pid {_process(service.name)['pid']}")
         else:
-            print(f"running  {service.name:<12} pid {service.pid()}")
+            print(f"running  {service.name:<12} pid {_process(service.name)['pid']}")
     return started
 
 
 def down() -> None:
+    """Stop every service in reverse start order, then supervisord."""
+    if not supervisor_running():
+        return
+    names = {p["name"] for p in supervisor().supervisor.getAllProcessInfo()}
     for service in reversed(services(sidecar=True)):
-        if stop(service):
+        if service.name in names and stop(service):
             print(f"stopped  {service.name}")
+    if supervisor_running():
+        shutdown_supervisord()
+    print("stopped  supervisord")
 
 
 def status() -> None:
-    for service in services(sidecar=(RUN / "sidecar.pid").exists()):
-        pid = service.pid()
-        state = "stopped" if pid is None else ("healthy" if service.healthy() else "unhealthy")
-        print(f"{service.name:<12} {state:<10} {'pid ' + str(pid) if pid else '':<10} {service.url}")
+    if not supervisor_running():
+        print("supervisord is not running: `make up` starts the stack")
+        return
+    infos = {p["name"]: p for p in supervisor().supervisor.getAllProcessInfo()}
+    for service in services(sidecar="sidecar" in infos):
+        info = infos.get(service.name, {"statename": "ABSENT", "description": "", "pid": 0})
+        health = "healthy" if service.healthy() else "unhealthy"
+        print(f"{service.name:<12} {info['statename']:<9} {health:<10} {info['description']:<26} {service.url}")
 
 
 def print_urls() -> None:
@@ -224,7 +320,7 @@ Alertmanager  http://127.0.0.1:9093   (API v2: /api/v2/alerts)
 Alert rules   http://127.0.0.1:8080   (GET /rules, /alerts/active, /metrics/summary; docs at /docs;
                                        changes need the token in $ALERTING_API_TOKEN, .env or .run/alerting-api-token)
 Collector     OTLP 127.0.0.1:4317 (gRPC) / 4318 (HTTP), metrics for Prometheus on :8889, health :13133
-Logs and pids under .run/; `make down` stops it all.""")
+Logs under .run/logs/, supervised by supervisord (`make status`); `make down` stops it all.""")
 
 
 def main() -> None:
