@@ -71,7 +71,10 @@ def _server(scope: Scope, scheme: str) -> tuple[str, int] | None:
     address, port = host, ""
     if ":" in host.rpartition("]")[2]:  # a port, after a name or a bracketed IPv6 address
         address, _, port = host.rpartition(":")
-    return address.strip("[]"), int(port) if port.isdigit() else _DEFAULT_PORTS.get(scheme, 80)
+    # isascii: "²" is a digit to str.isdigit but not to int(); a client sends what it likes.
+    known = port.isascii() and port.isdigit() and int(port) <= 65535
+    # 253: the longest DNS name; a longer Host is no server's name, only a big attribute.
+    return address.strip("[]")[:253], int(port) if known else _DEFAULT_PORTS.get(scheme, 80)
 
 
 class TelemetryMiddleware:

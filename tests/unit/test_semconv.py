@@ -85,6 +85,16 @@ def test_server_span_has_the_required_and_recommended_attributes(serve):
     assert tuple(point.explicit_bounds) == HTTP_SERVER_DURATION_BUCKETS == SPEC_HTTP_BUCKETS
 
 
+@pytest.mark.parametrize("host", [b"h:\xb2", b"h:99999", b"h:", b"x" * 5000 + b":80"])
+def test_a_host_header_that_names_no_server_is_served_and_bounded(serve, host):
+    client, captured = serve()
+    # "\xb2" is "²" in latin-1: a digit to str.isdigit, not to int().
+    assert client.get("/items/7", headers={"host": host}).status_code == 200
+    (span,) = captured.spans("GET /items/{item}")
+    assert span.attributes[SERVER_PORT] == 80  # the scheme's, as for a Host without a port
+    assert len(span.attributes[SERVER_ADDRESS]) <= 253
+
+
 def test_unknown_method_is_other_with_the_original_kept(serve):
     client, captured = serve()
     assert client.request("PURGE", "/items/7").status_code == 200
