@@ -120,6 +120,14 @@ def services(sidecar: bool = False) -> list[Service]:
     return stack
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` readable by this user only, also over a file an older run left readable to all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(text)
+
+
 def alerting_token() -> str:
     """The alert-rule service's API token: ALERTING_API_TOKEN from the environment or
     ``.env``, else one generated once and kept in ``.run/alerting-api-token``."""
@@ -129,8 +137,7 @@ def alerting_token() -> str:
     path = RUN / "alerting-api-token"
     if not path.exists():
         RUN.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text(secrets.token_urlsafe(24))
+        write_private(path, secrets.token_urlsafe(24))
     return path.read_text().strip()
 
 
@@ -206,8 +213,7 @@ def _process(name: str) -> dict | None:
 def start_supervisord(stack: list[Service]) -> None:
     """Start supervisord with this stack's programs, or bring a running one up to date."""
     (RUN / "logs").mkdir(parents=True, exist_ok=True)
-    SUPERVISORD_CONF.touch(mode=0o600)  # it holds the rules API token
-    SUPERVISORD_CONF.write_text(supervisord_config(stack))
+    write_private(SUPERVISORD_CONF, supervisord_config(stack))  # it holds the rules API token
     ctl = [sys.executable, "-m", "supervisor.supervisorctl", "-c", str(SUPERVISORD_CONF)]
     if supervisor_running():
         # Programs whose command or environment changed are stopped here and started again by `up`.
@@ -273,7 +279,8 @@ def up(sidecar: bool = False) -> list[Service]:
     """Start the stack; return the services this call started or restarted."""
     RUN.mkdir(parents=True, exist_ok=True)
     template = (ROOT / "alertmanager" / "alertmanager.yml").read_text()
-    (RUN / "alertmanager.yml").write_text(render(template, os.environ))
+    # It may hold the Slack webhook URL and SMTP settings.
+    write_private(RUN / "alertmanager.yml", render(template, os.environ))
     stack = services(sidecar)
     start_supervisord(stack)
     started = []

@@ -15,6 +15,8 @@ class AlertingServiceError(BackendError):
 
 
 class AlertingService(HttpClient):
+    error = AlertingServiceError
+
     async def _call(self, method: str, path: str, token: str | None = None, **params: Any) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         try:
@@ -23,12 +25,13 @@ class AlertingService(HttpClient):
             raise AlertingServiceError(f"alert-rule service at {self.url} unreachable: {type(error).__name__}") from None
         if response.status_code >= 400:
             try:
-                message = response.json().get("message") or response.reason_phrase
+                body = response.json()
             except ValueError:
-                message = response.reason_phrase
+                body = None
+            message = (body.get("message") if isinstance(body, dict) else None) or response.reason_phrase
             raise AlertingServiceError(f"alert-rule service answered {response.status_code}: {message}",
                                        unavailable=response.status_code >= 500)
-        return response.json()
+        return self._json(response)
 
     async def health(self) -> dict:
         return await self._call("GET", "/health")

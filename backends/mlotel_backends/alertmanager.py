@@ -13,6 +13,8 @@ class AlertmanagerError(BackendError):
 
 
 class Alertmanager(HttpClient):
+    error = AlertmanagerError
+
     async def post(self, alerts: list[dict]) -> None:
         try:
             response = await self._client.post("/api/v2/alerts", json=alerts)
@@ -29,4 +31,4 @@ class Alertmanager(HttpClient):
             raise AlertmanagerError(f"Alertmanager at {self.url} unreachable: {type(error).__name__}: {error}") from None
         if response.status_code != 200:
             raise AlertmanagerError(f"Alertmanager at {self.url} answered {response.status_code}")
-        return response.json()
+        return self._json(response)

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
+
+from mlotel_backends.errors import BackendError
 
 
 class HttpClient:
+    error: type[BackendError] = BackendError
+    """What this client raises; a subclass names its backend's own."""
+
     def __init__(self, url: str, timeout: float = 5.0, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.url = url.rstrip("/")
         self._client = httpx.AsyncClient(base_url=self.url, timeout=timeout, transport=transport)
 
     async def close(self) -> None:
         await self._client.aclose()
+
+    def _json(self, response: httpx.Response) -> Any:
+        """The answer's JSON; an answer that is none (a proxy's error page, a placeholder) is the backend's error."""
+        try:
+            return response.json()
+        except ValueError:
+            raise self.error(f"{self.url} answered {response.status_code} without JSON") from None

@@ -14,6 +14,8 @@ class JaegerError(BackendError):
 
 
 class Jaeger(HttpClient):
+    error = JaegerError
+
     async def _get(self, path: str, params: dict | None = None) -> httpx.Response:
         try:
             response = await self._client.get(path, params=params)
@@ -28,9 +30,7 @@ class Jaeger(HttpClient):
         response = await self._get(f"/api/traces/{trace_id}")
         if response.status_code == 404:
             return None
-        if response.status_code != 200:
-            raise JaegerError(f"Jaeger answered {response.status_code} for trace {trace_id}", unavailable=False)
-        data = response.json().get("data") or []
+        data = self._data(response)
         return data[0] if data else None
 
     async def search(self, service: str, operation: str = "", min_duration: str = "", start_us: int | None = None,
@@ -45,14 +45,18 @@ class Jaeger(HttpClient):
             params["start"] = start_us
         if end_us is not None:
             params["end"] = end_us
-        response = await self._get("/api/traces", params)
-        if response.status_code != 200:
-            raise JaegerError(f"Jaeger refused the search ({response.status_code})", unavailable=False)
-        return response.json().get("data") or []
+        return self._data(await self._get("/api/traces", params))
 
     async def services(self) -> list[str]:
-        return (await self._get("/api/services")).json().get("data") or []
+        return self._data(await self._get("/api/services"))
 
     async def operations(self, service: str) -> list[str]:
         """The span names Jaeger has seen from ``service`` (e.g. "predict digits")."""
-        return (await self._get(f"/api/services/{service}/operations")).json().get("data") or []
+        return self._data(await self._get(f"/api/services/{service}/operations"))
+
+    def _data(self, response: httpx.Response) -> list:
+        """The ``data`` of an answer; any status but 200 is Jaeger refusing the question."""
+        if response.status_code != 200:
+            raise JaegerError(f"Jaeger answered {response.status_code} to {response.request.url.path}", unavailable=False)
+        body = self._json(response)
+        return (body.get("data") if isinstance(body, dict) else None) or []
