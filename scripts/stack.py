@@ -246,8 +246,8 @@ def start(service: Service, timeout: float = 90.0, grace: float = 10.0) -> bool:
     supervisor().supervisor.startProcess(service.name, False)
     deadline = time.monotonic() + timeout
     while not service.healthy():
-        state = _process(service.name)["statename"]
-        if state in ("FATAL", "EXITED", "STOPPED") or time.monotonic() > deadline:
+        state = (_process(service.name) or {"statename": "FATAL (supervisord gone)"})["statename"]
+        if state.startswith("FATAL") or state in ("EXITED", "STOPPED") or time.monotonic() > deadline:
             tail = service.log_file.read_text(errors="replace").splitlines()[-15:]
             stop(service)
             raise SystemExit(f"{service.name} did not become healthy ({state}); last log lines:\n" + "\n".join(tail))

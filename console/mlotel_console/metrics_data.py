@@ -9,7 +9,6 @@ window and at what step. Loaders raise ``BackendError`` when Prometheus fails.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from typing import Any
@@ -18,8 +17,10 @@ import pandas as pd
 import streamlit as st
 
 from mlotel import metrics_contract as mc
+from mlotel_backends.errors import BackendError
 from mlotel_backends.prometheus import Sample, Series
 from mlotel_console import clients
+from mlotel_console.loading import gather
 
 # The shortest auto-refresh interval: a refresh never shows older data than this.
 TTL = 5
@@ -46,10 +47,13 @@ def fetch(now: dict[str, str], over_time: dict[str, str] | None = None, seconds:
     end = time.time()
 
     async def work(c: clients.Clients) -> Results:
-        answers = await asyncio.gather(
+        # Every query ends before the clients close; then the first failure is the page's banner.
+        answers = await gather(
             *(c.prometheus.query(expr, end) for expr in now.values()),
             *(c.prometheus.query_range(expr, end - seconds, end, step(seconds)) for expr in over_time.values()),
         )
+        if failed := next((answer for answer in answers if isinstance(answer, BackendError)), None):
+            raise failed
         return dict(zip([*now, *over_time], answers))
 
     return clients.run(work)

@@ -52,7 +52,8 @@ def slow(model: str, min_ms: float, since_s: int) -> Slow:
     """The slowest predictions (of ``model``, or all) of at least ``min_ms`` within ``since_s`` seconds,
     slowest first, and the latency exemplars of the same time."""
     end = time.time()
-    series = contract.duration_exemplar_series(contract.Scope(matchers=f'{contract.MODEL}="{model}"' if model else ""))
+    # for_model quotes the name: it comes from a link and may hold anything.
+    series = contract.duration_exemplar_series(contract.for_model(model) if model else contract.Scope())
 
     async def work(c: clients.Clients) -> list:
         return await gather(

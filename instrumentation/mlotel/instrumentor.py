@@ -11,7 +11,7 @@ The launcher finds :class:`MlotelInstrumentor` through the
 middleware stack (at its first request, after the app's own middleware is
 added). An app that called :func:`~mlotel.instrument_app` itself is
 left as it is, so the in-code API and the launcher combine. Prediction spans
-and ML metrics come from the app's :class:`~instrumentation.PredictionRecorder`
+and ML metrics come from the app's :class:`~mlotel.PredictionRecorder`
 as always; the providers from mlotel's configurator (:mod:`mlotel.distro`).
 
 Switches: ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=mlotel_http`` keeps the
