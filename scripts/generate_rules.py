@@ -44,14 +44,15 @@ ALERTED_MODEL = Scope(matchers=f'{MODEL}="{{{{ labels.{MODEL} }}}}"', by=())
 ALERT_RULES = [
     {
         "name": "PredictionLatencyHigh",
-        "expr": f"{contract.latency_quantile(0.95)} > 0.5",
+        "expr": f"{contract.latency_quantile(0.95)} > {contract.P95_LATENCY_ALERT_SECONDS}",
         "for": "2m",
         "keep_firing_for": "1m",
         "labels": {"severity": "warning"},
         "annotations": {
             "summary": "p95 prediction latency of {{ labels.ml_model_name }} is {{ value | milliseconds }}",
             "description": "The slowest 5% of {{ labels.ml_model_name }} predictions took over {{ value | milliseconds }} "
-                           "in the last 5 minutes (threshold 500 ms). trace_url lists them.",
+                           f"in the last 5 minutes (threshold {contract.P95_LATENCY_ALERT_SECONDS * 1000:g} ms). "
+                           "trace_url lists them.",
         },
         "trace_search": {"operation": "predict {{ labels.ml_model_name }}", "min_duration": "{{ value | milliseconds }}"},
     },
@@ -70,7 +71,7 @@ ALERT_RULES = [
     },
     {
         "name": "PredictionErrorRatioHigh",
-        "expr": f"{contract.error_ratio()} > 0.05",
+        "expr": f"{contract.error_ratio()} > {contract.ERROR_RATIO_ALERT}",
         "for": "2m",
         "labels": {"severity": "critical"},
         "annotations": {

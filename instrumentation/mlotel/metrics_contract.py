@@ -73,6 +73,9 @@ STATUS = "http_response_status_code"
 # The Prometheus job of the ML API's own metrics (prometheus/prometheus.yml).
 API_JOB = "ml-api"
 QUANTILES = (0.5, 0.95, 0.99)
+# The default alert rules' thresholds: the rules fire there and the console's gauges turn red there.
+P95_LATENCY_ALERT_SECONDS = 0.5
+ERROR_RATIO_ALERT = 0.05
 
 
 @dataclass(frozen=True)

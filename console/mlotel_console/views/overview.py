@@ -6,12 +6,12 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from mlotel.metrics_contract import MODEL
+from mlotel.metrics_contract import ERROR_RATIO_ALERT, MODEL, P95_LATENCY_ALERT_SECONDS
 from mlotel_backends.errors import BackendError
 from mlotel_console import charts, metrics_data, ui
 
-# The default alert rules' thresholds (alerting/mlotel_alerting/default_rules/ml.yml), so a gauge turns red where an alert would fire.
-P95_LIMIT_MS, ERROR_LIMIT = 500, 0.05
+# A gauge turns red where the default alert would fire.
+P95_LIMIT_MS, ERROR_LIMIT = P95_LATENCY_ALERT_SECONDS * 1000, ERROR_RATIO_ALERT
 
 st.title("Overview")
 st.caption("Where to look: a slow model? Open its **slow predictions**. Confidence shifting? Open the **model**. "
