@@ -202,7 +202,8 @@ def test_a_killed_ml_api_is_back_within_15_s_and_its_telemetry_resumes(native_st
     load.wait_for_traffic(5)
     pid = native_stack.supervisor().supervisor.getProcessInfo("ml-api")["pid"]
     killed = kill_9(native_stack, "ml-api")
-    healthy = back(native_stack, "ml-api", pid, timeout=15)
+    healthy = back(native_stack, "ml-api", pid, timeout=60)  # measured, then held to the claim
+    assert healthy - killed <= 15, f"the ML API answered its health check {healthy - killed:.1f} s after kill -9"
     summary = load.finish()
     records = load.records()
     failures = [r for r in records if r["error"]]
