@@ -169,9 +169,8 @@ def test_traces_sent_while_jaeger_is_down_for_a_minute_arrive_after_it_returns(n
     jaeger = service(native_stack, "jaeger")
     outage = 60.0
     load = Load(tmp_path / "requests.jsonl", rate=8, duration=15 + outage + 10)
-    load.wait_for_traffic(12)
-    before = load.kept_trace_ids()
-    assert before and all_in_jaeger(before, timeout=30) == []
+    before = poll_until(lambda: load.kept_trace_ids() if len(load.kept_trace_ids()) >= 3 else None, timeout=90, interval=0.5)
+    assert all_in_jaeger(before, timeout=30) == []
 
     native_stack.supervisor().supervisor.stopProcess("jaeger")
     stopped = time.time()
@@ -202,22 +201,27 @@ def test_a_killed_ml_api_is_back_within_15_s_and_its_telemetry_resumes(native_st
     load.wait_for_traffic(5)
     pid = native_stack.supervisor().supervisor.getProcessInfo("ml-api")["pid"]
     killed = kill_9(native_stack, "ml-api")
-    healthy = back(native_stack, "ml-api", pid, timeout=60)  # measured, then held to the claim
-    assert healthy - killed <= 15, f"the ML API answered its health check {healthy - killed:.1f} s after kill -9"
+    healthy = back(native_stack, "ml-api", pid, timeout=60)  # measured here, held to the claim below
     summary = load.finish()
     records = load.records()
     failures = [r for r in records if r["error"]]
 
     # Telemetry resumes: the new process's slow traces reach Jaeger ...
     after = load.kept_trace_ids(healthy)
-    assert after, "no slow batch was sent after the restart"
-    assert all_in_jaeger(after, timeout=60) == []
+    missing = all_in_jaeger(after, timeout=60)
     # ... and its metrics Prometheus, counting exactly the predictions the client got answered after the kill.
     answered_after = sum(1 for r in records if r["status"] == 200 and r["sent"] > killed)
-    new = "|".join(old_instances)
-    served = f'sum(ml_prediction_duration_seconds_count{{job="ml-api", service_instance_id!~"{new}"}})'
-    poll_until(lambda: value(served) == answered_after, timeout=60, interval=2)
+    old = "|".join(old_instances)
+    served = f'sum(ml_prediction_duration_seconds_count{{job="ml-api", service_instance_id!~"{old}"}})'
+    deadline, counted = time.monotonic() + 60, value(served)
+    while counted != answered_after and time.monotonic() < deadline:
+        time.sleep(2)
+        counted = value(served)
     print(f"\nML API kill -9: healthy again {healthy - killed:.1f} s later; {len(failures)} of {summary['requests']} requests "
           f"failed ({', '.join(f'{k} {n}' for k, n in summary['errors'].items() if n)}), "
           f"the last sent {max((r['sent'] for r in failures), default=killed) - killed:.1f} s after the kill; "
-          f"the new process counted {answered_after} predictions, as many as the client got answered")
+          f"after it: {len(after) - len(missing)} of {len(after)} slow traces in Jaeger, the new process counted {counted:.0f} "
+          f"predictions, the client got {answered_after} answered")
+    assert healthy - killed <= 15, f"the ML API answered its health check {healthy - killed:.1f} s after kill -9"
+    assert after and missing == [], f"{len(missing)} of {len(after)} slow traces sent after the restart are not in Jaeger"
+    assert counted == answered_after
