@@ -180,10 +180,12 @@ def test_a_killed_collector_costs_no_request_and_its_span_loss_is_counted(native
     assert after, "no slow batch was sent after the collector came back"
     assert all_in_jaeger(after, timeout=60) == []
     lost = all_in_jaeger(around, timeout=10)
+    sent = {r["trace_id"]: r["sent"] for r in load.records()}
     print(f"\ncollector kill -9: back in {recovered - killed:.1f} s; {summary['requests']} requests, "
           f"{summary['failed']} failed, max {summary['latency_ms']['max']:.0f} ms; SDK: {exported:.0f} spans exported in all, "
           f"{failed:.0f} failed to export, "
-          f"{dropped:.0f} dropped (queue full); slow traces sent around the kill lost: {len(lost)} of {len(around)}")
+          f"{dropped:.0f} dropped (queue full); slow traces sent around the kill lost: {len(lost)} of {len(around)} "
+          f"(sent at {', '.join(f'{sent[t] - killed:+.1f} s' for t in lost) or '-'} from the kill)")
 
 
 def test_traces_sent_while_jaeger_is_down_for_a_minute_arrive_after_it_returns(native_stack, slow_is_kept, tmp_path):
