@@ -128,9 +128,10 @@ def collector_metric(name: str, **labels: str) -> float:
 
 
 def api_instances() -> set[str]:
-    """The ML API processes whose telemetry Prometheus holds, by their resource's service.instance.id."""
-    return {r["metric"]["service_instance_id"]
-            for r in prometheus('group by (service_instance_id) (otel_sdk_exporter_span_exported_total{job="ml-api"})')}
+    """The ML API processes whose telemetry Prometheus holds, by their resource's service.instance.id
+    (waiting for the first, on a stack that has just started)."""
+    expr = 'group by (service_instance_id) (otel_sdk_exporter_span_exported_total{job="ml-api"})'
+    return poll_until(lambda: {r["metric"]["service_instance_id"] for r in prometheus(expr)}, timeout=30, interval=1)
 
 
 def service(stack, name: str):
@@ -152,14 +153,12 @@ def back(stack, name: str, killed_pid: int, timeout: float) -> float:
 
 
 def test_a_killed_collector_costs_no_request_and_its_span_loss_is_counted(native_stack, slow_is_kept, tmp_path):
-    api = api_instances()
-    instance = "|".join(api)
+    load = Load(tmp_path / "requests.jsonl", rate=10, duration=30)
+    load.wait_for_traffic(10)
+    instance = "|".join(api_instances())
     failed_spans = f'sum(otel_sdk_exporter_span_exported_total{{service_instance_id=~"{instance}", error_type!=""}})'
     dropped_spans = f'sum(otel_sdk_processor_span_processed_total{{service_instance_id=~"{instance}", error_type!=""}})'
     failed_before, dropped_before = value(failed_spans), value(dropped_spans)
-
-    load = Load(tmp_path / "requests.jsonl", rate=10, duration=30)
-    load.wait_for_traffic(10)
     pid = native_stack.supervisor().supervisor.getProcessInfo("collector")["pid"]
     killed = kill_9(native_stack, "collector")
     recovered = back(native_stack, "collector", pid, timeout=30)
@@ -219,9 +218,11 @@ def test_traces_sent_while_jaeger_is_down_for_a_minute_arrive_after_it_returns(n
 
 
 def test_a_killed_ml_api_is_back_within_15_s_and_its_telemetry_resumes(native_stack, slow_is_kept, tmp_path):
+    # 45 s: after the restart, a loaded host's 15 s or more, enough slow batches remain to trace.
+    load = Load(tmp_path / "requests.jsonl", rate=10, duration=45)
+    # Long enough for the running process's metrics to have been exported (every 5 s) and scraped.
+    load.wait_for_traffic(12)
     old_instances = api_instances()
-    load = Load(tmp_path / "requests.jsonl", rate=10, duration=30)
-    load.wait_for_traffic(5)
     pid = native_stack.supervisor().supervisor.getProcessInfo("ml-api")["pid"]
     killed = kill_9(native_stack, "ml-api")
     healthy = back(native_stack, "ml-api", pid, timeout=60)  # measured here, held to the claim below
