@@ -1,10 +1,12 @@
 """Builds the tracer, meter and logger providers from the ``OTEL_*`` variables.
 
 The SDK classes read most standard variables themselves (endpoint, headers,
-timeouts, sampler, ``OTEL_BSP_*``, export interval); this module only picks
-the exporter per signal and protocol, gives the batching a queue that does
-not overflow at a few thousand requests per second, and installs the
-providers globally. Providers that ``opentelemetry-instrument`` already
+timeouts, sampler, attribute counts); this module picks the exporter per
+signal and protocol, gives the batching a queue that does not overflow at a
+few thousand requests per second, bounds attribute values (8,192 characters
+unless ``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`` says otherwise) and span export
+requests (3 MiB, :mod:`mlotel.export_size`), and installs the providers
+globally. Providers that ``opentelemetry-instrument`` already
 installed are reused, never replaced.
 """
 
@@ -27,13 +29,14 @@ from opentelemetry.sdk.metrics.export import (
     PeriodicExportingMetricReader,
 )
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.semconv._incubating.attributes.process_attributes import PROCESS_PID
 from opentelemetry.semconv._incubating.attributes.service_attributes import SERVICE_INSTANCE_ID
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME, SERVICE_VERSION
 
 from mlotel.config import TelemetryConfig
+from mlotel.export_size import SizeBoundedSpanExporter
 from mlotel.views import ml_views
 
 _logger = logging.getLogger(__name__)
@@ -67,15 +70,15 @@ def _otlp_exporter(signal: str, protocol: str, **kwargs: Any) -> Any:
 
 
 def _span_exporter(config: TelemetryConfig, meter_provider: metrics.MeterProvider) -> SpanExporter:
+    """The span exporter, whose export requests stay under ``span_export_max_bytes``."""
     if config.traces_exporter == "console":
         return ConsoleSpanExporter()
-    if config.traces_protocol == "http/protobuf":
-        return _otlp_exporter("traces", config.traces_protocol, meter_provider=meter_provider)
-    if config.fastpath:
+    if config.fastpath and config.traces_protocol == "grpc":
         from mlotel.fastpath.span_encoding import GrpcSpanExporter
 
-        return GrpcSpanExporter(meter_provider=meter_provider)
-    return _otlp_exporter("traces", config.traces_protocol, meter_provider=meter_provider)
+        return GrpcSpanExporter(meter_provider=meter_provider, max_bytes=config.span_export_max_bytes)
+    exporter = _otlp_exporter("traces", config.traces_protocol, meter_provider=meter_provider)
+    return SizeBoundedSpanExporter(exporter, config.span_export_max_bytes)
 
 
 def _metric_exporter(config: TelemetryConfig) -> MetricExporter:
@@ -231,7 +234,11 @@ def _install_tracer_provider(telemetry: Telemetry, resource: Resource, config: T
     existing = trace.get_tracer_provider()
     if isinstance(existing, TracerProvider):
         return existing
-    provider = TracerProvider(resource=resource)
+    limits = SpanLimits(
+        max_attribute_length=config.attribute_value_length,
+        max_span_attribute_length=config.span_attribute_value_length,
+    )  # the counts of attributes, events and links as the SDK reads them from OTEL_*_COUNT_LIMIT
+    provider = TracerProvider(resource=resource, span_limits=limits)
     if span_processors is None:
         meter_provider = telemetry.meter_provider or metrics.NoOpMeterProvider()
         processor = BatchSpanProcessor(
