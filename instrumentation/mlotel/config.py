@@ -26,7 +26,7 @@ from opentelemetry.semconv.attributes.http_attributes import HttpRequestMethodVa
 
 from mlotel import environment_variables as env
 
-DEFAULT_EXCLUDED_URLS = "/health,/docs.*,/redoc.*,/openapi.json,/favicon.ico"
+DEFAULT_EXCLUDED_URLS = "/health,/health/live,/health/ready,/docs.*,/redoc.*,/openapi.json,/favicon.ico"
 SIGNAL_EXPORTERS = ("otlp", "console", "none")
 OTLP_PROTOCOLS = ("grpc", "http/protobuf")
 # The SDK's defaults (queue 2048, delay 5 s) drop spans near 2,000 requests/s;

@@ -19,7 +19,7 @@ OTEL_PYTHON_FASTAPI_EXCLUDED_URLS = "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS"
 """Comma-separated regular expressions; a request whose path matches one of
 them in full is neither traced nor measured. ``/health`` excludes only
 ``/health``; write ``/docs.*`` for a prefix. Default
-``/health,/docs.*,/redoc.*,/openapi.json,/favicon.ico``."""
+``/health,/health/live,/health/ready,/docs.*,/redoc.*,/openapi.json,/favicon.ico``."""
 
 OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS"
 """Comma-separated, case-sensitive HTTP methods that the server span and

@@ -27,6 +27,8 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from mlotel.export_health import EXPORT_HEALTH
+
 # Fixed-size fields (tag and value, at most): trace_id and span_id of a span or link, a
 # parent_span_id, kind, start and end times, a span's flags (field 16: a two-byte tag), a link's
 # flags, the status code, a dropped count (varint of a uint32), an event's time.
@@ -145,15 +147,22 @@ def chunks(spans: Sequence[ReadableSpan], max_bytes: int) -> Iterator[Sequence[R
 
 
 class SizeBoundedSpanExporter(SpanExporter):
-    """Exports through ``exporter`` in requests of at most ``max_bytes`` each; one failure costs only its chunk."""
+    """Exports through ``exporter`` in requests of at most ``max_bytes`` each; one failure costs only its chunk.
+
+    Each request's outcome goes to :data:`mlotel.export_health.EXPORT_HEALTH`.
+    """
 
     def __init__(self, exporter: SpanExporter, max_bytes: int) -> None:
         self.exporter = exporter
         self.max_bytes = max_bytes
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        results = [self.exporter.export(chunk) for chunk in chunks(spans, self.max_bytes)]
-        return SpanExportResult.SUCCESS if all(r is SpanExportResult.SUCCESS for r in results) else SpanExportResult.FAILURE
+        failed = False
+        for chunk in chunks(spans, self.max_bytes):
+            ok = self.exporter.export(chunk) is SpanExportResult.SUCCESS
+            EXPORT_HEALTH.record("traces", ok, len(chunk))
+            failed = failed or not ok
+        return SpanExportResult.FAILURE if failed else SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
         self.exporter.shutdown()

@@ -33,6 +33,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope as InstrumentationInfo
 from opentelemetry.trace import SpanContext, SpanKind
 
+from mlotel.export_health import EXPORT_HEALTH
 from mlotel.export_size import chunks
 
 _logger = logging.getLogger(__name__)
@@ -58,7 +59,8 @@ class GrpcSpanExporter(OTLPSpanExporter):
     requests (as :class:`mlotel.export_size.SizeBoundedSpanExporter` does on the
     SDK's path); here the request is measured exactly (``ByteSize()``, in C)
     once it is encoded, and sent as encoded, so a batch under the limit costs
-    nothing more.
+    nothing more. Each request's outcome goes to
+    :data:`mlotel.export_health.EXPORT_HEALTH`.
     """
 
     def __init__(self, *args: Any, max_bytes: int | None = None, **kwargs: Any) -> None:
@@ -74,9 +76,11 @@ class GrpcSpanExporter(OTLPSpanExporter):
         # The SDK's export encodes through _translate_data, once per attempt: each attempt gets this request.
         self._encoded = (spans, request)
         try:
-            return super().export(spans)
+            result = super().export(spans)
         finally:
             self._encoded = None
+        EXPORT_HEALTH.record("traces", result is SpanExportResult.SUCCESS, len(spans))
+        return result
 
     def _translate_data(self, data: Sequence[ReadableSpan]) -> ExportTraceServiceRequest:
         encoded = self._encoded
