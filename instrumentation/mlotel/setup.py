@@ -41,17 +41,6 @@ from mlotel.views import ml_views
 
 _logger = logging.getLogger(__name__)
 
-SYSTEM_METRICS = {
-    "process.cpu.time": ["user", "system"],
-    "process.cpu.utilization": None,
-    "process.memory.usage": None,
-    "process.memory.virtual": None,
-    "process.open_file_descriptor.count": None,
-    "process.thread.count": None,
-    "system.cpu.utilization": ["idle", "user", "system", "iowait"],
-    "system.memory.usage": ["used", "free", "cached"],
-    "system.disk.io": ["read", "write"],
-}
 
 
 # Per signal: the exporter's module under opentelemetry.exporter.otlp.proto.{grpc,http}, and its class.
@@ -173,12 +162,12 @@ def setup_telemetry(
             inject_trace_context=True,
             enable_log_auto_instrumentation=telemetry.logger_provider is not None,
         )
-    if config.metrics_on and config.enabled("system_metrics"):
-        from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
+    if config.metrics_on and config.enabled("system_metrics") and telemetry.meter_provider is not None:
+        from mlotel import system_metrics
 
-        _instrument_once(
-            telemetry, SystemMetricsInstrumentor, {"config": SYSTEM_METRICS}, meter_provider=telemetry.meter_provider
-        )
+        stop = system_metrics.start(telemetry.meter_provider)
+        if stop is not None:
+            telemetry._uninstrument.append(stop)
     return telemetry
 
 
@@ -192,8 +181,8 @@ def _instrument_once(telemetry: Telemetry, instrumentor: type, init: dict | None
     """Instrument unless something else (``opentelemetry-instrument``) already has, and then leave it as it is.
 
     Constructing an instrumentor again re-runs ``__init__`` on its shared
-    instance: for system metrics that replaces the configuration its
-    registered callbacks read, and they fail with ``KeyError`` at each collection.
+    instance, replacing the configuration it was instrumented with (for
+    contrib's system metrics, its callbacks then failed with ``KeyError``).
     """
     if already_instrumented(instrumentor):
         return
