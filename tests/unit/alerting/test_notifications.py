@@ -8,6 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from mlotel_alerting.api.notifications import MAX_BODY_BYTES
 from mlotel_alerting.main import create_app
@@ -137,3 +140,20 @@ def test_a_body_over_the_limit_without_a_length_is_413(service):
     chunks = (b" " * 65536 for _ in range(MAX_BODY_BYTES // 65536 + 2))
     response = service.post("/notifications", content=chunks, headers={**AUTH, "Content-Type": "application/json"})
     assert response.status_code == 413 and response.json()["error"] == "body_too_large"
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+                    max_leaves=20)
+
+
+@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(alert_fields=st.dictionaries(st.sampled_from(["status", "labels", "annotations", "startsAt", "endsAt",
+                                                     "generatorURL", "fingerprint"]), JSON),
+       top=st.dictionaries(st.sampled_from(["version", "groupKey", "status", "receiver", "alerts"]), JSON))
+def test_whatever_the_payload_the_answer_is_200_or_a_json_4xx(service, alert_fields, top):
+    body = {**payload(alert()), **top}
+    if isinstance(body.get("alerts"), list) and body["alerts"] and isinstance(body["alerts"][0], dict):
+        body["alerts"][0] = {**body["alerts"][0], **alert_fields}
+    response = service.post("/notifications", json=body, headers=AUTH)
+    assert response.status_code == 200 or (400 <= response.status_code < 500 and "error" in response.json())
