@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import pytest
 
 from scripts.otlp_receiver import poll_until
@@ -155,8 +154,3 @@ def test_the_service_killed_mid_firing_sends_no_duplicate_and_keeps_its_history(
     print(f"\nkill -9 mid-firing: serving again {back:.1f} s after, 0 duplicate notifications "
           f"(Slack {len(receivers.slack.messages)}, email {len(receivers.smtp.messages)} messages: one firing, one resolved)")
 
-
-def test_the_webhook_refuses_a_wrong_token(receivers):
-    response = httpx.post(f"{receivers.service.url}/notifications", json={"version": "4"},
-                          headers={"Authorization": "Bearer not-the-token"}, timeout=5)
-    assert response.status_code == 403 and receivers.service.get("/notifications") == []
