@@ -180,9 +180,12 @@ def system_resources() -> Dashboard:
         .with_panel(series("API process memory", "bytes",
                            query(contract.process_memory(API), legend("instance", prefix="RSS")), span=6))
         .with_panel(series("API process threads", "short", query(contract.process_threads(API), legend("instance")), span=6))
-        .with_panel(series("Host CPU", "percentunit", query(contract.host_cpu(API(by=("state",))), legend("state")), span=6))
-        .with_panel(series("Host memory", "bytes", query(contract.host_memory(API(by=("state",))), legend("state")), span=6))
-        .with_panel(series("Disk I/O", "Bps", query(contract.disk_io_rate(API(by=("direction",))), legend("direction")),
+        .with_panel(series("Host CPU", "percentunit",
+                           query(contract.host_cpu(API(by=(contract.CPU_MODE,))), legend(contract.CPU_MODE)), span=6))
+        .with_panel(series("Host memory", "bytes",
+                           query(contract.host_memory(API(by=(contract.MEMORY_STATE,))), legend(contract.MEMORY_STATE)), span=6))
+        .with_panel(series("Disk I/O", "Bps",
+                           query(contract.disk_io_rate(API(by=(contract.DISK_DIRECTION,))), legend(contract.DISK_DIRECTION)),
                            span=6))
     )
 

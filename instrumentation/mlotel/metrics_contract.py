@@ -68,6 +68,10 @@ LOW_CONFIDENCE = "ml_prediction_low_confidence"
 ERROR_TYPE = "error_type"
 ROUTE = "http_route"
 METHOD = "http_request_method"
+# The system metrics' attributes (mlotel/system_metrics.py), as current semantic conventions name them.
+CPU_MODE = "cpu_mode"
+MEMORY_STATE = "system_memory_state"
+DISK_DIRECTION = "disk_io_direction"
 STATUS = "http_response_status_code"
 
 # The Prometheus job of the ML API's own metrics (prometheus/prometheus.yml).
@@ -194,12 +198,14 @@ def http_latency_quantile(q: float, scope: Scope = ENDPOINTS) -> str:
     return f"histogram_quantile({q}, {_sum_rate(f'{PROM_HTTP_DURATION}_bucket', scope, extra=('le',))})"
 
 
-# Resources of the API processes and their host (system-metrics instrumentation).
+# Resources of the API processes and their host (mlotel/system_metrics.py).
 API_SCOPE = Scope(matchers=f'job="{API_JOB}"', by=("instance",))
 
 
 def process_cpu(scope: Scope = API_SCOPE) -> str:
-    return f"avg by ({scope.grouping()}) ({scope.select(PROM_PROCESS_CPU)})"
+    """A process's CPU utilization, its modes (user, system) added up; the average over processes when grouped wider."""
+    per_process = f"sum by (instance) ({scope.select(PROM_PROCESS_CPU)})"
+    return f"avg by ({scope.grouping()}) ({per_process})"
 
 
 def process_memory(scope: Scope = API_SCOPE) -> str:
@@ -210,15 +216,15 @@ def process_threads(scope: Scope = API_SCOPE) -> str:
     return f"sum by ({scope.grouping()}) ({scope.select(PROM_PROCESS_THREADS)})"
 
 
-def host_cpu(scope: Scope = API_SCOPE(by=("state",))) -> str:
+def host_cpu(scope: Scope = API_SCOPE(by=(CPU_MODE,))) -> str:
     return f"avg by ({scope.grouping()}) ({scope.select(PROM_SYSTEM_CPU)})"
 
 
-def host_memory(scope: Scope = API_SCOPE(by=("state",))) -> str:
+def host_memory(scope: Scope = API_SCOPE(by=(MEMORY_STATE,))) -> str:
     return f"avg by ({scope.grouping()}) ({scope.select(PROM_SYSTEM_MEMORY)})"
 
 
-def disk_io_rate(scope: Scope = API_SCOPE(by=("direction",))) -> str:
+def disk_io_rate(scope: Scope = API_SCOPE(by=(DISK_DIRECTION,))) -> str:
     return _sum_rate(PROM_SYSTEM_DISK_IO, scope)
 
 
