@@ -32,8 +32,8 @@ collector:  ## build the collector from otel-collector/builder-config.yaml (cach
 jaeger:  ## build Jaeger v2 at its pinned version (cached)
 	scripts/build_jaeger.sh
 
-up: install system collector jaeger  ## start the whole stack natively, wait until healthy, print the URLs
-	$(VENV_PY) scripts/stack.py up $(if $(SIDECAR),--sidecar)
+up: install system collector jaeger  ## start the whole stack natively (SIDECAR=1: a sidecar in front; GATEWAYS=N: a pool behind it), wait until healthy, print the URLs
+	$(VENV_PY) scripts/stack.py up $(if $(SIDECAR),--sidecar) $(if $(GATEWAYS),--gateways $(GATEWAYS))
 
 down:  ## stop the whole stack, supervisord included
 	$(VENV_PY) scripts/stack.py down

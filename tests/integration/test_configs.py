@@ -1,11 +1,14 @@
 """Every config file, proven by the tool that owns it."""
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from scripts.render_config import render
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".build" / "bin"
@@ -40,6 +43,17 @@ def test_jaeger_config_validates():
 @pytest.mark.parametrize("config", ["prometheus.yml", "prometheus.compose.yml"])
 def test_prometheus_configs_check(config):
     assert "SUCCESS" in run("promtool", "check", "config", f"prometheus/{config}")
+
+
+@pytest.mark.parametrize(("sidecar", "gateways"), [(False, 1), (True, 3)])
+def test_the_native_stacks_prometheus_config_checks_as_rendered(tmp_path, sidecar, gateways):
+    """scripts/stack.py renders prometheus.yml with one target per gateway of the pool."""
+    import stack
+
+    rendered = tmp_path / "prometheus.yml"
+    rendered.write_text(stack.prometheus_config(stack.gateway_pool(sidecar, gateways), sidecar))
+    out = run("promtool", "check", "config", str(rendered))
+    assert "SUCCESS" in out and "2 rule files found" in out, out
 
 
 def test_prometheus_rules_check():
