@@ -62,6 +62,13 @@ def test_prometheus_rules_check():
     run("promtool", "check", "rules", *rules)
 
 
+def test_pipeline_alerts_fire_on_every_kind_of_loss():
+    """promtool's unit tests of the pipeline alerts: each loss fires its alert, per gateway."""
+    tests = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "prometheus" / "tests").glob("*.test.yml"))
+    assert tests
+    assert "SUCCESS" in run("promtool", "test", "rules", *tests)
+
+
 @pytest.mark.parametrize(
     ("environ", "receivers"),
     [({}, 1), ({"SLACK_WEBHOOK_URL": "https://hooks.example/T0", "ALERT_EMAIL_TO": "ml@example.org"}, 3)],
