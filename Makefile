@@ -6,7 +6,7 @@ UV := .build/uv/bin/uv
 VENV_PY := .venv/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install system collector jaeger up down status demo lint test test-unit test-sdk-range test-browser bench bench-instructions
+.PHONY: help install system collector jaeger telemetrygen up down status demo lint test test-unit test-sdk-range test-browser bench bench-instructions bench-collector
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t14
@@ -31,6 +31,9 @@ collector:  ## build the collector from otel-collector/builder-config.yaml (cach
 
 jaeger:  ## build Jaeger v2 at its pinned version (cached)
 	scripts/build_jaeger.sh
+
+telemetrygen:  ## OpenTelemetry's load generator, for bench-collector (cached)
+	scripts/build_telemetrygen.sh
 
 up: install system collector jaeger  ## start the whole stack natively (SIDECAR=1: a sidecar in front; GATEWAYS=N: a pool behind it), wait until healthy, print the URLs
 	$(VENV_PY) scripts/stack.py up $(if $(SIDECAR),--sidecar) $(if $(GATEWAYS),--gateways $(GATEWAYS))
@@ -65,3 +68,6 @@ bench: install system  ## the telemetry overhead benchmark (a few minutes)
 
 bench-instructions: install system  ## telemetry's cost in instructions per request, repeatable to ~0.5% (a few minutes)
 	$(VENV_PY) -m benchmarks.instructions
+
+bench-collector: install collector jaeger telemetrygen  ## gateway capacity: telemetrygen at rising rates against one gateway, then two (~5 minutes)
+	$(VENV_PY) -m benchmarks.collector

@@ -6,7 +6,7 @@ share of the rest. Real otelcol-mlotel processes with the repo's configs, real J
 
 Each slow trace is slow only through its client span and each failed trace fails only
 in its server span: a gateway that saw half a trace would decide wrongly, so a pool
-that split traces could not pass."""
+that split traces could not pass. A log record with a trace id takes the same road."""
 
 import random
 import threading
@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -130,6 +131,10 @@ def test_every_kept_trace_is_whole_and_every_slow_or_failed_one_is_kept(tmp_path
         poll_until(all_in_jaeger, timeout=60, interval=1)
         time.sleep(DECISION_WAIT_S + 1)  # a straggler span would be decided and sent by now
         traces = poll_until(all_in_jaeger, timeout=60, interval=1)
+        # A log record follows its trace id to one gateway, which writes it with its ids.
+        log_trace_id = sorted(ids["failed"])[0]
+        send_log(sidecar_a, log_trace_id)
+        poll_until(lambda: any(f"Trace ID: {log_trace_id}" in g.log.read_text() for g in gateways), timeout=30)
         per_gateway = [g.metrics() for g in gateways]
 
     # Both gateways had a share: the pool was really a pool.
@@ -158,6 +163,14 @@ def test_every_kept_trace_is_whole_and_every_slow_or_failed_one_is_kept(tmp_path
 DECIDED = "otelcol_processor_tail_sampling_global_count_traces_sampled_total"
 POLICY = "otelcol_processor_tail_sampling_count_traces_sampled_total"
 SENT = "otelcol_exporter_sent_spans_total"
+
+
+def send_log(sidecar: Sidecar, trace_id: str) -> None:
+    record = {"timeUnixNano": str(time.time_ns()), "severityText": "ERROR", "body": {"stringValue": "model exploded"},
+              "traceId": trace_id, "spanId": "00f067aa0ba902b7"}
+    body = {"resourceLogs": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": SERVER}}]},
+                              "scopeLogs": [{"logRecords": [record]}]}]}
+    httpx.post(f"http://{sidecar.otlp_http}/v1/logs", json=body, timeout=10).raise_for_status()
 
 
 def whole_or_not(jaeger: Jaeger) -> dict[str, list[str]]:
