@@ -23,7 +23,7 @@ MEMBERS := instrumentation backends ml_api alerting console
 
 install: .venv/.synced  ## the Python environment (.venv), from uv.lock
 
-system:  ## Debian packages: prometheus, alertmanager, docker-compose, wrk, valgrind, chromium
+system:  ## Debian packages: prometheus, alertmanager, victoria-metrics, docker-compose, wrk, valgrind, chromium
 	scripts/install_system.sh
 
 collector:  ## build the collector from otel-collector/builder-config.yaml (cached)
@@ -35,8 +35,8 @@ jaeger:  ## build Jaeger v2 at its pinned version (cached)
 telemetrygen:  ## OpenTelemetry's load generator, for bench-collector (cached)
 	scripts/build_telemetrygen.sh
 
-up: install system collector jaeger  ## start the whole stack natively (SIDECAR=1: a sidecar in front; GATEWAYS=N: a pool behind it), wait until healthy, print the URLs
-	$(VENV_PY) scripts/stack.py up $(if $(SIDECAR),--sidecar) $(if $(GATEWAYS),--gateways $(GATEWAYS))
+up: install system collector jaeger  ## start the whole stack natively (SIDECAR=1: a sidecar in front; GATEWAYS=N: a pool behind it; LONG_TERM_METRICS=1: VictoriaMetrics), wait until healthy, print the URLs
+	$(VENV_PY) scripts/stack.py up $(if $(SIDECAR),--sidecar) $(if $(GATEWAYS),--gateways $(GATEWAYS)) $(if $(LONG_TERM_METRICS),--long-term-metrics)
 
 down:  ## stop the whole stack, supervisord included
 	$(VENV_PY) scripts/stack.py down

@@ -169,7 +169,7 @@ def run_pool(size: int, rates: list[int], args: argparse.Namespace, directory: P
                 collector.stop()
 
 
-HEADER = (f"{'gateways':>8} {'asked':>7} {'sent':>7} {'accepted':>9} {'refused':>8} {'dropped':>8}  "
+HEADER = (f"{'gateways':>8} {'asked':>7} {'made':>7} {'accepted':>9} {'refused':>8} {'dropped':>8}  "
           f"{'CPU cores per gateway':<22} {'RSS MiB per gateway':<20} {'sidecar':>7}  loss-free")
 
 
@@ -226,8 +226,9 @@ def main() -> None:
           f"(a shared machine makes every figure lower and noisier); num_traces {args.num_traces}, decision_wait "
           f"{args.decision_wait:g} s, {args.child_spans + 1} spans per trace, {args.step:g} s per step; "
           f"pools in order {order}")
-    print("spans per second: asked of telemetrygen, sent by it (its SDK drops what it cannot send), accepted and\n"
-          "refused by the gateways, dropped early (traces evicted before their sampling decision, in spans)")
+    print("spans per second: asked of telemetrygen, made by it (its SDK drops what it cannot send in time: made but\n"
+          "not accepted, and never refused, is the generator's loss), accepted and refused by the gateways, dropped\n"
+          "early (traces evicted before their sampling decision, in spans)")
     results: dict[int, list[list[Step]]] = {p: [] for p in pools}
     with tempfile.TemporaryDirectory(prefix="bench-collector-") as tmp:
         for n, size in enumerate(order):

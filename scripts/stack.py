@@ -128,10 +128,26 @@ def gateway_pool(sidecar: bool, gateways: int) -> list[Gateway]:
     return [Gateway(i, sidecar) for i in range(gateways)]
 
 
-def services(sidecar: bool = False, gateways: int = 1) -> list[Service]:
+VICTORIA = "127.0.0.1:8428"
+
+
+def long_term_store() -> Service:
+    """VictoriaMetrics, Prometheus' remote-write target for months of metrics;
+    VICTORIA_RETENTION is its retention (a number is months; 2w, 1y also work)."""
+    retention = os.environ.get("VICTORIA_RETENTION", "12")
+    return Service(
+        "victoria-metrics",
+        ["victoria-metrics", f"-storageDataPath={RUN / 'victoria-metrics'}", f"-httpListenAddr={VICTORIA}",
+         f"-retentionPeriod={retention}"],
+        f"http://{VICTORIA}/health", 8428, f"http://{VICTORIA}/vmui",
+    )
+
+
+def services(sidecar: bool = False, gateways: int = 1, long_term: bool = False) -> list[Service]:
     """In start order: each one's dependencies come before it."""
     pool = gateway_pool(sidecar, gateways)
     stack = [
+        *([long_term_store()] if long_term else []),
         Service(
             "prometheus",
             ["prometheus", f"--config.file={RUN / 'prometheus.yml'}",
@@ -183,10 +199,11 @@ def services(sidecar: bool = False, gateways: int = 1) -> list[Service]:
     return stack
 
 
-def prometheus_config(pool: list[Gateway], sidecar: bool) -> str:
+def prometheus_config(pool: list[Gateway], sidecar: bool, remote_write: str = "") -> str:
     """``prometheus/prometheus.yml`` for this stack: the collector jobs scrape every
     gateway of the pool (one target, so one ``instance`` label, each), the sidecar's
-    own metrics when there is one, and rule files by absolute path."""
+    own metrics when there is one, rule files by absolute path, and with
+    ``remote_write`` (a URL) every sample also sent to the long-term store."""
     config = yaml.safe_load((ROOT / "prometheus" / "prometheus.yml").read_text())
     config["rule_files"] = [str(ROOT / "prometheus" / pattern) for pattern in config["rule_files"]]
     targets = {"otel-collector": [f"127.0.0.1:{g.exporter_port}" for g in pool],
@@ -197,14 +214,17 @@ def prometheus_config(pool: list[Gateway], sidecar: bool) -> str:
             job["static_configs"] = [{"targets": targets[job["job_name"]]}]
     if sidecar:
         jobs.append({"job_name": "otel-sidecar-self", "static_configs": [{"targets": ["127.0.0.1:8898"]}]})
+    if remote_write:
+        config["remote_write"] = [{"url": remote_write}]
+        jobs.append({"job_name": "victoria-metrics", "static_configs": [{"targets": [remote_write.split("/")[2]]}]})
     return "# Written by scripts/stack.py from prometheus/prometheus.yml; edit that one.\n" + yaml.safe_dump(
         config, sort_keys=False)
 
 
-def write_prometheus_config(pool: list[Gateway], sidecar: bool) -> bool:
+def write_prometheus_config(pool: list[Gateway], sidecar: bool, long_term: bool) -> bool:
     """Write ``.run/prometheus.yml``; True if it changed."""
     path = RUN / "prometheus.yml"
-    text = prometheus_config(pool, sidecar)
+    text = prometheus_config(pool, sidecar, f"http://{VICTORIA}/api/v1/write" if long_term else "")
     if path.exists() and path.read_text() == text:
         return False
     path.write_text(text)
@@ -366,14 +386,14 @@ def shutdown_supervisord() -> None:
         time.sleep(0.1)
 
 
-def up(sidecar: bool = False, gateways: int = 1) -> list[Service]:
+def up(sidecar: bool = False, gateways: int = 1, long_term: bool = False) -> list[Service]:
     """Start the stack; return the services this call started or restarted."""
     RUN.mkdir(parents=True, exist_ok=True)
     template = (ROOT / "alertmanager" / "alertmanager.yml").read_text()
     # It may hold the Slack webhook URL and SMTP settings.
     write_private(RUN / "alertmanager.yml", render(template, os.environ))
-    stack = services(sidecar, gateways)
-    targets_changed = write_prometheus_config(gateway_pool(sidecar, gateways), sidecar)
+    stack = services(sidecar, gateways, long_term)
+    targets_changed = write_prometheus_config(gateway_pool(sidecar, gateways), sidecar, long_term)
     start_supervisord(stack)
     started = []
     for service in stack:
@@ -388,10 +408,10 @@ def up(sidecar: bool = False, gateways: int = 1) -> list[Service]:
     return started
 
 
-def running_shape(names: set[str]) -> tuple[bool, int]:
-    """(sidecar, gateways) of the stack whose programs supervisord has."""
+def running_shape(names: set[str]) -> tuple[bool, int, bool]:
+    """(sidecar, gateways, long_term) of the stack whose programs supervisord has."""
     gateways = 1 + max((i for i in range(1, MAX_GATEWAYS) if Gateway(i).name in names), default=0)
-    return "sidecar" in names, gateways
+    return "sidecar" in names, gateways, "victoria-metrics" in names
 
 
 def down() -> None:
@@ -399,8 +419,8 @@ def down() -> None:
     if not supervisor_running():
         return
     names = {p["name"] for p in supervisor().supervisor.getAllProcessInfo()}
-    _, gateways = running_shape(names)
-    for service in reversed(services(sidecar=True, gateways=gateways)):
+    _, gateways, long_term = running_shape(names)
+    for service in reversed(services(sidecar=True, gateways=gateways, long_term=long_term)):
         if service.name in names and stop(service):
             print(f"stopped  {service.name}")
     if supervisor_running():
@@ -419,7 +439,7 @@ def status() -> None:
         print(f"{service.name:<12} {info['statename']:<9} {health:<10} {info['description']:<26} {service.url}")
 
 
-def print_urls(sidecar: bool = False, gateways: int = 1) -> None:
+def print_urls(sidecar: bool = False, gateways: int = 1, long_term: bool = False) -> None:
     if sidecar:
         collectors = ("Collector     sidecar OTLP 127.0.0.1:4317 (gRPC) / 4318 (HTTP), its metrics :8898, health :13134\n"
                       + "\n".join(f"  {g.name:<12}gateway OTLP {g.otlp_grpc}, metrics for Prometheus :{g.exporter_port}"
@@ -427,12 +447,14 @@ def print_urls(sidecar: bool = False, gateways: int = 1) -> None:
                                    for g in gateway_pool(sidecar, gateways)))
     else:
         collectors = "Collector     OTLP 127.0.0.1:4317 (gRPC) / 4318 (HTTP), metrics for Prometheus on :8889, health :13133"
+    long_term_line = (f"\nLong-term     http://{VICTORIA}   (VictoriaMetrics: Prometheus' remote write, PromQL at /api/v1/query,"
+                      f" retention {os.environ.get('VICTORIA_RETENTION', '12')} months)")
     print(f"""
 Console       {CONSOLE}   open this: overview, models, slow predictions and their traces, alerts, resources
 ML API        http://127.0.0.1:8000   (POST /predict, GET /models, docs at /docs)
 Jaeger        http://127.0.0.1:16686  (HTTP API only, no UI in this build: traces open in the console)
 Prometheus    http://127.0.0.1:9090   (exemplars: /api/v1/query_exemplars)
-Alertmanager  http://127.0.0.1:9093   (API v2: /api/v2/alerts)
+Alertmanager  http://127.0.0.1:9093   (API v2: /api/v2/alerts){long_term_line if long_term else ""}
 Alert rules   http://127.0.0.1:8080   (GET /rules, /alerts/active, /metrics/summary; docs at /docs;
                                        changes need the token in $ALERTING_API_TOKEN, .env or .run/alerting-api-token)
 {collectors}
@@ -443,12 +465,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="scripts/stack.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["up", "down", "status", "demo"])
     parser.add_argument("--sidecar", action="store_true", help="the API exports to a sidecar collector in front of the gateway")
+    parser.add_argument("--long-term-metrics", action="store_true",
+                        help="Prometheus also remote-writes to VictoriaMetrics on :8428 (retention VICTORIA_RETENTION months)")
     parser.add_argument("--gateways", type=int, default=1, metavar="N",
                         help="gateway collectors behind the sidecar, traces routed by trace id (needs --sidecar)")
     args = parser.parse_args()
     if args.command == "up":
-        up(args.sidecar, args.gateways)
-        print_urls(args.sidecar, args.gateways)
+        up(args.sidecar, args.gateways, args.long_term_metrics)
+        print_urls(args.sidecar, args.gateways, args.long_term_metrics)
     elif args.command == "down":
         down()
     elif args.command == "status":

@@ -52,5 +52,5 @@ def test_prometheus_scrapes_every_gateway_and_the_sidecar_as_targets_of_their_ow
 
 def test_the_shape_of_a_running_stack_is_read_back_from_its_programs():
     names = {s.name for s in stack.services(sidecar=True, gateways=3)}
-    assert stack.running_shape(names) == (True, 3)
-    assert stack.running_shape({s.name for s in stack.services()}) == (False, 1)
+    assert stack.running_shape(names) == (True, 3, False)
+    assert stack.running_shape({s.name for s in stack.services(long_term=True)}) == (False, 1, True)
