@@ -152,7 +152,9 @@ def services(sidecar: bool = False, gateways: int = 1, long_term: bool = False) 
             "prometheus",
             ["prometheus", f"--config.file={RUN / 'prometheus.yml'}",
              f"--storage.tsdb.path={RUN / 'prometheus'}", "--web.listen-address=127.0.0.1:9090",
-             "--enable-feature=exemplar-storage", "--web.enable-lifecycle"],
+             "--enable-feature=exemplar-storage", "--web.enable-lifecycle",
+             # A reload that drops remote write (the long-term store gone) waits this long for it, not a minute.
+             "--storage.remote.flush-deadline=10s"],
             "http://127.0.0.1:9090/-/ready", 9090, "http://127.0.0.1:9090",
         ),
         Service(
@@ -403,7 +405,7 @@ def up(sidecar: bool = False, gateways: int = 1, long_term: bool = False) -> lis
         else:
             print(f"running  {service.name:<12} pid {_process(service.name)['pid']}")
             if service.name == "prometheus" and targets_changed:
-                httpx.post("http://127.0.0.1:9090/-/reload", timeout=10).raise_for_status()
+                httpx.post("http://127.0.0.1:9090/-/reload", timeout=60).raise_for_status()
                 print("reloaded prometheus: scrape targets changed")
     return started
 
