@@ -3,11 +3,12 @@ alert-rule service, the ML API and the console on loopback, each a program of
 one supervisord (config, socket and logs under ``.run/``), which restarts what
 dies within seconds.
 
-``python scripts/stack.py up [--sidecar [--gateways N]]``: start supervisord and, in order,
+``python scripts/stack.py up [--sidecar [--gateways N]] [--long-term-metrics]``: start supervisord and, in order,
 each service that is not running or not healthy, waiting until it answers its
 health check; print the URLs. With ``--gateways N`` the sidecar's loadbalancing
 exporter spreads traces by trace id over a pool of N gateway collectors, each
-with its own ports, queue directory and Prometheus targets (see ``gateway``).
+with its own ports, queue directory and Prometheus targets (see ``Gateway``);
+``--long-term-metrics`` adds VictoriaMetrics, which Prometheus remote-writes to.
 ``down`` stops every service and supervisord;
 ``status`` shows each one's state and health; ``demo`` sends traffic and prints
 where to look. ``make up`` and friends call it.
