@@ -69,5 +69,5 @@ bench: install system  ## the telemetry overhead benchmark (a few minutes)
 bench-instructions: install system  ## telemetry's cost in instructions per request, repeatable to ~0.5% (a few minutes)
 	$(VENV_PY) -m benchmarks.instructions
 
-bench-collector: install collector jaeger telemetrygen  ## gateway capacity: telemetrygen at rising rates against one gateway, then two (~5 minutes)
+bench-collector: install collector jaeger telemetrygen  ## gateway capacity: telemetrygen at rising rates against one gateway, then two, ABBA (~9 minutes)
 	$(VENV_PY) -m benchmarks.collector

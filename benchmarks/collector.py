@@ -207,12 +207,12 @@ def capacity(steps: list[Step], spans_per_trace: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].strip("`").split("`: ")[-1],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--rates", default="5000,10000,20000,30000,45000,60000",
+    parser.add_argument("--rates", default="5000,10000,20000,30000,45000",
                         help="spans/s offered, in order, comma-separated")
     parser.add_argument("--pools", default="1,2", help="pool sizes (gateways), comma-separated")
     parser.add_argument("--step", type=float, default=15,
                         help="seconds per rate: over 2 decision waits, so that num_traces can fill and evict")
-    parser.add_argument("--repeats", type=int, default=1, help="rounds of all pools (ABBA order); medians reported")
+    parser.add_argument("--repeats", type=int, default=2, help="rounds of all pools (ABBA order); medians reported")
     parser.add_argument("--child-spans", type=int, default=1, help="child spans per trace (spans per trace - 1)")
     parser.add_argument("--num-traces", type=int, default=100000, help="tail sampling's num_traces")
     parser.add_argument("--decision-wait", type=float, default=5, help="tail sampling's decision_wait, seconds")
