@@ -393,8 +393,10 @@ def up(sidecar: bool = False, gateways: int = 1, long_term: bool = False) -> lis
     """Start the stack; return the services this call started or restarted."""
     RUN.mkdir(parents=True, exist_ok=True)
     template = (ROOT / "alertmanager" / "alertmanager.yml").read_text()
-    # It may hold the Slack webhook URL and SMTP settings.
-    write_private(RUN / "alertmanager.yml", render(template, os.environ))
+    # The default webhook is the alert-rule service, which wants its token; a webhook of your own gets none.
+    environ = os.environ if os.environ.get("ALERT_WEBHOOK_URL") else {"ALERT_WEBHOOK_TOKEN": alerting_token(), **os.environ}
+    # It may hold the webhook's token, the Slack webhook URL and SMTP settings.
+    write_private(RUN / "alertmanager.yml", render(template, environ))
     stack = services(sidecar, gateways, long_term)
     targets_changed = write_prometheus_config(gateway_pool(sidecar, gateways), sidecar, long_term)
     start_supervisord(stack)

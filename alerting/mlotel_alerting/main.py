@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from mlotel_alerting.api import alerts, health, metrics, rules, ws
+from mlotel_alerting.api import alerts, health, metrics, notifications, rules, ws
 from mlotel_alerting.engine import Engine
 from mlotel_alerting.settings import Settings
 from mlotel_alerting.storage import Storage
@@ -49,4 +49,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, r
     install_error_handlers(app)
     for module in (health, rules, alerts, metrics, ws):
         app.include_router(module.router)
+    app.include_router(notifications.router)
     return app
