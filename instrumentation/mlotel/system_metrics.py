@@ -169,7 +169,10 @@ class SystemMetrics:
         if elapsed <= 0:
             return
         for field, mode in _PROCESS_CPU_MODES.items():
-            yield Observation(max(0.0, getattr(times, field) - getattr(last[1], field)) / elapsed, {CPU_MODE: mode})
+            # CPU time advances in clock ticks (10 ms): over a short interval one tick can exceed the
+            # elapsed time, so the share is clamped to what utilization can be.
+            used = max(0.0, getattr(times, field) - getattr(last[1], field))
+            yield Observation(min(1.0, used / elapsed), {CPU_MODE: mode})
 
     def _process_memory(self, field: str) -> Callable[[], Iterator[Observation]]:
         def observe() -> Iterator[Observation]:
