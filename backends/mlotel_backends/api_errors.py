@@ -11,10 +11,30 @@ from collections.abc import Mapping
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 # pydantic-core's JSON parser refuses deeper nesting (its recursion limit).
 MAX_JSON_DEPTH = 200
+
+
+class ErrorBody(BaseModel):
+    """Every error answer's body."""
+
+    error: str = Field(description="what kind of problem, e.g. body_too_large")
+    message: str = Field(description="what is wrong, in words; never the input")
+    details: list[dict] = Field(default_factory=list, description="where, for validation errors")
+
+
+_MEANINGS = {400: "malformed or refused input (the message names the limit or field)", 401: "no bearer token",
+             403: "wrong token, or changes disabled", 404: "no such resource", 409: "conflicts with the service's state",
+             413: "request body over the limit", 422: "a parameter or field fails the schema",
+             503: "a backend the answer needs is unavailable"}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict]:
+    """OpenAPI ``responses`` for a route's error statuses, each with the error body's schema."""
+    return {status: {"model": ErrorBody, "description": _MEANINGS[status]} for status in statuses}
 
 
 class ClientError(Exception):
