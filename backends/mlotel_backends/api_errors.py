@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 # pydantic-core's JSON parser refuses deeper nesting (its recursion limit).
 MAX_JSON_DEPTH = 200
@@ -73,9 +74,27 @@ async def _client_error(request: Request, exc: ClientError) -> JSONResponse:
     return error_response(exc.status, exc.error, exc.message, headers=exc.headers)
 
 
+_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the OpenAPI document gives this path. Starlette's own ``Allow`` lists only the
+    first route that matched the path, so GET /rules/{name} hid PUT and DELETE on the same path."""
+    table = getattr(request.app.state, "allowed_methods", None)
+    if table is None:
+        table = request.app.state.allowed_methods = [
+            (compile_path(path)[0], {method.upper() for method in item if method in _METHODS})
+            for path, item in request.app.openapi().get("paths", {}).items()]
+    methods = set().union(*(methods for pattern, methods in table if pattern.match(request.url.path)))
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     error = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, error, str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+        headers["Allow"] = allowed
+    return error_response(exc.status_code, error, str(exc.detail), headers=headers or None)
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
