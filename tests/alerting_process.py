@@ -31,9 +31,11 @@ class AlertingProcess:
 
 
 @contextmanager
-def running_alerting(directory: Path, env: dict[str, str] | None = None, rules: str = "rules: []\n") -> Iterator[AlertingProcess]:
+def running_alerting(directory: Path, env: dict[str, str] | None = None, rules: str = "rules: []\n",
+                     python: str = sys.executable) -> Iterator[AlertingProcess]:
     """The service with its own rules directory and database under ``directory``; ``env`` on top
-    (Prometheus and Alertmanager default to ports nothing listens on)."""
+    (Prometheus and Alertmanager default to ports nothing listens on). ``python``: another
+    checkout's interpreter, to measure a baseline."""
     (directory / "rules").mkdir(exist_ok=True)
     (directory / "rules" / "test.yml").write_text(rules)
     port = free_port()
@@ -42,7 +44,7 @@ def running_alerting(directory: Path, env: dict[str, str] | None = None, rules: 
            "PROMETHEUS_URL": f"http://127.0.0.1:{free_port()}", "ALERTMANAGER_URL": f"http://127.0.0.1:{free_port()}",
            **(env or {})}
     with open(directory / "alerting.log", "ab") as log:
-        process = subprocess.Popen([sys.executable, "-m", "mlotel_alerting"], cwd=ROOT, env={**os.environ, **env},
+        process = subprocess.Popen([python, "-m", "mlotel_alerting"], cwd=ROOT, env={**os.environ, **env},
                                    stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:

@@ -25,6 +25,7 @@ HEALTH_SECONDS = 1.0
 RSS_GROWTH_BYTES = 32 * 1024 * 1024
 MAX_RULES = 40
 MARKUP = "<svg onload=alert(7)>"
+MEASURED = {"request": 0.0, "health": 0.0}  # the slowest seen, printed at the end (docs/reliability.md quotes them)
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +37,7 @@ def service(tmp_path_factory):
                         "ALERTING_EVALUATION_INTERVAL": "1s"}) as process:
         yield process
     target.close()
+    print(f"\nslowest hostile request {MEASURED['request']:.2f} s, slowest /health meanwhile {MEASURED['health']:.2f} s")
 
 
 def _while_probing_health(service, method: str, path: str, **request) -> tuple[httpx.Response, float, float]:
@@ -63,6 +65,7 @@ def _while_probing_health(service, method: str, path: str, **request) -> tuple[h
 
 def hostile(service, method: str, path: str, status: int, error: str, not_in_body: tuple[str, ...] = (), **request) -> dict:
     response, seconds, health = _while_probing_health(service, method, path, **request)
+    MEASURED["request"], MEASURED["health"] = max(MEASURED["request"], seconds), max(MEASURED["health"], health)
     assert seconds < SECONDS_PER_REQUEST, f"{seconds:.2f} s"
     assert health < HEALTH_SECONDS, f"/health took {health:.2f} s while the request ran"
     assert response.status_code == status, response.text[:300]
