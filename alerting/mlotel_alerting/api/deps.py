@@ -16,11 +16,11 @@ from mlotel_backends.api_errors import ClientError
 _bearer = HTTPBearer(auto_error=False, description="ALERTING_API_TOKEN")
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
-def require_token(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
+async def require_token(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
     """401 without a bearer token, 403 with a wrong one (compared in constant time; never logged)."""
     if credentials is None:
         raise ClientError(401, "unauthorized", "this call changes state: send 'Authorization: Bearer <ALERTING_API_TOKEN>'",
