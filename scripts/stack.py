@@ -279,8 +279,10 @@ def up(sidecar: bool = False) -> list[Service]:
     """Start the stack; return the services this call started or restarted."""
     RUN.mkdir(parents=True, exist_ok=True)
     template = (ROOT / "alertmanager" / "alertmanager.yml").read_text()
-    # It may hold the Slack webhook URL and SMTP settings.
-    write_private(RUN / "alertmanager.yml", render(template, os.environ))
+    # The default webhook is the alert-rule service, which wants its token; a webhook of your own gets none.
+    environ = os.environ if os.environ.get("ALERT_WEBHOOK_URL") else {"ALERT_WEBHOOK_TOKEN": alerting_token(), **os.environ}
+    # It may hold the webhook's token, the Slack webhook URL and SMTP settings.
+    write_private(RUN / "alertmanager.yml", render(template, environ))
     stack = services(sidecar)
     start_supervisord(stack)
     started = []

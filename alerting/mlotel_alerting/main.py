@@ -8,17 +8,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from mlotel_alerting.api import alerts, health, metrics, rules, ws
+from mlotel_alerting.api import alerts, health, metrics, notifications, rules, ws
 from mlotel_alerting.engine import Engine
 from mlotel_alerting.settings import Settings
 from mlotel_alerting.storage import Storage
 from mlotel_backends.alertmanager import Alertmanager
 from mlotel_backends.api_docs import api_app
 from mlotel_backends.api_errors import install_error_handlers
-from mlotel_backends.body_limit import BodySizeLimit
 from mlotel_backends.prometheus import Prometheus
 
-ROUTERS = [health.router, rules.router, alerts.router, metrics.router, ws.router]
+ROUTERS = [health.router, rules.router, alerts.router, metrics.router, ws.router, notifications.router]
 
 
 def build_engine(settings: Settings, prometheus: Prometheus | None = None, alertmanager: Alertmanager | None = None) -> Engine:
@@ -31,7 +30,7 @@ def build_engine(settings: Settings, prometheus: Prometheus | None = None, alert
 
 
 def _with_schemas(app: FastAPI, schemas: dict) -> None:
-    """Add ``schemas`` (the rule body's models) to the OpenAPI document's components."""
+    """Add ``schemas`` (the request bodies' models) to the OpenAPI document's components."""
     generate = app.openapi
 
     def openapi() -> dict:
@@ -64,8 +63,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, r
     app = api_app(title="mlotel alert-rule service", version="0.1.0", lifespan=lifespan,
                   description="Evaluates ML alert rules against Prometheus and delivers alerts to Alertmanager.")
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     for router in ROUTERS:
         app.include_router(router)
-    _with_schemas(app, rules.SCHEMAS)
+    _with_schemas(app, {**rules.SCHEMAS, **notifications.SCHEMAS})
     return app

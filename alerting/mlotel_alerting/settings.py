@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     query_timeout: float = Field(10.0, gt=0)
     query_retries: int = Field(2, ge=0)
     # Limits on what clients can make the service do (docs/reliability.md).
-    max_body_bytes: int = Field(64 * 1024, ge=1024, description="request bodies over this are refused (413)")
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="a rule (PUT /rules/{name}) over this is refused (413)")
     max_rules: int = Field(1000, ge=1, description="rules from files and the API together; PUT of one more is refused (409)")
     max_concurrent_queries: int = Field(8, ge=1, description="Prometheus queries an evaluation runs at once")
     allowed_origins: list[str] = Field(
