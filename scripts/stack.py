@@ -183,7 +183,7 @@ def services(sidecar: bool = False, gateways: int = 1, long_term: bool = False) 
     stack.append(Service(
         "alerting",
         [sys.executable, "-m", "mlotel_alerting"],
-        "http://127.0.0.1:8080/health", 8080, "http://127.0.0.1:8080/docs",
+        "http://127.0.0.1:8080/health/live", 8080, "http://127.0.0.1:8080/docs",
         {"ALERTING_HOST": "127.0.0.1", "ALERTING_PORT": "8080", "ALERTING_DB_PATH": str(RUN / "alerting.sqlite3"),
          "ALERTING_API_TOKEN": alerting_token()},
     ))

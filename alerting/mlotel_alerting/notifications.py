@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 MAX_KEPT = 10_000
 MAX_ALERTS = 1_000
@@ -34,6 +34,16 @@ _Name = Annotated[str, StringConstraints(max_length=256)]
 _Map = Annotated[dict[_Name, _Text], Field(max_length=64)]
 
 
+def _not_a_number(value: object) -> object:
+    if isinstance(value, (int, float)):
+        raise ValueError("an RFC 3339 time, not a number")
+    return value
+
+
+# RFC 3339 text, as Alertmanager sends and the OpenAPI schema says; pydantic alone also took Unix numbers.
+_Time = Annotated[datetime, BeforeValidator(_not_a_number)]
+
+
 class WebhookAlert(BaseModel):
     """One alert of Alertmanager's webhook payload (version 4); unknown fields are ignored."""
 
@@ -42,8 +52,8 @@ class WebhookAlert(BaseModel):
     status: Status
     labels: _Map
     annotations: _Map = {}
-    starts_at: datetime = Field(alias="startsAt")
-    ends_at: datetime | None = Field(None, alias="endsAt")
+    starts_at: _Time = Field(alias="startsAt")
+    ends_at: _Time | None = Field(None, alias="endsAt")
     generator_url: _Text = Field("", alias="generatorURL")
     fingerprint: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{1,64}$")]
 

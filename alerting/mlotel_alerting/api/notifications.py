@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from mlotel_alerting.api.deps import TokenDep
 from mlotel_alerting.notifications import NotificationStore, WebhookPayload
-from mlotel_backends.api_errors import ClientError
+from mlotel_backends.api_errors import ClientError, error_responses
 
 MAX_BODY_BYTES = 1024 * 1024
 """Largest webhook body accepted (413 above): a full group of alerts fits many times over."""
@@ -53,8 +53,11 @@ def _time(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
 
 
-_WEBHOOK_BODY = {"requestBody": {"required": True, "content": {"application/json": {"schema": {
-    "type": "object", "description": "Alertmanager's webhook payload, version 4"}}}}}
+# The payload's real schema, so that schema fuzzing sends payloads; main.py adds the models it refers to.
+_PAYLOAD_SCHEMA = WebhookPayload.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+SCHEMAS = {**_PAYLOAD_SCHEMA.pop("$defs", {}), "WebhookPayload": _PAYLOAD_SCHEMA}
+_WEBHOOK_BODY = {"requestBody": {"required": True, "content": {"application/json": {
+    "schema": {"$ref": "#/components/schemas/WebhookPayload"}}}}}
 
 
 async def _bounded_body(request: Request) -> bytes:
@@ -71,7 +74,7 @@ async def _bounded_body(request: Request) -> bytes:
     return bytes(body)
 
 
-@router.post("", dependencies=[TokenDep], openapi_extra=_WEBHOOK_BODY)
+@router.post("", dependencies=[TokenDep], openapi_extra=_WEBHOOK_BODY, responses=error_responses(400, 401, 403, 413, 422))
 async def receive(request: Request, store: StoreDep) -> dict:
     """Alertmanager's webhook: keep each alert once per episode and status; repeats are counted."""
     body = await _bounded_body(request)
@@ -89,12 +92,12 @@ async def receive(request: Request, store: StoreDep) -> dict:
     return {"received": len(payload.alerts), "new": new, "repeated": repeated}
 
 
-@router.get("")
+@router.get("", responses=error_responses(422))
 def list_notifications(
         store: StoreDep, status: Literal["firing", "resolved"] | None = None, alertname: str | None = None,
-        since: datetime | None = Query(None, description="RFC 3339 time or Unix seconds"),
+        since: datetime | float | None = Query(None, description="RFC 3339 time or Unix seconds"),
         limit: int = Query(100, ge=1, le=1000)) -> list[dict]:
     """What Alertmanager delivered, newest first: one entry per alert episode and status."""
-    rows = store.list(status, alertname, since.timestamp() if since else None, limit)
+    rows = store.list(status, alertname, since.timestamp() if isinstance(since, datetime) else since, limit)
     return [{**row, "received_at": _time(row["received_at"]), "last_received_at": _time(row["last_received_at"])}
             for row in rows]
