@@ -190,7 +190,7 @@ def services(sidecar: bool = False, gateways: int = 1, long_term: bool = False) 
     stack.append(Service(
         "ml-api",
         [sys.executable, "-m", "mlotel_model_server", "--host", "127.0.0.1", "--port", "8000"],
-        "http://127.0.0.1:8000/health", 8000, "http://127.0.0.1:8000/docs",
+        "http://127.0.0.1:8000/health/ready", 8000, "http://127.0.0.1:8000/docs",
         {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4317", "OTEL_METRIC_EXPORT_INTERVAL": "5000"},
     ))
     stack.append(Service(
