@@ -6,7 +6,7 @@ UV := .build/uv/bin/uv
 VENV_PY := .venv/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install system collector jaeger up down status demo lint test test-unit test-sdk-range test-browser test-fault bench bench-instructions
+.PHONY: help install system collector jaeger telemetrygen up down status demo lint test test-unit test-sdk-range test-browser test-fault bench bench-instructions bench-collector
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t14
@@ -23,7 +23,7 @@ MEMBERS := instrumentation backends ml_api alerting console
 
 install: .venv/.synced  ## the Python environment (.venv), from uv.lock
 
-system:  ## Debian packages: prometheus, alertmanager, docker-compose, wrk, valgrind, chromium
+system:  ## Debian packages: prometheus, alertmanager, victoria-metrics, docker-compose, wrk, valgrind, chromium
 	scripts/install_system.sh
 
 collector:  ## build the collector from otel-collector/builder-config.yaml (cached)
@@ -32,8 +32,11 @@ collector:  ## build the collector from otel-collector/builder-config.yaml (cach
 jaeger:  ## build Jaeger v2 at its pinned version (cached)
 	scripts/build_jaeger.sh
 
-up: install system collector jaeger  ## start the whole stack natively, wait until healthy, print the URLs
-	$(VENV_PY) scripts/stack.py up $(if $(SIDECAR),--sidecar)
+telemetrygen:  ## OpenTelemetry's load generator, for bench-collector (cached)
+	scripts/build_telemetrygen.sh
+
+up: install system collector jaeger  ## start the whole stack natively (SIDECAR=1: a sidecar in front; GATEWAYS=N: a pool behind it; LONG_TERM_METRICS=1: VictoriaMetrics), wait until healthy, print the URLs
+	$(VENV_PY) scripts/stack.py up $(if $(SIDECAR),--sidecar) $(if $(GATEWAYS),--gateways $(GATEWAYS)) $(if $(LONG_TERM_METRICS),--long-term-metrics)
 
 down:  ## stop the whole stack, supervisord included
 	$(VENV_PY) scripts/stack.py down
@@ -60,11 +63,14 @@ test-sdk-range: $(UV)  ## mlotel.fastpath's differential tests on the oldest and
 test-browser: install system collector jaeger  ## the console in headless Chromium on the native stack (screenshots in .run/artifacts/console)
 	scripts/run_pytest.sh -m browser tests/e2e
 
-test-fault: install system collector jaeger  ## the fault tests alone: collector, Jaeger and ML API broken under load on the native stack (a few minutes; -s prints the figures)
-	scripts/run_pytest.sh -s -m fault tests/e2e
+test-fault: install system collector jaeger  ## the fault tests alone: components killed or stopped, on the native stack under load and in the notification tests (a few minutes; -s prints the figures)
+	scripts/run_pytest.sh -s -m fault tests
 
 bench: install system  ## the telemetry overhead benchmark (a few minutes)
 	$(VENV_PY) -m benchmarks.overhead
 
 bench-instructions: install system  ## telemetry's cost in instructions per request, repeatable to ~0.5% (a few minutes)
 	$(VENV_PY) -m benchmarks.instructions
+
+bench-collector: install collector jaeger telemetrygen  ## gateway capacity: telemetrygen at rising rates against one gateway, then two, ABBA (~9 minutes)
+	$(VENV_PY) -m benchmarks.collector

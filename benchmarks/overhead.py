@@ -12,6 +12,8 @@ machine between rounds cancels out, with the lowest and highest round:
 - ``off``: mlotel with ``OTEL_SDK_DISABLED=true``;
 - ``mlotel``: everything on, every request traced and exported over OTLP/gRPC
   to a receiver in another process, metrics on;
+- ``mlotel-public``: the same with ``MLOTEL_FASTPATH=false``: the SDK's public
+  APIs only (its spans, its encoder, measurements recorded in place);
 - ``stock``: ``FastAPIInstrumentor`` and the SDK's defaults, same receiver;
 - ``contrib-http``, ``fastapi-native``: mlotel with another HTTP instrumentation.
 
@@ -43,13 +45,16 @@ BODY = '{"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]}'
 MODES = {
     "bare": ("benchmarks.apps:bare_app", {}),
     "off": ("mlotel_model_server.main:create_app", {"OTEL_SDK_DISABLED": "true"}),
-    "mlotel": ("mlotel_model_server.main:create_app", {}),
+    "mlotel": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "true"}),
+    "mlotel-public": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "false"}),
     # Stock SDK setup counts its drops only with the SDK's self-metrics on, which
     # also adds three counter updates per span: its figure is a little pessimistic.
     "stock": ("benchmarks.apps:stock_app", {"OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED": "true"}),
     "contrib-http": ("benchmarks.apps:contrib_http_app", {}),
     "fastapi-native": ("benchmarks.apps:fastapi_native_app", {}),
 }
+# What `make bench` compares; the other HTTP instrumentations on request (--modes).
+DEFAULT_MODES = ("bare", "off", "mlotel", "mlotel-public", "stock")
 
 
 def start_receiver(workdir: Path) -> tuple[subprocess.Popen, dict]:
@@ -137,7 +142,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="measured seconds per run")
     parser.add_argument("--warmup", type=int, default=2, help="unmeasured seconds before each run")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated subset of " + ", ".join(MODES))
+    parser.add_argument("--modes", default=",".join(DEFAULT_MODES), help="comma-separated, of " + ", ".join(MODES))
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed (apt-get install wrk)")
@@ -153,8 +158,13 @@ def main() -> None:
                 print(f"round {round_ + 1} {mode:<13} {result['rps']:8.0f} req/s  p50 {result['p50'] / 1e3:6.2f} ms"
                       f"  p99 {result['p99'] / 1e3:6.2f} ms  spans received {result['spans_received']}"
                       f" dropped {result['spans_dropped']}", file=sys.stderr)
+    report(runs, args)
+
+
+def report(runs: dict[str, list[dict]], args: argparse.Namespace) -> None:
     base = runs.get("off")
-    print(f"\n{'mode':<13} {'req/s':>8} {'ratio':>6} {'range':>10} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'dropped':>8}")
+    base_p99 = statistics.median(r["p99"] for r in base) if base else None
+    print(f"\n{'mode':<13} {'req/s':>8} {'ratio':>6} {'range':>10} {'p50 ms':>7} {'p99 ms':>7} {'p99/off':>7} {'errors':>6} {'dropped':>8}")
     for mode, results in runs.items():
         rps = statistics.median(r["rps"] for r in results)
         ratio, spread = "-", "-"
@@ -162,13 +172,16 @@ def main() -> None:
             ratios = [r["rps"] / b["rps"] for r, b in zip(results, base)]
             ratio, spread = f"{statistics.median(ratios):.2f}", f"{min(ratios):.2f}-{max(ratios):.2f}"
         p50 = statistics.median(r["p50"] for r in results) / 1e3
-        p99 = statistics.median(r["p99"] for r in results) / 1e3
+        p99 = statistics.median(r["p99"] for r in results)
+        p99_ratio = f"{p99 / base_p99:.2f}" if base_p99 else "-"
         errors = sum(r["errors"] for r in results)
         dropped = sum(r["spans_dropped"] for r in results)
-        print(f"{mode:<13} {rps:8.0f} {ratio:>6} {spread:>10} {p50:7.2f} {p99:7.2f} {errors:6d} {dropped:8d}")
-    print(f"\nmedians of {args.rounds} alternating runs of {args.seconds} s, {args.connections} connections; "
-          "ratio = median of req/s against off's in the same round (range: lowest-highest round); "
-          "dropped = spans the SDK counted as dropped, summed over runs")
+        print(f"{mode:<13} {rps:8.0f} {ratio:>6} {spread:>10} {p50:7.2f} {p99 / 1e3:7.2f} {p99_ratio:>7} {errors:6d} {dropped:8d}")
+    print(f"\nmedians of {args.rounds} alternating runs of {args.seconds} s, {args.connections} connections, "
+          f"{os.cpu_count()} CPUs; ratio = median of req/s against off's in the same round (range: lowest-highest "
+          "round); p99/off = median p99 against off's; dropped = spans the SDK counted as dropped, summed over runs. "
+          "mlotel: MLOTEL_FASTPATH on; mlotel-public: off (public SDK APIs only); stock: FastAPIInstrumentor "
+          "and the SDK's defaults. Ratios hold between machines better than req/s: quote off's req/s with them.")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@
 
 Panel queries of mlotel's own metrics come from the metrics contract
 (``instrumentation/mlotel/metrics_contract.py``) over what the dashboard variables
-select; the collector's own metrics are written here, where they are read.
+select, the collectors' own metrics per gateway among them.
 
 The JSON in ``dashboards/json`` is what Grafana loads (provisioning in
 ``dashboards/provisioning``); a test keeps it equal to this file's output and
@@ -133,41 +133,51 @@ def ml_api_overview() -> Dashboard:
 
 
 def collector_pipeline() -> Dashboard:
-    rate = "[$__rate_interval]"
+    # One series per gateway of a pool ($gateway: their instance labels) and per component.
+    scope = contract.COLLECTORS(window=RATE, matchers=f'{contract.COLLECTORS.matchers}, {contract.GATEWAY}=~"$gateway"')
+    gateway = contract.GATEWAY
 
     def flow(title: str, component: str, good: tuple[str, str], bad: tuple[str, str]) -> TimeSeries:
         """Items per second a component handled well and badly, e.g. spans accepted and refused per receiver."""
         return series(title, "short", *(
-            query(f"sum by ({component}) (rate({metric}{rate}))", f"{word} {{{{{component}}}}}")
+            query(contract.collector_rate(metric, scope, component), legend(gateway, component, prefix=word))
             for word, metric in (good, bad)), span=6)
 
     return (
         dashboard("mlotel-collector", "Collector pipeline",
-                  "What the mlotel collector accepted, refused, dropped and exported; its queues and memory.")
+                  "What each mlotel gateway collector accepted, refused, dropped and exported; its queues and memory.")
+        .with_variable(variable("gateway", "Gateway",
+                                f"label_values({contract.COLLECTORS.select(contract.PROM_COLLECTOR_RSS)}, {gateway})"))
         .with_row(Row("In"))
-        .with_panel(flow("Spans in", "receiver", ("accepted", "otelcol_receiver_accepted_spans_total"),
-                         ("refused", "otelcol_receiver_refused_spans_total")))
-        .with_panel(flow("Metric points in", "receiver", ("accepted", "otelcol_receiver_accepted_metric_points_total"),
-                         ("refused", "otelcol_receiver_refused_metric_points_total")))
+        .with_panel(flow("Spans in", "receiver", ("accepted", contract.PROM_RECEIVER_ACCEPTED_SPANS),
+                         ("refused", contract.PROM_RECEIVER_REFUSED_SPANS)))
+        .with_panel(flow("Metric points in", "receiver", ("accepted", contract.PROM_RECEIVER_ACCEPTED_POINTS),
+                         ("refused", contract.PROM_RECEIVER_REFUSED_POINTS)))
         .with_row(Row("Sampling"))
         .with_panel(series("Tail sampling decisions", "short",
-                           query(f"sum by (policy, sampled) (rate(otelcol_processor_tail_sampling_count_traces_sampled_total{rate}))",
-                                 "{{policy}} sampled={{sampled}}"),
-                           query(f"sum(rate(otelcol_processor_tail_sampling_sampling_trace_dropped_too_early_total{rate}))",
-                                 "dropped too early"), span=6))
+                           query(contract.collector_rate(contract.PROM_TRACES_SAMPLED, scope, "policy", "sampled"),
+                                 legend(gateway, "policy", prefix="sampled={{sampled}}")),
+                           query(contract.traces_dropped_too_early_rate(scope), legend(gateway, prefix="dropped too early")),
+                           description="Dropped too early: traces evicted before their decision (num_traces too small "
+                                       "for the traces/s); lost although nothing was refused.", span=6))
         .with_panel(series("Traces held for a decision", "short",
-                           query("sum(otelcol_processor_tail_sampling_sampling_traces_on_memory)", "in memory"), span=6))
+                           query(contract.collector_gauge(contract.PROM_TRACES_ON_MEMORY, scope),
+                                 legend(gateway, prefix="in memory")), span=6))
         .with_row(Row("Out"))
-        .with_panel(flow("Spans out", "exporter", ("sent", "otelcol_exporter_sent_spans_total"),
-                         ("failed", "otelcol_exporter_send_failed_spans_total")))
-        .with_panel(flow("Metric points out", "exporter", ("sent", "otelcol_exporter_sent_metric_points_total"),
-                         ("failed", "otelcol_exporter_send_failed_metric_points_total")))
-        .with_panel(series("Export queues", "short",
-                           query("sum by (exporter) (otelcol_exporter_queue_size)", "size {{exporter}}"),
-                           query("sum by (exporter) (otelcol_exporter_queue_capacity)", "capacity {{exporter}}"), span=6))
+        .with_panel(flow("Spans out", "exporter", ("sent", contract.PROM_EXPORTER_SENT_SPANS),
+                         ("failed", contract.PROM_EXPORTER_FAILED_SPANS)))
+        .with_panel(flow("Metric points out", "exporter", ("sent", contract.PROM_EXPORTER_SENT_POINTS),
+                         ("failed", contract.PROM_EXPORTER_FAILED_POINTS)))
+        .with_panel(series("Export queues", "percentunit",
+                           query(contract.export_queue_fill(scope), legend(gateway, "exporter")),
+                           description="Each sending queue's size over its capacity.", span=6))
         .with_panel(series("Collector memory", "bytes",
-                           query("sum(otelcol_process_memory_rss_bytes)", "RSS"),
-                           query("sum(otelcol_process_runtime_heap_alloc_bytes)", "heap"), span=6))
+                           query(contract.collector_gauge(contract.PROM_COLLECTOR_RSS, scope), legend(gateway, prefix="RSS")),
+                           query(contract.collector_gauge(contract.PROM_COLLECTOR_HEAP, scope), legend(gateway, prefix="heap")),
+                           span=6))
+        .with_panel(series("Collector CPU", "percentunit",
+                           query(contract.collector_rate(contract.PROM_COLLECTOR_CPU, scope), legend(gateway)),
+                           description="Cores used per gateway.", span=6))
     )
 
 
@@ -180,9 +190,12 @@ def system_resources() -> Dashboard:
         .with_panel(series("API process memory", "bytes",
                            query(contract.process_memory(API), legend("instance", prefix="RSS")), span=6))
         .with_panel(series("API process threads", "short", query(contract.process_threads(API), legend("instance")), span=6))
-        .with_panel(series("Host CPU", "percentunit", query(contract.host_cpu(API(by=("state",))), legend("state")), span=6))
-        .with_panel(series("Host memory", "bytes", query(contract.host_memory(API(by=("state",))), legend("state")), span=6))
-        .with_panel(series("Disk I/O", "Bps", query(contract.disk_io_rate(API(by=("direction",))), legend("direction")),
+        .with_panel(series("Host CPU", "percentunit",
+                           query(contract.host_cpu(API(by=(contract.CPU_MODE,))), legend(contract.CPU_MODE)), span=6))
+        .with_panel(series("Host memory", "bytes",
+                           query(contract.host_memory(API(by=(contract.MEMORY_STATE,))), legend(contract.MEMORY_STATE)), span=6))
+        .with_panel(series("Disk I/O", "Bps",
+                           query(contract.disk_io_rate(API(by=(contract.DISK_DIRECTION,))), legend(contract.DISK_DIRECTION)),
                            span=6))
     )
 

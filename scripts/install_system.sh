@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the stack and the tests use, when missing:
-# Prometheus 2.42 and Alertmanager 0.25 (the backends), docker-compose (to
+# Prometheus 2.42 and Alertmanager 0.25 (the backends), VictoriaMetrics 1.79
+# (the long-term metrics store, `make up LONG_TERM_METRICS=1`), docker-compose (to
 # validate the compose files, never to run them), wrk (the benchmark's load),
 # valgrind (the instruction-count benchmark), chromium and chromium-driver (the
 # console's browser tests).
@@ -8,6 +9,7 @@ set -euo pipefail
 need=()
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
+command -v victoria-metrics >/dev/null || need+=(victoria-metrics)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v wrk >/dev/null || need+=(wrk)
 command -v valgrind >/dev/null || need+=(valgrind)

@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from string import Template
 
 DEFAULTS = {
-    "ALERT_WEBHOOK_URL": "http://127.0.0.1:5001/alerts",
+    "ALERT_WEBHOOK_URL": "http://127.0.0.1:8080/notifications",
     "SLACK_CHANNEL": "#ml-alerts",
     "SMTP_SMARTHOST": "127.0.0.1:25",
     "SMTP_FROM": "alertmanager@localhost",
+    "SMTP_REQUIRE_TLS": "true",
 }
 
 

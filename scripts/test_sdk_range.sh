@@ -15,7 +15,7 @@ TESTS=(tests/unit/test_lean_spans.py tests/unit/test_span_encoding.py tests/unit
 SDK_PACKAGES=(opentelemetry-api opentelemetry-sdk opentelemetry-proto opentelemetry-exporter-otlp-proto-grpc
               opentelemetry-exporter-otlp-proto-http)
 CONTRIB_PACKAGES=(opentelemetry-instrumentation opentelemetry-instrumentation-asgi
-                  opentelemetry-instrumentation-system-metrics opentelemetry-instrumentation-logging
+                  opentelemetry-instrumentation-logging
                   opentelemetry-semantic-conventions opentelemetry-util-http)
 
 lower_bound() {  # the ">=" of a requirement in instrumentation/pyproject.toml

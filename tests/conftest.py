@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.util._once import Once
 
 from mlotel import TelemetryConfig, setup_telemetry
+from mlotel.export_health import EXPORT_HEALTH
 from mlotel_model_server.main import create_app
 from mlotel_model_server.settings import Settings
 from tests.telemetry_reading import Captured
@@ -34,8 +35,10 @@ def reset_otel_globals() -> None:
 @pytest.fixture(autouse=True)
 def _fresh_globals() -> Iterator[None]:
     reset_otel_globals()
+    EXPORT_HEALTH.reset()
     yield
     reset_otel_globals()
+    EXPORT_HEALTH.reset()
 
 
 @pytest.fixture(scope="session")

@@ -6,9 +6,14 @@ By the Prometheus convention the comparison lives in the expression
 left-hand side of that top-level comparison; if it is empty too, the rule has
 no data. Expressions without a top-level filtering comparison have no separate
 data query: for them, empty simply means inactive.
+
+Only expressions within the limits (``limits.check_promql``) reach this parser:
+it recurses once per level of the syntax tree.
 """
 
 from __future__ import annotations
+
+import functools
 
 import promql_parser
 
@@ -21,8 +26,10 @@ def _unwrap(node):
     return node
 
 
+@functools.lru_cache(maxsize=4096)
 def data_query(expr: str) -> str | None:
-    """The PromQL whose series are being compared in ``expr``, or None."""
+    """The PromQL whose series are being compared in ``expr``, or None (parsed once per expression:
+    every evaluation asks)."""
     try:
         node = _unwrap(promql_parser.parse(expr))
     except Exception:  # noqa: BLE001 - the parser raises bare Exceptions; Prometheus is the judge of validity

@@ -25,16 +25,27 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from mlotel.metrics_contract import MODEL, PROM_CONFIDENCE
 from mlotel_alerting.durations import Duration
+from mlotel_alerting.limits import (
+    MAX_EXPR_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_SELECTOR_LENGTH,
+    MAX_TEMPLATE_LENGTH,
+    MAX_TEMPLATES,
+    check_promql,
+)
 from mlotel_alerting.templating import check_template
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # Prometheus label names; a rule name becomes one
+LabelName = Annotated[str, StringConstraints(pattern=f"^{NAME.pattern}$", max_length=MAX_NAME_LENGTH)]
+Template = Annotated[str, StringConstraints(max_length=MAX_TEMPLATE_LENGTH)]
+Templates = Annotated[dict[LabelName, Template], Field(max_length=MAX_TEMPLATES)]
 
 
 class Outcome(StrEnum):
@@ -53,10 +64,10 @@ class TraceSearch(_Strict):
     """The traces behind an alert, its ``trace_url`` annotation: the console's slow predictions
     of the alert's model, or (``TRACE_UI_URL`` set) a Jaeger search for ``operation`` of ``service``."""
 
-    service: str = "ml-api"
-    operation: str = ""
-    min_duration: str = Field("", description="templated, e.g. '{{ value | milliseconds }}'")
-    lookback: str = "1h"
+    service: Template = "ml-api"
+    operation: Template = ""
+    min_duration: Template = Field("", description="templated, e.g. '{{ value | milliseconds }}'")
+    lookback: str = Field("1h", max_length=32)
 
     @field_validator("service", "operation", "min_duration")
     @classmethod
@@ -68,14 +79,14 @@ class TraceSearch(_Strict):
 class Drift(_Strict):
     """Population stability index between a histogram's recent and baseline windows."""
 
-    metric: str = f"{PROM_CONFIDENCE}_bucket"
-    selector: str = Field("", description="label matchers, e.g. '{job=\"ml-api\"}'")
-    by: tuple[str, ...] = (MODEL,)
+    metric: str = Field(f"{PROM_CONFIDENCE}_bucket", max_length=MAX_NAME_LENGTH)
+    selector: str = Field("", max_length=MAX_SELECTOR_LENGTH, description="label matchers, e.g. '{job=\"ml-api\"}'")
+    by: tuple[LabelName, ...] = Field((MODEL,), max_length=MAX_TEMPLATES)
     window: Duration = 600.0
     baseline_window: Duration = 3600.0
     baseline_offset: Duration | None = Field(None, description="default: the window, so the baseline ends where it starts")
-    threshold: float = Field(0.2, gt=0)
-    min_samples: int = Field(50, ge=1, description="fewer observations in either window: no data")
+    threshold: float = Field(0.2, gt=0, allow_inf_nan=False)
+    min_samples: int = Field(50, ge=1, le=10**12, description="fewer observations in either window: no data")
 
     @field_validator("metric")
     @classmethod
@@ -83,6 +94,12 @@ class Drift(_Strict):
         if not metric.endswith("_bucket") or not NAME.fullmatch(metric):
             raise ValueError("must be a histogram's bucket series, e.g. ml_prediction_confidence_bucket")
         return metric
+
+    @field_validator("selector")
+    @classmethod
+    def _bounded_selector(cls, selector: str) -> str:
+        check_promql(selector, MAX_SELECTOR_LENGTH)
+        return selector
 
     @field_validator("window", "baseline_window")
     @classmethod
@@ -93,15 +110,15 @@ class Drift(_Strict):
 
 
 class Rule(_Strict):
-    name: str
-    expr: str | None = None
+    name: str = Field(max_length=MAX_NAME_LENGTH)
+    expr: str | None = Field(None, max_length=MAX_EXPR_LENGTH)
     drift: Drift | None = None
     for_: Duration = Field(0.0, alias="for")
     keep_firing_for: Duration = 0.0
     no_data: Outcome = Outcome.KEEP
     on_error: Outcome = Outcome.KEEP
-    labels: dict[str, str] = {}
-    annotations: dict[str, str] = {}
+    labels: Templates = {}
+    annotations: Templates = {}
     trace_search: TraceSearch | None = None
 
     @field_validator("name")
@@ -114,9 +131,7 @@ class Rule(_Strict):
     @field_validator("labels", "annotations")
     @classmethod
     def _templates(cls, mapping: dict[str, str]) -> dict[str, str]:
-        for key, text in mapping.items():
-            if not NAME.fullmatch(key):
-                raise ValueError(f"{key!r} is not a valid label name")
+        for text in mapping.values():
             check_template(text)
         return mapping
 
@@ -125,6 +140,8 @@ class Rule(_Strict):
     def _expr(cls, expr: str | None) -> str | None:
         if expr is not None and not expr.strip():
             raise ValueError("must not be empty")
+        if expr is not None:
+            check_promql(expr)  # before any parser sees it
         return expr
 
     @model_validator(mode="after")
@@ -144,25 +161,39 @@ class RuleError(ValueError):
     """A rule that cannot be loaded; the message names file, rule and field."""
 
 
-def _describe(error: ValidationError) -> str:
+# A location names only the schema's own fields: a dict key or an unknown field is the client's text.
+_FIELDS = {key for model in (Rule, Drift, TraceSearch) for name, info in model.model_fields.items()
+           for key in (name, info.alias) if key}
+
+
+def _describe(error: ValidationError, quote_input: bool, limit: int = 5) -> str:
+    """The first problems; without ``quote_input`` a location shows only the schema's own names."""
     problems = []
-    for item in error.errors():
-        field = ".".join(str(part) for part in item["loc"]) or "rule"
-        problems.append(f"field '{field}': {item['msg'].removeprefix('Value error, ')}")
+    for item in error.errors()[:limit]:
+        parts = [str(part) if quote_input or isinstance(part, int) or part in _FIELDS else "…" for part in item["loc"]]
+        field = ".".join(parts) or "rule"
+        extra = item["type"] == "extra_forbidden" and not quote_input
+        message = "unknown field" if extra else item["msg"].removeprefix("Value error, ")
+        problems.append(f"field '{field}': {message}")
+    if error.error_count() > limit:
+        problems.append(f"and {error.error_count() - limit} more")
     return "; ".join(problems)
 
 
 def parse_rule(document: Any, where: str = "") -> Rule:
-    """One rule from its mapping; RuleError names ``where`` (file, position), the rule and the field."""
+    """One rule from its mapping. RuleError names the field and, given ``where`` (a file and
+    position, for the operator's own files), where and which rule; without it (a client's
+    request) nothing the client wrote."""
     prefix = f"{where}: " if where else ""
     if not isinstance(document, dict):
         raise RuleError(f"{prefix}a rule is a mapping with at least 'name' and 'expr' or 'drift'")
     name = document.get("name")
-    label = f"rule '{name}'" if isinstance(name, str) else "rule without a name"
+    if where:
+        prefix += f"rule '{name}': " if isinstance(name, str) else "rule without a name: "
     try:
         return Rule.model_validate(document)
     except ValidationError as error:
-        raise RuleError(f"{prefix}{label}: {_describe(error)}") from None
+        raise RuleError(f"{prefix}{_describe(error, quote_input=bool(where))}") from None
 
 
 def load_file(path: Path) -> list[Rule]:

@@ -31,3 +31,9 @@ class Settings(BaseSettings):
     resolved_retention: Duration = Field(900.0, description="how long a delivered resolution is kept")
     query_timeout: float = Field(10.0, gt=0)
     query_retries: int = Field(2, ge=0)
+    # Limits on what clients can make the service do (docs/reliability.md).
+    max_body_bytes: int = Field(64 * 1024, ge=1024, description="a rule (PUT /rules/{name}) over this is refused (413)")
+    max_rules: int = Field(1000, ge=1, description="rules from files and the API together; PUT of one more is refused (409)")
+    max_concurrent_queries: int = Field(8, ge=1, description="Prometheus queries an evaluation runs at once")
+    allowed_origins: list[str] = Field(
+        [], description="browser origins (scheme://host:port) that may open /ws/alerts besides this service's and the console's")

@@ -1,16 +1,27 @@
 """SQLite storage: rules added at run time, every alert instance's state, and
 the history of transitions. A restart reads them back, including what was
-last delivered to Alertmanager, so nothing is sent twice or lost."""
+last delivered to Alertmanager, so nothing is sent twice or lost.
+
+The engine lives on the event loop; SQLite blocks. ``call`` runs a storage
+method in the storage's one thread, in the order the loop asked, so writes
+never reorder and the loop never waits on the disk. What is written is
+snapshotted on the loop first (``snapshot``): the thread never reads an alert
+the loop may be changing.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import threading
-from dataclasses import asdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from mlotel_alerting.rules import Rule, parse_rule
+from mlotel_alerting.rules import Rule, RuleError, parse_rule
 from mlotel_alerting.state import Alert, State, Transition, finite
 
 _SCHEMA = """
@@ -24,6 +35,23 @@ CREATE INDEX IF NOT EXISTS history_rule_at ON history (rule, at);
 """
 
 
+@dataclass(frozen=True)
+class AlertRows:
+    """One rule's alert instances and new transitions, as the rows to write."""
+
+    rule: str
+    alerts: list[tuple[str, str, str]]
+    history: list[tuple[float, str, str, str, str, float | None]]
+
+
+def snapshot(rule: str, alerts: list[Alert], transitions: list[Transition]) -> AlertRows:
+    return AlertRows(
+        rule,
+        [(alert.fingerprint, rule, json.dumps(asdict(alert))) for alert in alerts],
+        [(t.at, t.rule, json.dumps(t.labels, sort_keys=True), t.previous, t.current, finite(t.value)) for t in transitions],
+    )
+
+
 class Storage:
     def __init__(self, path: Path | str) -> None:
         if str(path) != ":memory:":
@@ -31,14 +59,29 @@ class Storage:
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the connection is shared by the storage thread and start-up
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="alerting-sqlite")
+
+    async def call(self, method: Callable[..., Any], *args: Any) -> Any:
+        """``method(*args)`` in the storage thread, after everything asked before it."""
+        return await asyncio.get_running_loop().run_in_executor(self._thread, method, *args)
 
     def close(self) -> None:
-        self._db.close()
+        self._thread.shutdown(wait=True)
+        with self._lock:
+            self._db.close()
 
-    def rules(self) -> dict[str, Rule]:
-        rows = self._db.execute("SELECT name, document FROM rules ORDER BY name").fetchall()
-        return {name: parse_rule(json.loads(document), f"stored rule '{name}'") for name, document in rows}
+    def rules(self) -> tuple[dict[str, Rule], dict[str, str]]:
+        """Stored rules by name, and those that no longer load (limits tightened since, say) with why."""
+        with self._lock:
+            rows = self._db.execute("SELECT name, document FROM rules ORDER BY name").fetchall()
+        rules, invalid = {}, {}
+        for name, document in rows:
+            try:
+                rules[name] = parse_rule(json.loads(document), "stored rule")
+            except (RuleError, ValueError, RecursionError) as error:
+                invalid[name] = str(error)[:500]
+        return rules, invalid
 
     def save_rule(self, rule: Rule, now: float) -> None:
         with self._lock:
@@ -50,7 +93,9 @@ class Storage:
 
     def alerts(self) -> list[Alert]:
         alerts = []
-        for (document,) in self._db.execute("SELECT document FROM alerts"):
+        with self._lock:
+            rows = self._db.execute("SELECT document FROM alerts").fetchall()
+        for (document,) in rows:
             fields = json.loads(document)
             fields["state"] = State(fields["state"])
             fields["sent_state"] = State(fields["sent_state"]) if fields["sent_state"] else None
@@ -59,19 +104,20 @@ class Storage:
 
     def save_alerts(self, rule: str, alerts: list[Alert], transitions: list[Transition]) -> None:
         """Replace ``rule``'s alert instances and append its transitions, atomically."""
+        self.write_alerts([snapshot(rule, alerts, transitions)])
+
+    def write_alerts(self, batch: list[AlertRows]) -> None:
+        """Replace each rule's alert instances and append its transitions, all in one transaction
+        (one evaluation of a thousand rules is one commit, not a thousand)."""
         with self._lock:
             self._db.execute("BEGIN")
             try:
-                self._db.execute("DELETE FROM alerts WHERE rule = ?", (rule,))
-                self._db.executemany(
-                    "INSERT INTO alerts VALUES (?, ?, ?)",
-                    [(alert.fingerprint, rule, json.dumps(asdict(alert))) for alert in alerts],
-                )
-                self._db.executemany(
-                    "INSERT INTO history (at, rule, labels, previous, current, value) VALUES (?, ?, ?, ?, ?, ?)",
-                    [(t.at, t.rule, json.dumps(t.labels, sort_keys=True), t.previous, t.current, finite(t.value))
-                     for t in transitions],
-                )
+                for rows in batch:
+                    self._db.execute("DELETE FROM alerts WHERE rule = ?", (rows.rule,))
+                    self._db.executemany("INSERT INTO alerts VALUES (?, ?, ?)", rows.alerts)
+                    self._db.executemany(
+                        "INSERT INTO history (at, rule, labels, previous, current, value) VALUES (?, ?, ?, ?, ?, ?)",
+                        rows.history)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -83,9 +129,9 @@ class Storage:
             query, args = query + " AND rule = ?", [*args, rule]
         if since is not None:
             query, args = query + " AND at >= ?", [*args, since]
-        rows = self._db.execute(query + " ORDER BY id DESC LIMIT ?", [*args, limit]).fetchall()
+        with self._lock:
+            rows = self._db.execute(query + " ORDER BY id DESC LIMIT ?", [*args, limit]).fetchall()
         return [
             {"at": at, "rule": name, "labels": json.loads(labels), "previous": previous, "current": current, "value": value}
             for at, name, labels, previous, current, value in rows
         ]
-

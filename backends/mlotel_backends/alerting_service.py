@@ -45,5 +45,9 @@ class AlertingService(HttpClient):
     async def history(self, **params) -> list[dict]:
         return await self._call("GET", "/alerts/history", **params)
 
+    async def notifications(self, **params) -> list[dict]:
+        """What Alertmanager delivered to the service's webhook, newest first."""
+        return await self._call("GET", "/notifications", **params)
+
     async def resolve(self, name: str, token: str) -> dict:
         return await self._call("POST", f"/alerts/{name}/resolve", token=token)

@@ -11,10 +11,31 @@ from collections.abc import Mapping
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 # pydantic-core's JSON parser refuses deeper nesting (its recursion limit).
 MAX_JSON_DEPTH = 200
+
+
+class ErrorBody(BaseModel):
+    """Every error answer's body."""
+
+    error: str = Field(description="what kind of problem, e.g. body_too_large")
+    message: str = Field(description="what is wrong, in words; never the input")
+    details: list[dict] = Field(default_factory=list, description="where, for validation errors")
+
+
+_MEANINGS = {400: "malformed or refused input (the message names the limit or field)", 401: "no bearer token",
+             403: "wrong token, or changes disabled", 404: "no such resource", 409: "conflicts with the service's state",
+             413: "request body over the limit", 422: "a parameter or field fails the schema",
+             503: "a backend the answer needs is unavailable"}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict]:
+    """OpenAPI ``responses`` for a route's error statuses, each with the error body's schema."""
+    return {status: {"model": ErrorBody, "description": _MEANINGS[status]} for status in statuses}
 
 
 class ClientError(Exception):
@@ -53,9 +74,27 @@ async def _client_error(request: Request, exc: ClientError) -> JSONResponse:
     return error_response(exc.status, exc.error, exc.message, headers=exc.headers)
 
 
+_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the OpenAPI document gives this path. Starlette's own ``Allow`` lists only the
+    first route that matched the path, so GET /rules/{name} hid PUT and DELETE on the same path."""
+    table = getattr(request.app.state, "allowed_methods", None)
+    if table is None:
+        table = request.app.state.allowed_methods = [
+            (compile_path(path)[0], {method.upper() for method in item if method in _METHODS})
+            for path, item in request.app.openapi().get("paths", {}).items()]
+    methods = set().union(*(methods for pattern, methods in table if pattern.match(request.url.path)))
+    return ", ".join(sorted(methods))
+
+
 async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     error = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status_code, "http_error")
-    return error_response(exc.status_code, error, str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and (allowed := _allowed_methods(request)):
+        headers["Allow"] = allowed
+    return error_response(exc.status_code, error, str(exc.detail), headers=headers or None)
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:

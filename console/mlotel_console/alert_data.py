@@ -1,5 +1,6 @@
-"""The alerts page's data: the alert-rule service's active alerts, history and
-rules, and what Alertmanager holds, in one ``clients.run``; and resolving."""
+"""The alerts page's data: the alert-rule service's active alerts, history, rules
+and the notifications Alertmanager delivered to it, and what Alertmanager holds,
+in one ``clients.run``; and resolving."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from mlotel_console import clients, ui
 from mlotel_console.loading import gather
 
 HISTORY_LIMIT = 50
+NOTIFICATIONS_LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -23,13 +25,14 @@ class Alerts:
     history: list[dict] | BackendError
     rules: list[dict] | BackendError
     alertmanager: list[dict] | BackendError
+    notifications: list[dict] | BackendError
 
 
 @st.cache_data(ttl=5, show_spinner=False)
 def alerts() -> Alerts:
     return Alerts(*clients.run(lambda c: gather(
         c.alerting.active_alerts(), c.alerting.history(limit=HISTORY_LIMIT), c.alerting.rules(),
-        c.alertmanager.alerts())))
+        c.alertmanager.alerts(), c.alerting.notifications(limit=NOTIFICATIONS_LIMIT))))
 
 
 def resolve(rule: str, token: str) -> str:

@@ -115,14 +115,14 @@ def resources(range_label: str, seconds: int) -> dict:
         {"requests/s": mc.http_request_rate(endpoints), "error ratio": mc.http_error_ratio(endpoints),
          "p95": mc.http_latency_quantile(0.95, endpoints)},
         {"process cpu": mc.process_cpu(), "process memory": mc.process_memory(), "host cpu": mc.host_cpu(),
-         "host memory": mc.host_memory(), "disk io": mc.disk_io_rate(mc.API_SCOPE(by=("direction",), window=window))},
+         "host memory": mc.host_memory(), "disk io": mc.disk_io_rate(mc.API_SCOPE(by=(mc.DISK_DIRECTION,), window=window))},
         seconds,
     )
     return {
         "endpoints": table({k: data[k] for k in ("requests/s", "error ratio", "p95")}, mc.ROUTE, mc.METHOD),
         "process cpu": timeline(data["process cpu"], "instance", "ml-api"),
         "process memory": timeline(data["process memory"], "instance", "ml-api"),
-        "host cpu": timeline(data["host cpu"], "state"),
-        "host memory": timeline(data["host memory"], "state"),
-        "disk io": timeline(data["disk io"], "direction"),
+        "host cpu": timeline(data["host cpu"], mc.CPU_MODE),
+        "host memory": timeline(data["host memory"], mc.MEMORY_STATE),
+        "disk io": timeline(data["disk io"], mc.DISK_DIRECTION),
     }

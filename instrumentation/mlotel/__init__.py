@@ -27,9 +27,14 @@ in :mod:`mlotel.environment_variables` and in the README. The
 standard ``OTEL_*`` variables (``OTEL_SERVICE_NAME``,
 ``OTEL_RESOURCE_ATTRIBUTES``, ``OTEL_EXPORTER_OTLP_*``, ``OTEL_TRACES_SAMPLER``,
 ``OTEL_BSP_*``, ``OTEL_METRIC_EXPORT_INTERVAL``) work as in the SDK.
+
+``telemetry_health()`` says whether this process's telemetry is getting out
+(each span export's outcome, measurements dropped), for a health endpoint's
+body; see :mod:`mlotel.export_health`.
 """
 
 from mlotel.config import ConfigError, TelemetryConfig
+from mlotel.export_health import telemetry_health
 from mlotel.middleware import TelemetryMiddleware, instrument_app
 from mlotel.recorder import Prediction, PredictionRecorder
 from mlotel.setup import Telemetry, setup_telemetry
@@ -43,4 +48,5 @@ __all__ = [
     "TelemetryConfig",
     "instrument_app",
     "setup_telemetry",
+    "telemetry_health",
 ]

@@ -14,23 +14,32 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from opentelemetry.sdk.environment_variables import (
+    OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT,
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
     OTEL_BSP_MAX_QUEUE_SIZE,
     OTEL_BSP_SCHEDULE_DELAY,
     OTEL_METRIC_EXPORT_INTERVAL,
     OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED,
+    OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
 )
 from opentelemetry.semconv.attributes.http_attributes import HttpRequestMethodValues
 
 from mlotel import environment_variables as env
 
-DEFAULT_EXCLUDED_URLS = "/health,/docs.*,/redoc.*,/openapi.json,/favicon.ico"
+DEFAULT_EXCLUDED_URLS = "/health,/health/live,/health/ready,/docs.*,/redoc.*,/openapi.json,/favicon.ico"
 SIGNAL_EXPORTERS = ("otlp", "console", "none")
 OTLP_PROTOCOLS = ("grpc", "http/protobuf")
 # The SDK's defaults (queue 2048, delay 5 s) drop spans near 2,000 requests/s;
 # a deeper queue and a shorter delay keep up and bring traces to Jaeger sooner.
 BSP_QUEUE_SIZE, BSP_SCHEDULE_DELAY_MS, BSP_EXPORT_BATCH_SIZE = 65536, 500, 1024
 METRIC_EXPORT_INTERVAL_MS = 10_000
+# The SDK keeps attribute values whole unless told; one 40 KB URL path then costs
+# 40 KB of every export it is in. 8,192 characters keep a URL that a browser or
+# proxy would send and most Python stack traces, and bound a span's attributes.
+ATTRIBUTE_VALUE_LENGTH = 8192
+# The collector's OTLP/gRPC receiver refuses a message over 4 MiB unless told
+# otherwise, and with it every span in it; 3 MiB leaves room for a proxy's framing.
+SPAN_EXPORT_MAX_BYTES = 3 * 1024 * 1024
 KNOWN_INSTRUMENTATIONS = ("fastapi", "system_metrics", "logging", "mlotel", "mlotel_http")
 # RFC 9110's methods and PATCH, as the HTTP semantic conventions define "known".
 DEFAULT_KNOWN_METHODS = frozenset(m.value for m in HttpRequestMethodValues if m is not HttpRequestMethodValues.OTHER)
@@ -89,6 +98,28 @@ def _bsp(environ: Mapping[str, str]) -> dict[str, int]:
         "bsp_max_queue_size": queue,
         "bsp_schedule_delay_ms": _positive_int(environ, OTEL_BSP_SCHEDULE_DELAY, BSP_SCHEDULE_DELAY_MS),
         "bsp_max_export_batch_size": batch,
+    }
+
+
+def _non_negative_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number >= 0")
+    return value
+
+
+def _attribute_lengths(environ: Mapping[str, str]) -> dict[str, int]:
+    # As the SDK reads them, with mlotel's default where the SDK's is "no limit".
+    general = _non_negative_int(environ, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, ATTRIBUTE_VALUE_LENGTH)
+    return {
+        "attribute_value_length": general,
+        "span_attribute_value_length": _non_negative_int(environ, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, general),
     }
 
 
@@ -168,6 +199,9 @@ class TelemetryConfig:
     bsp_max_export_batch_size: int = BSP_EXPORT_BATCH_SIZE
     metric_export_interval_ms: int = METRIC_EXPORT_INTERVAL_MS
     known_http_methods: frozenset[str] = DEFAULT_KNOWN_METHODS
+    attribute_value_length: int = ATTRIBUTE_VALUE_LENGTH
+    span_attribute_value_length: int = ATTRIBUTE_VALUE_LENGTH
+    span_export_max_bytes: int = SPAN_EXPORT_MAX_BYTES
     unknown_instrumentations: tuple[str, ...] = field(default=())
 
     @classmethod
@@ -197,6 +231,8 @@ class TelemetryConfig:
             **_bsp(environ),
             "metric_export_interval_ms": _positive_int(environ, OTEL_METRIC_EXPORT_INTERVAL, METRIC_EXPORT_INTERVAL_MS),
             "known_http_methods": _known_methods(environ),
+            **_attribute_lengths(environ),
+            "span_export_max_bytes": _positive_int(environ, env.MLOTEL_SPAN_EXPORT_MAX_BYTES, SPAN_EXPORT_MAX_BYTES),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -19,10 +19,13 @@ instrumentors as the launcher would, except:
   instrumentor (:mod:`mlotel.instrumentor`) gives each request its
   one server span and ``http.server.request.duration``; a second server
   span per request would split traces and double the HTTP metrics.
-- an instrumentor that is already instrumented (``system_metrics`` and
-  ``logging``, set up by the configurator): constructing it again re-runs its
-  ``__init__`` on the shared instance, which for system metrics replaces the
-  configuration its callbacks read.
+- ``system_metrics`` (opentelemetry-instrumentation-system-metrics): mlotel
+  reports the process and host metrics itself, under the current semantic
+  conventions' attribute names (:mod:`mlotel.system_metrics`); contrib's would
+  report the same instruments again under the old ones.
+- an instrumentor that is already instrumented (``logging``, set up by the
+  configurator): constructing it again re-runs its ``__init__`` on the shared
+  instance, which replaces the configuration it was set up with.
 
 ``OTEL_PYTHON_DISTRO`` / ``OTEL_PYTHON_CONFIGURATOR`` choose another distro
 or configurator where several are installed; mlotel's middleware then finds
@@ -42,10 +45,11 @@ from opentelemetry.sdk._configuration import _BaseConfigurator
 
 from mlotel.instrumentor import MlotelInstrumentor
 from mlotel.setup import already_instrumented, setup_telemetry
+from mlotel.system_metrics import SystemMetrics
 
 _logger = logging.getLogger(__name__)
-# Instrumentors whose part mlotel's own instrumentor does.
-REPLACED = {"fastapi": MlotelInstrumentor}
+# Contrib instrumentors whose part mlotel does itself: its instrumentor, its system metrics.
+REPLACED: dict[str, type] = {"fastapi": MlotelInstrumentor, "system_metrics": SystemMetrics}
 
 
 class MlotelDistro(BaseDistro):

@@ -4,8 +4,11 @@ Only the names live here; :mod:`mlotel.config` parses them, once.
 The standard variables that mlotel interprets itself are taken by the names
 their OpenTelemetry packages declare (imported below; what each means in
 mlotel is in ``docs/configuration.md``). The rest of the standard ``OTEL_*``
-variables (endpoint, headers, timeouts, sampler, span limits) are read by the
-SDK and its exporters themselves; mlotel's own are declared below.
+variables (endpoint, headers, timeouts, sampler, attribute and event counts)
+are read by the SDK and its exporters themselves; the attribute value length
+limits (``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT``,
+``OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT``) are read by mlotel, under the
+SDK's names, because mlotel's default differs from the SDK's "no limit"; mlotel's own are declared below.
 """
 
 from opentelemetry.environment_variables import OTEL_LOGS_EXPORTER, OTEL_METRICS_EXPORTER, OTEL_TRACES_EXPORTER
@@ -16,7 +19,7 @@ OTEL_PYTHON_FASTAPI_EXCLUDED_URLS = "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS"
 """Comma-separated regular expressions; a request whose path matches one of
 them in full is neither traced nor measured. ``/health`` excludes only
 ``/health``; write ``/docs.*`` for a prefix. Default
-``/health,/docs.*,/redoc.*,/openapi.json,/favicon.ico``."""
+``/health,/health/live,/health/ready,/docs.*,/redoc.*,/openapi.json,/favicon.ico``."""
 
 OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS"
 """Comma-separated, case-sensitive HTTP methods that the server span and
@@ -65,3 +68,10 @@ for SDK internals and are tested on the SDK releases that mlotel's
 requirements allow. ``false`` uses the SDK's public APIs only (its tracer,
 its exporter's encoding, measurements recorded in place), at ~0.75 instead of
 ~0.85 of the throughput without telemetry."""
+
+MLOTEL_SPAN_EXPORT_MAX_BYTES = "MLOTEL_SPAN_EXPORT_MAX_BYTES"
+"""The most bytes one span export request may carry: a batch whose encoding
+could be larger is sent as several requests, each under this, so that a
+receiver's message limit (the collector's OTLP/gRPC receiver refuses more than
+4 MiB by default) never costs a whole batch. A single span over it is sent
+alone. Default ``3145728`` (3 MiB)."""

@@ -68,6 +68,10 @@ LOW_CONFIDENCE = "ml_prediction_low_confidence"
 ERROR_TYPE = "error_type"
 ROUTE = "http_route"
 METHOD = "http_request_method"
+# The system metrics' attributes (mlotel/system_metrics.py), as current semantic conventions name them.
+CPU_MODE = "cpu_mode"
+MEMORY_STATE = "system_memory_state"
+DISK_DIRECTION = "disk_io_direction"
 STATUS = "http_response_status_code"
 
 # The Prometheus job of the ML API's own metrics (prometheus/prometheus.yml).
@@ -194,12 +198,14 @@ def http_latency_quantile(q: float, scope: Scope = ENDPOINTS) -> str:
     return f"histogram_quantile({q}, {_sum_rate(f'{PROM_HTTP_DURATION}_bucket', scope, extra=('le',))})"
 
 
-# Resources of the API processes and their host (system-metrics instrumentation).
+# Resources of the API processes and their host (mlotel/system_metrics.py).
 API_SCOPE = Scope(matchers=f'job="{API_JOB}"', by=("instance",))
 
 
 def process_cpu(scope: Scope = API_SCOPE) -> str:
-    return f"avg by ({scope.grouping()}) ({scope.select(PROM_PROCESS_CPU)})"
+    """A process's CPU utilization, its modes (user, system) added up; the average over processes when grouped wider."""
+    per_process = f"sum by (instance) ({scope.select(PROM_PROCESS_CPU)})"
+    return f"avg by ({scope.grouping()}) ({per_process})"
 
 
 def process_memory(scope: Scope = API_SCOPE) -> str:
@@ -210,15 +216,15 @@ def process_threads(scope: Scope = API_SCOPE) -> str:
     return f"sum by ({scope.grouping()}) ({scope.select(PROM_PROCESS_THREADS)})"
 
 
-def host_cpu(scope: Scope = API_SCOPE(by=("state",))) -> str:
+def host_cpu(scope: Scope = API_SCOPE(by=(CPU_MODE,))) -> str:
     return f"avg by ({scope.grouping()}) ({scope.select(PROM_SYSTEM_CPU)})"
 
 
-def host_memory(scope: Scope = API_SCOPE(by=("state",))) -> str:
+def host_memory(scope: Scope = API_SCOPE(by=(MEMORY_STATE,))) -> str:
     return f"avg by ({scope.grouping()}) ({scope.select(PROM_SYSTEM_MEMORY)})"
 
 
-def disk_io_rate(scope: Scope = API_SCOPE(by=("direction",))) -> str:
+def disk_io_rate(scope: Scope = API_SCOPE(by=(DISK_DIRECTION,))) -> str:
     return _sum_rate(PROM_SYSTEM_DISK_IO, scope)
 
 
@@ -265,6 +271,51 @@ def active_alerts(state: str = "firing") -> str:
 def alerts_by_rule() -> str:
     """Pending and firing alerts of the alert-rule service, per rule and state."""
     return f'sum by (alertname, state) ({PROM_ALERTS}{{state=~"pending|firing"}})'
+
+
+# The collectors' own metrics (their telemetry port, job "otel-collector-self"): one
+# target, so one instance label, per gateway of a pool (scripts/stack.py GATEWAYS=N).
+COLLECTOR_JOB = "otel-collector-self"
+GATEWAY = "instance"
+PROM_RECEIVER_ACCEPTED_SPANS = "otelcol_receiver_accepted_spans_total"
+PROM_RECEIVER_REFUSED_SPANS = "otelcol_receiver_refused_spans_total"
+PROM_RECEIVER_ACCEPTED_POINTS = "otelcol_receiver_accepted_metric_points_total"
+PROM_RECEIVER_REFUSED_POINTS = "otelcol_receiver_refused_metric_points_total"
+PROM_EXPORTER_SENT_SPANS = "otelcol_exporter_sent_spans_total"
+PROM_EXPORTER_FAILED_SPANS = "otelcol_exporter_send_failed_spans_total"
+PROM_EXPORTER_SENT_POINTS = "otelcol_exporter_sent_metric_points_total"
+PROM_EXPORTER_FAILED_POINTS = "otelcol_exporter_send_failed_metric_points_total"
+PROM_EXPORTER_QUEUE_SIZE = "otelcol_exporter_queue_size"
+PROM_EXPORTER_QUEUE_CAPACITY = "otelcol_exporter_queue_capacity"
+PROM_TRACES_SAMPLED = "otelcol_processor_tail_sampling_count_traces_sampled_total"
+# Traces evicted before their decision: num_traces too small for the traces/s (docs/deployment.md).
+PROM_TRACES_DROPPED_TOO_EARLY = "otelcol_processor_tail_sampling_sampling_trace_dropped_too_early_total"
+PROM_TRACES_ON_MEMORY = "otelcol_processor_tail_sampling_sampling_traces_on_memory"
+PROM_COLLECTOR_RSS = "otelcol_process_memory_rss_bytes"
+PROM_COLLECTOR_HEAP = "otelcol_process_runtime_heap_alloc_bytes"
+PROM_COLLECTOR_CPU = "otelcol_process_cpu_seconds_total"
+COLLECTORS = Scope(matchers=f'job="{COLLECTOR_JOB}"', by=(GATEWAY,))
+
+
+def collector_rate(metric: str, scope: Scope = COLLECTORS, *by: str) -> str:
+    """Per second, per gateway (and ``by``, e.g. receiver or exporter), of one collector counter."""
+    return _sum_rate(metric, scope, extra=by)
+
+
+def collector_gauge(metric: str, scope: Scope = COLLECTORS, *by: str) -> str:
+    """One collector gauge per gateway (and ``by``)."""
+    return f"sum by ({scope.grouping(*by)}) ({scope.select(metric)})"
+
+
+def traces_dropped_too_early_rate(scope: Scope = COLLECTORS) -> str:
+    """Traces per second tail sampling evicted undecided: lost, though nothing was refused."""
+    return collector_rate(PROM_TRACES_DROPPED_TOO_EARLY, scope)
+
+
+def export_queue_fill(scope: Scope = COLLECTORS) -> str:
+    """Each exporter's sending queue, as a share of its capacity, per gateway."""
+    return (f"max by ({scope.grouping('exporter')}) "
+            f"({scope.select(PROM_EXPORTER_QUEUE_SIZE)} / {scope.select(PROM_EXPORTER_QUEUE_CAPACITY)})")
 
 
 # Recorded by Prometheus (prometheus/rules/ml.rules.yml is generated from this).

@@ -1,10 +1,12 @@
 """Builds the tracer, meter and logger providers from the ``OTEL_*`` variables.
 
 The SDK classes read most standard variables themselves (endpoint, headers,
-timeouts, sampler, ``OTEL_BSP_*``, export interval); this module only picks
-the exporter per signal and protocol, gives the batching a queue that does
-not overflow at a few thousand requests per second, and installs the
-providers globally. Providers that ``opentelemetry-instrument`` already
+timeouts, sampler, attribute counts); this module picks the exporter per
+signal and protocol, gives the batching a queue that does not overflow at a
+few thousand requests per second, bounds attribute values (8,192 characters
+unless ``OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT`` says otherwise) and span export
+requests (3 MiB, :mod:`mlotel.export_size`), and installs the providers
+globally. Providers that ``opentelemetry-instrument`` already
 installed are reused, never replaced.
 """
 
@@ -27,28 +29,18 @@ from opentelemetry.sdk.metrics.export import (
     PeriodicExportingMetricReader,
 )
 from opentelemetry.sdk.resources import OTELResourceDetector, Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.semconv._incubating.attributes.process_attributes import PROCESS_PID
 from opentelemetry.semconv._incubating.attributes.service_attributes import SERVICE_INSTANCE_ID
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME, SERVICE_VERSION
 
 from mlotel.config import TelemetryConfig
+from mlotel.export_size import SizeBoundedSpanExporter
 from mlotel.views import ml_views
 
 _logger = logging.getLogger(__name__)
 
-SYSTEM_METRICS = {
-    "process.cpu.time": ["user", "system"],
-    "process.cpu.utilization": None,
-    "process.memory.usage": None,
-    "process.memory.virtual": None,
-    "process.open_file_descriptor.count": None,
-    "process.thread.count": None,
-    "system.cpu.utilization": ["idle", "user", "system", "iowait"],
-    "system.memory.usage": ["used", "free", "cached"],
-    "system.disk.io": ["read", "write"],
-}
 
 
 # Per signal: the exporter's module under opentelemetry.exporter.otlp.proto.{grpc,http}, and its class.
@@ -67,15 +59,15 @@ def _otlp_exporter(signal: str, protocol: str, **kwargs: Any) -> Any:
 
 
 def _span_exporter(config: TelemetryConfig, meter_provider: metrics.MeterProvider) -> SpanExporter:
+    """The span exporter, whose export requests stay under ``span_export_max_bytes``."""
     if config.traces_exporter == "console":
         return ConsoleSpanExporter()
-    if config.traces_protocol == "http/protobuf":
-        return _otlp_exporter("traces", config.traces_protocol, meter_provider=meter_provider)
-    if config.fastpath:
+    if config.fastpath and config.traces_protocol == "grpc":
         from mlotel.fastpath.span_encoding import GrpcSpanExporter
 
-        return GrpcSpanExporter(meter_provider=meter_provider)
-    return _otlp_exporter("traces", config.traces_protocol, meter_provider=meter_provider)
+        return GrpcSpanExporter(meter_provider=meter_provider, max_bytes=config.span_export_max_bytes)
+    exporter = _otlp_exporter("traces", config.traces_protocol, meter_provider=meter_provider)
+    return SizeBoundedSpanExporter(exporter, config.span_export_max_bytes)
 
 
 def _metric_exporter(config: TelemetryConfig) -> MetricExporter:
@@ -170,12 +162,12 @@ def setup_telemetry(
             inject_trace_context=True,
             enable_log_auto_instrumentation=telemetry.logger_provider is not None,
         )
-    if config.metrics_on and config.enabled("system_metrics"):
-        from opentelemetry.instrumentation.system_metrics import SystemMetricsInstrumentor
+    if config.metrics_on and config.enabled("system_metrics") and telemetry.meter_provider is not None:
+        from mlotel import system_metrics
 
-        _instrument_once(
-            telemetry, SystemMetricsInstrumentor, {"config": SYSTEM_METRICS}, meter_provider=telemetry.meter_provider
-        )
+        stop = system_metrics.start(telemetry.meter_provider)
+        if stop is not None:
+            telemetry._uninstrument.append(stop)
     return telemetry
 
 
@@ -189,8 +181,8 @@ def _instrument_once(telemetry: Telemetry, instrumentor: type, init: dict | None
     """Instrument unless something else (``opentelemetry-instrument``) already has, and then leave it as it is.
 
     Constructing an instrumentor again re-runs ``__init__`` on its shared
-    instance: for system metrics that replaces the configuration its
-    registered callbacks read, and they fail with ``KeyError`` at each collection.
+    instance, replacing the configuration it was instrumented with (for
+    contrib's system metrics, its callbacks then failed with ``KeyError``).
     """
     if already_instrumented(instrumentor):
         return
@@ -231,7 +223,11 @@ def _install_tracer_provider(telemetry: Telemetry, resource: Resource, config: T
     existing = trace.get_tracer_provider()
     if isinstance(existing, TracerProvider):
         return existing
-    provider = TracerProvider(resource=resource)
+    limits = SpanLimits(
+        max_attribute_length=config.attribute_value_length,
+        max_span_attribute_length=config.span_attribute_value_length,
+    )  # the counts of attributes, events and links as the SDK reads them from OTEL_*_COUNT_LIMIT
+    provider = TracerProvider(resource=resource, span_limits=limits)
     if span_processors is None:
         meter_provider = telemetry.meter_provider or metrics.NoOpMeterProvider()
         processor = BatchSpanProcessor(

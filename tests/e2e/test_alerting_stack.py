@@ -1,6 +1,7 @@
 """End to end: the alert-rule service on the native stack, fed by the real API's telemetry.
 Out-of-distribution traffic from the load generator fires the default low-confidence
-rule in Alertmanager; normal traffic resolves it."""
+rule in Alertmanager; normal traffic resolves it; Alertmanager delivers both to its
+default receiver, the service's webhook (``GET /notifications``)."""
 
 import subprocess
 import sys
@@ -29,6 +30,11 @@ def traffic(ood_fraction: float, seconds: int) -> subprocess.Popen:
 
 def firing_in_alertmanager() -> list[dict]:
     return [a for a in alerts() if a["labels"].get("alertname") == RULE and a["labels"].get("ml_model_name") == "digits"]
+
+
+def notified(status: str) -> list[dict]:
+    return [n for n in httpx.get(f"{ALERTING}/notifications", params={"alertname": RULE, "status": status},
+                                 timeout=10).json() if n["labels"].get("ml_model_name") == "digits"]
 
 
 def stopped(process: subprocess.Popen) -> None:
@@ -61,6 +67,11 @@ def test_out_of_distribution_traffic_fires_the_low_confidence_alert_and_normal_t
     finally:
         stopped(load)
     time_to_resolve = time.monotonic() - changed
+    # Alertmanager's group_wait (10 s) and group_interval (30 s) pass before each notification.
+    (firing,) = poll_until(lambda: notified("firing"), timeout=120, interval=2)
+    (resolved,) = poll_until(lambda: notified("resolved"), timeout=120, interval=2)
+    assert firing["receiver"] == resolved["receiver"] == "webhook" and firing["starts_at"] == resolved["starts_at"]
+    assert "low-confidence" in firing["annotations"]["summary"] and firing["labels"]["severity"] == "warning"
     history = httpx.get(f"{ALERTING}/alerts/history", params={"rule": RULE}, timeout=10).json()
     assert [(h["previous"], h["current"]) for h in history[:3]] == [
         ("firing", "resolved"), ("pending", "firing"), ("inactive", "pending")]

@@ -1,6 +1,7 @@
 """The console in a real browser, on the native stack after a minute of load-generator
 traffic: every page renders with data, a slow prediction's trace shows its stages,
-a rule made to fire shows on the alerts page, and no page shows an exception.
+a rule made to fire shows on the alerts page with the notification Alertmanager delivered
+for it, and no page shows an exception.
 Screenshots of each page go to .run/artifacts/console/ (the docs' images come from them)."""
 
 import httpx
@@ -54,6 +55,9 @@ def firing_rule(native_stack):
     assert response.status_code in (200, 201), response.text
     poll_until(lambda: httpx.get(f"{ALERTING}/alerts/active", params={"rule": RULE}, timeout=10).json() or None,
                timeout=60, interval=1)
+    # Alertmanager's default receiver is the service's webhook: it stores what arrives (group_wait 10 s).
+    poll_until(lambda: httpx.get(f"{ALERTING}/notifications", params={"alertname": RULE, "status": "firing"},
+                                 timeout=10).json() or None, timeout=120, interval=1)
     yield RULE
     httpx.delete(f"{ALERTING}/rules/{RULE}", headers=headers, timeout=10)
 
@@ -66,6 +70,17 @@ def visit(driver, name: str, path: str) -> str:
     shown = text(driver)
     assert "Traceback" not in shown
     return shown
+
+
+def table_rows(driver) -> list[dict[str, str]]:
+    """Every table's rows as {header: cell}, from the grid Streamlit keeps for screen readers."""
+    return driver.execute_script(r"""
+        return [...document.querySelectorAll('[data-testid="stDataFrame"]')].flatMap(frame => {
+            const headers = [...frame.querySelectorAll('th')].map(th => th.textContent);
+            return [...frame.querySelectorAll('tr')].filter(tr => tr.querySelector('td')).map(tr =>
+                Object.fromEntries([...tr.querySelectorAll('td')].map(td =>
+                    [headers[Number(td.getAttribute('aria-colindex')) - 1], td.textContent])));
+        });""")
 
 
 def charts(driver) -> int:
@@ -148,3 +163,11 @@ def test_alerts_page_shows_a_rule_made_to_fire(browser, firing_rule):
     assert "firing" in shown.lower() or "pending" in shown.lower()
     slow_links = [cell for cell in text(browser).splitlines() if cell.startswith("/slow?model=")]
     assert slow_links, "the alert does not link to its model's slow predictions"
+
+
+def test_alerts_page_shows_the_notification_alertmanager_delivered(browser, firing_rule):
+    visit(browser, "alerts-notifications", "/alerts")
+    delivered = [row for row in table_rows(browser) if "receiver" in row and row.get("alert") == firing_rule]
+    assert delivered, "no delivered notification of the rule made to fire on /alerts"
+    assert {(row["status"], row["receiver"]) for row in delivered} == {("firing", "webhook")}
+    assert all(row["delivered at"].startswith("20") for row in delivered)

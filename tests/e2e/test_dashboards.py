@@ -12,7 +12,7 @@ from tests.e2e.backends import prometheus
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
-SUBSTITUTIONS = {"$__rate_interval": "2m", "$model": ".*", "$version": ".*", "$instance": ".*"}
+SUBSTITUTIONS = {"$__rate_interval": "2m", "$model": ".*", "$version": ".*", "$instance": ".*", "$gateway": ".*"}
 
 
 def substituted(expr: str) -> str:

@@ -1,11 +1,14 @@
 """Every config file, proven by the tool that owns it."""
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from scripts.render_config import render
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".build" / "bin"
@@ -42,10 +45,28 @@ def test_prometheus_configs_check(config):
     assert "SUCCESS" in run("promtool", "check", "config", f"prometheus/{config}")
 
 
+@pytest.mark.parametrize(("sidecar", "gateways"), [(False, 1), (True, 3)])
+def test_the_native_stacks_prometheus_config_checks_as_rendered(tmp_path, sidecar, gateways):
+    """scripts/stack.py renders prometheus.yml with one target per gateway of the pool."""
+    import stack
+
+    rendered = tmp_path / "prometheus.yml"
+    rendered.write_text(stack.prometheus_config(stack.gateway_pool(sidecar, gateways), sidecar))
+    out = run("promtool", "check", "config", str(rendered))
+    assert "SUCCESS" in out and "2 rule files found" in out, out
+
+
 def test_prometheus_rules_check():
     rules = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "prometheus" / "rules").glob("*.yml"))
     assert len(rules) == 2
     run("promtool", "check", "rules", *rules)
+
+
+def test_pipeline_alerts_fire_on_every_kind_of_loss():
+    """promtool's unit tests of the pipeline alerts: each loss fires its alert, per gateway."""
+    tests = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "prometheus" / "tests").glob("*.test.yml"))
+    assert tests
+    assert "SUCCESS" in run("promtool", "test", "rules", *tests)
 
 
 @pytest.mark.parametrize(

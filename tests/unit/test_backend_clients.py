@@ -18,6 +18,7 @@ CALLS = [
     (Jaeger, JaegerError, lambda c: c.operations("ml-api")),
     (Alertmanager, AlertmanagerError, lambda c: c.alerts()),
     (AlertingService, AlertingServiceError, lambda c: c.active_alerts()),
+    (AlertingService, AlertingServiceError, lambda c: c.notifications(limit=5)),
 ]
 
 

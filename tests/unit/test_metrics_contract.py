@@ -61,3 +61,17 @@ def test_psi_of_de_cumulated_buckets():
     same = bucket_counts({0.5: 10.0, 1.0: 40.0, float("inf"): 40.0})
     assert same == [10.0, 30.0, 0.0]
     assert psi(same, [x * 3 for x in same]) == 0.0
+
+
+def test_the_pipeline_alerts_on_loss_ask_the_contracts_queries():
+    """prometheus/rules/pipeline.alerts.yml is written by hand; its loss alerts must still be the
+    contract's PromQL, over every collector job (the sidecar's too), per instance."""
+    import yaml
+
+    rules = {rule["alert"]: rule["expr"] for group in yaml.safe_load(
+        (ROOT / "prometheus" / "rules" / "pipeline.alerts.yml").read_text())["groups"] for rule in group["rules"]}
+    everywhere = contract.COLLECTORS(matchers="")
+    assert rules["TailSamplingDroppingTraces"] == f"{contract.traces_dropped_too_early_rate(everywhere)} > 0"
+    assert rules["CollectorQueueFilling"] == f"{contract.export_queue_fill(everywhere)} > 0.8"
+    assert rules["CollectorRefusingSpans"] == (
+        f"{contract.collector_rate(contract.PROM_RECEIVER_REFUSED_SPANS, everywhere, 'receiver')} > 0")

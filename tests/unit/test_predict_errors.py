@@ -104,7 +104,8 @@ def test_contract_of_a_good_request(client):
     models = client.get("/models").json()
     assert {m["name"] for m in models} == {"iris", "digits"}
     assert {"name", "version", "n_features", "classes"} == set(models[0])
-    assert client.get("/health").json() == {"status": "ok"}
+    health = client.get("/health").json()
+    assert (health["status"], health["ready"], health["models"]) == ("ok", True, ["digits", "iris"])
 
 
 def test_every_served_model_scores_the_extremes_of_the_feature_domain(client):

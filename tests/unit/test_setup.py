@@ -8,7 +8,8 @@ from opentelemetry.sdk._shared_internal._processor_metrics import NoOpProcessorM
 from opentelemetry.sdk.trace import TracerProvider
 
 from mlotel import ConfigError, TelemetryConfig, setup_telemetry
-from mlotel.config import BSP_QUEUE_SIZE
+from mlotel.config import BSP_QUEUE_SIZE, SPAN_EXPORT_MAX_BYTES
+from mlotel.export_size import SizeBoundedSpanExporter
 from mlotel.fastpath.span_encoding import GrpcSpanExporter
 from mlotel.setup import build_resource
 
@@ -22,7 +23,9 @@ def test_grpc_is_the_default_protocol_with_a_deep_queue():
     telemetry = setup_telemetry(TelemetryConfig.from_env({}), metric_readers=[])
     try:
         batch = _batch_processor(telemetry)
+        # The fast path's exporter bounds its requests itself, by their exact encoded size.
         assert isinstance(batch._exporter, GrpcSpanExporter)
+        assert batch._exporter.max_bytes == SPAN_EXPORT_MAX_BYTES
         assert batch._max_queue_size == BSP_QUEUE_SIZE
     finally:
         telemetry.shutdown()
@@ -33,7 +36,9 @@ def test_http_protocol_and_bsp_env_are_honoured():
     telemetry = setup_telemetry(TelemetryConfig.from_env(environ), metric_readers=[])
     try:
         batch = _batch_processor(telemetry)
-        assert isinstance(batch._exporter, HttpSpanExporter)
+        assert isinstance(batch._exporter, SizeBoundedSpanExporter)
+        assert isinstance(batch._exporter.exporter, HttpSpanExporter)
+        assert batch._exporter.max_bytes == SPAN_EXPORT_MAX_BYTES
         assert batch._max_queue_size == 100
         assert batch._max_export_batch_size == 100  # mlotel's 1024 shrunk to fit
     finally:

@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from opentelemetry.util._importlib_metadata import EntryPoint
 
-from mlotel import TelemetryConfig, TelemetryMiddleware, instrument_app, setup_telemetry
+from mlotel import TelemetryConfig, TelemetryMiddleware, instrument_app, setup_telemetry, system_metrics
 from mlotel.distro import MlotelDistro
 from mlotel.instrumentor import MlotelInstrumentor
 from tests.telemetry_reading import Captured
@@ -83,31 +83,30 @@ def test_under_contribs_server_span_there_is_one_server_span_with_mlotels_attrib
         telemetry.shutdown()
 
 
-def test_setup_leaves_system_metrics_that_the_launcher_instrumented_alone():
+def test_setup_leaves_the_host_to_contribs_system_metrics_when_another_distro_set_them_up():
     launcher = SystemMetricsInstrumentor()
     launcher.instrument()
     config = launcher._config
     try:
-        telemetry = setup_telemetry(TelemetryConfig.from_env({}), span_processors=[], metric_readers=[InMemoryMetricReader()])
+        reader = InMemoryMetricReader()
+        telemetry = setup_telemetry(TelemetryConfig.from_env({}), span_processors=[], metric_readers=[reader])
         assert SystemMetricsInstrumentor()._config is config  # not re-initialised: its callbacks keep their keys
+        scopes = {sm.scope.name for rm in reader.get_metrics_data().resource_metrics for sm in rm.scope_metrics}
+        assert system_metrics.SCOPE not in scopes  # the same instruments are not reported twice
         telemetry.shutdown()
         assert SystemMetricsInstrumentor().is_instrumented_by_opentelemetry  # and not uninstrumented either
     finally:
         launcher.uninstrument()
 
 
-def test_the_distro_leaves_out_contribs_fastapi_and_what_is_already_instrumented():
+def test_the_distro_leaves_out_contribs_fastapi_and_system_metrics():
     distro = MlotelDistro()
     fastapi_ep = EntryPoint("fastapi", "opentelemetry.instrumentation.fastapi:FastAPIInstrumentor", "opentelemetry_instrumentor")
     distro.load_instrumentor(fastapi_ep)
     assert not FastAPIInstrumentor().is_instrumented_by_opentelemetry
-    SystemMetricsInstrumentor().instrument()
-    config = SystemMetricsInstrumentor()._config
-    try:
-        system_ep = EntryPoint(
-            "system_metrics", "opentelemetry.instrumentation.system_metrics:SystemMetricsInstrumentor", "opentelemetry_instrumentor"
-        )
-        distro.load_instrumentor(system_ep)
-        assert SystemMetricsInstrumentor._instance._config is config
-    finally:
-        SystemMetricsInstrumentor().uninstrument()
+    # mlotel reports the host's metrics itself, under the current attribute names: contrib's stays out.
+    system_ep = EntryPoint(
+        "system_metrics", "opentelemetry.instrumentation.system_metrics:SystemMetricsInstrumentor", "opentelemetry_instrumentor"
+    )
+    distro.load_instrumentor(system_ep)
+    assert not SystemMetricsInstrumentor().is_instrumented_by_opentelemetry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
@@ -12,26 +13,27 @@ from mlotel_alerting import summary
 from mlotel_alerting.api.deps import EngineDep
 from mlotel_alerting.durations import parse_duration
 from mlotel_alerting.exposition import exposition
-from mlotel_backends.api_errors import ClientError
+from mlotel_backends.api_errors import ClientError, error_responses
 from mlotel_backends.prometheus import PrometheusError
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
+MAX_WINDOW = 31 * 86400
+Window = Annotated[str, Query(pattern=r"^(\d{1,9}(ms|s|m|h|d|w)){1,6}$", max_length=32,
+                              description="rate window, e.g. 1m, 5m, 1h; from 1s to 31d")]
+
 
 @router.get("", response_class=PlainTextResponse)
-def prometheus_metrics(engine: EngineDep) -> PlainTextResponse:
+async def prometheus_metrics(engine: EngineDep) -> PlainTextResponse:
     """The service's own state in the Prometheus text format (alerts by rule and state, rule health)."""
     return PlainTextResponse(exposition(engine), media_type=CONTENT_TYPE_LATEST)
 
 
-@router.get("/summary")
-async def metrics_summary(engine: EngineDep, window: str = Query("5m", description="rate window, e.g. 1m, 5m, 1h")) -> dict:
+@router.get("/summary", responses=error_responses(400, 422, 503))
+async def metrics_summary(engine: EngineDep, window: Window = "5m") -> dict:
     """Per model, from Prometheus over ``window``; a figure without data is null."""
-    try:
-        seconds = parse_duration(window)
-    except ValueError as error:
-        raise ClientError(400, "invalid_window", f"window: {error}") from None
-    if not 1 <= seconds <= 31 * 86400:
+    seconds = parse_duration(window)
+    if not 1 <= seconds <= MAX_WINDOW:
         raise ClientError(400, "invalid_window", "window: between 1s and 31d")
     try:
         models = await summary.summary(engine.prometheus, time.time(), seconds)

@@ -12,7 +12,8 @@ def timestamp(seconds: float | None) -> str | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
 
 
-def alert_view(alert: Alert) -> dict:
+def alert_view(alert: Alert, trace_url: str | None = None) -> dict:
+    """An alert as the API shows it; ``trace_url`` is the traces link Alertmanager also gets."""
     return {
         "rule": alert.rule,
         "state": alert.state,
@@ -24,6 +25,7 @@ def alert_view(alert: Alert) -> dict:
         "resolved_at": timestamp(alert.resolved_at),
         "delivered": alert.sent_state,
         "last_delivered_at": timestamp(alert.last_sent_at),
+        "trace_url": trace_url,
     }
 
 

@@ -1,6 +1,7 @@
 """Alerts (``/alerts``): the alert-rule service's active alerts, its rules' health and
 recent state changes, each model's alert linked to that model's slow predictions;
-what Alertmanager holds; resolving a rule's alerts (with the API token)."""
+the notifications Alertmanager delivered (to the service's webhook); what Alertmanager
+holds; resolving a rule's alerts (with the API token)."""
 
 import pandas as pd
 import streamlit as st
@@ -10,7 +11,7 @@ from mlotel_backends.errors import BackendError
 from mlotel_console import alert_data, ui
 from mlotel_console.settings import settings
 
-TIMES = ("since", "firing since", "at")
+TIMES = ("since", "firing since", "at", "delivered at", "last repeat")
 COLUMNS = {"slow predictions": st.column_config.LinkColumn("slow predictions", display_text="slow predictions"),
            **{name: st.column_config.DatetimeColumn(name, format="YYYY-MM-DD HH:mm:ss") for name in TIMES}}
 
@@ -82,11 +83,27 @@ def _alertmanager(held: list[dict]) -> None:
                  hide_index=True)
 
 
+def _notifications(delivered: list[dict]) -> None:
+    if not delivered:
+        st.info("No notification has arrived yet: Alertmanager's webhook (GET /notifications of the "
+                "alert-rule service) lists each alert it delivers, firing and resolved.")
+        return
+    frame = pd.DataFrame([{"delivered at": n.get("received_at"), "alert": n.get("alertname", ""), "status": n.get("status"),
+                           "model": (n.get("labels") or {}).get(contract.MODEL, ""),
+                           "severity": (n.get("labels") or {}).get("severity", ""), "receiver": n.get("receiver", ""),
+                           "deliveries": n.get("deliveries"), "last repeat": n.get("last_received_at"),
+                           "summary": (n.get("annotations") or {}).get("summary", "")} for n in delivered])
+    for name in ("delivered at", "last repeat"):
+        frame[name] = pd.to_datetime(frame[name], utc=True)
+    st.dataframe(frame, hide_index=True, column_config=COLUMNS)
+
+
 def body() -> None:
     data = alert_data.alerts()
     rules = {} if isinstance(data.rules, BackendError) else {rule["name"]: rule for rule in data.rules}
     for title, part, show in (("Active", data.active, lambda a: _active(a, rules)), ("Rules", data.rules, _rules),
                               ("Recent changes", data.history, lambda h: _history(h, rules)),
+                              ("Notifications delivered", data.notifications, _notifications),
                               ("In Alertmanager", data.alertmanager, _alertmanager)):
         st.subheader(title)
         if isinstance(part, BackendError):

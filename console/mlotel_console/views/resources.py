@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from mlotel.metrics_contract import METHOD, ROUTE
+from mlotel.metrics_contract import CPU_MODE, DISK_DIRECTION, MEMORY_STATE, METHOD, ROUTE
 from mlotel_backends.errors import BackendError
 from mlotel_console import charts, metrics_data, ui
 
@@ -42,11 +42,11 @@ def body() -> None:
         charts.over_time(data["process memory"], "instance", "API process memory", "MiB", MIB, empty=NO_RESOURCES)
     with host:
         # Idle left out: the stack's height is then how busy the host is.
-        busy = data["host cpu"][data["host cpu"]["state"] != "idle"]
-        charts.over_time(busy, "state", "host CPU busy, by state", "%", 100, stacked=True, empty=NO_RESOURCES)
-        charts.over_time(data["host memory"], "state", "host memory by state", "MiB", MIB, stacked=True,
+        busy = data["host cpu"][data["host cpu"][CPU_MODE] != "idle"]
+        charts.over_time(busy, CPU_MODE, "host CPU busy, by mode", "%", 100, stacked=True, empty=NO_RESOURCES)
+        charts.over_time(data["host memory"], MEMORY_STATE, "host memory by state", "MiB", MIB, stacked=True,
                          empty=NO_RESOURCES)
-    charts.over_time(data["disk io"], "direction", "host disk I/O", "KiB/s", 2**-10, empty=NO_RESOURCES)
+    charts.over_time(data["disk io"], DISK_DIRECTION, "host disk I/O", "KiB/s", 2**-10, empty=NO_RESOURCES)
     endpoints(data["endpoints"])
 
 

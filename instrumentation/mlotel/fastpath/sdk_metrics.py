@@ -35,7 +35,8 @@ def count_drops(processor: BatchSpanProcessor, meter_provider: metrics.MeterProv
             capacity=batch._max_queue_size,
             enabled=True,
         )
-    exporter = processor.span_exporter
+    # mlotel's size-bounded exporter wraps the OTLP one, whose metrics count each request it sends.
+    exporter = getattr(processor.span_exporter, "exporter", processor.span_exporter)
     if isinstance(getattr(exporter, "_metrics", None), NoOpExporterMetrics):
         exporter._metrics = create_exporter_metrics(
             getattr(exporter, "_component_type", None) or OtelComponentTypeValues.OTLP_HTTP_SPAN_EXPORTER,

@@ -29,8 +29,12 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationSc
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import SpanFlags
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope as InstrumentationInfo
 from opentelemetry.trace import SpanContext, SpanKind
+
+from mlotel.export_health import EXPORT_HEALTH
+from mlotel.export_size import chunks
 
 _logger = logging.getLogger(__name__)
 
@@ -49,9 +53,39 @@ _SCALAR_FIELDS = {bool: "bool_value", str: "string_value", int: "int_value", flo
 
 
 class GrpcSpanExporter(OTLPSpanExporter):
-    """The SDK's OTLP/gRPC span exporter (retries, timeouts, self-metrics) with :func:`encode_spans`."""
+    """The SDK's OTLP/gRPC span exporter (retries, timeouts, self-metrics) with :func:`encode_spans`.
+
+    A batch whose request would be over ``max_bytes`` is sent as several
+    requests (as :class:`mlotel.export_size.SizeBoundedSpanExporter` does on the
+    SDK's path); here the request is measured exactly (``ByteSize()``, in C)
+    once it is encoded, and sent as encoded, so a batch under the limit costs
+    nothing more. Each request's outcome goes to
+    :data:`mlotel.export_health.EXPORT_HEALTH`.
+    """
+
+    def __init__(self, *args: Any, max_bytes: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_bytes = max_bytes
+        self._encoded: tuple[Sequence[ReadableSpan], ExportTraceServiceRequest] | None = None
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        request = encode_spans(spans)
+        if self.max_bytes is not None and len(spans) > 1 and request.ByteSize() > self.max_bytes:
+            results = [self.export(part) for part in chunks(spans, self.max_bytes)]
+            return SpanExportResult.SUCCESS if all(r is SpanExportResult.SUCCESS for r in results) else SpanExportResult.FAILURE
+        # The SDK's export encodes through _translate_data, once per attempt: each attempt gets this request.
+        self._encoded = (spans, request)
+        try:
+            result = super().export(spans)
+        finally:
+            self._encoded = None
+        EXPORT_HEALTH.record("traces", result is SpanExportResult.SUCCESS, len(spans))
+        return result
 
     def _translate_data(self, data: Sequence[ReadableSpan]) -> ExportTraceServiceRequest:
+        encoded = self._encoded
+        if encoded is not None and encoded[0] is data:
+            return encoded[1]
         return encode_spans(data)
 
 

@@ -39,8 +39,10 @@ class FakePrometheus:
         self.results: dict[str, list[tuple[dict, float]]] = {}
         self.down = False
         self.queries: list[str] = []
+        self.requests = 0
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
         if self.down:
             raise httpx.ConnectError("connection refused")
         expr = request.url.params["query"]

@@ -1,5 +1,6 @@
 """The alerts page against the alert-rule service's and Alertmanager's answers recorded from the live stack
-(with a latency rule firing for digits)."""
+(with a latency rule firing for digits, and a critical rule that fired and was deleted: both delivered
+to the service's webhook, the second firing and resolved)."""
 
 import json
 
@@ -7,8 +8,9 @@ from mlotel_console.settings import settings
 from tests.unit.console.recording import RECORDED
 from tests.unit.console.seen import links, text
 
-FIRING = [alert for key, answer in json.loads((RECORDED / "alerts.json").read_text()).items()
-          if json.loads(key)[2] == "/alerts/active" for alert in answer["body"] if alert["state"] == "firing"]
+ANSWERS = {json.loads(key)[2]: answer["body"] for key, answer in json.loads((RECORDED / "alerts.json").read_text()).items()}
+FIRING = [alert for alert in ANSWERS["/alerts/active"] if alert["state"] == "firing"]
+DELIVERED = ANSWERS["/notifications"]
 
 
 def test_active_alerts_are_named_and_a_model_alert_links_to_its_slow_predictions(open_page):
@@ -36,3 +38,34 @@ def test_alert_rule_service_down_is_a_banner_and_alertmanager_still_shows(open_p
     assert not app.exception
     assert any("alert-rule service" in warning.value and "unreachable" in warning.value for warning in app.warning)
     assert any("alertname" not in frame.value and "alert" in frame.value for frame in app.dataframe)
+
+
+def test_notifications_show_what_was_delivered_when_firing_or_resolved_and_to_which_receiver(open_page):
+    app, replay = open_page("views/alerts.py", "alerts")
+    assert not app.exception and replay.misses == []
+    assert {(n["alertname"], n["status"]) for n in DELIVERED} >= {
+        ("console_helper_latency", "firing"), ("console_helper_traffic", "firing"), ("console_helper_traffic", "resolved")}
+    [table] = [frame.value for frame in app.dataframe if "receiver" in frame.value]
+    shown = set(zip(table["alert"], table["status"], table["receiver"], table["model"]))
+    assert shown == {(n["alertname"], n["status"], n["receiver"], n["labels"].get("ml_model_name", "")) for n in DELIVERED}
+    # Newest first, with the time each arrived.
+    assert list(table["delivered at"]) == sorted(table["delivered at"], reverse=True)
+    assert table["delivered at"].min().year >= 2026 and "Notifications delivered" in text(app)
+
+
+def test_no_notification_yet_says_where_they_would_come_from(open_page, monkeypatch):
+    from tests.unit.console.recording import Replay
+
+    recorded = Replay.of.__func__
+
+    def without_notifications(cls, page, down_ports=frozenset()):
+        replay = recorded(cls, page, down_ports)
+        for key, answer in replay.answers.items():
+            if json.loads(key)[2] == "/notifications":
+                answer["body"] = []
+        return replay
+
+    monkeypatch.setattr(Replay, "of", classmethod(without_notifications))
+    app, _ = open_page("views/alerts.py", "alerts")
+    assert not app.exception
+    assert any("No notification has arrived yet" in info.value for info in app.info)

@@ -7,7 +7,7 @@ def test_resources_page_draws_process_and_host_over_time(open_page):
     app, replay = open_page("views/resources.py", "resources")
     assert not app.exception
     assert replay.misses == []
-    assert chart_titles(app) == ["API process CPU", "API process memory", "host CPU busy, by state", "host memory by state",
+    assert chart_titles(app) == ["API process CPU", "API process memory", "host CPU busy, by mode", "host memory by state",
                       "host disk I/O"]
 
 
