@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from scripts.otlp_receiver import poll_until
-from tests.e2e.backends import jaeger_trace, prometheus
+from tests.e2e.backends import API, jaeger_trace, prometheus
 from tests.e2e.conftest import STACK_ENV
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
@@ -127,6 +127,12 @@ def collector_metric(name: str, **labels: str) -> float:
     return total
 
 
+def library_failed_spans() -> int:
+    """Spans the API's exporter failed to deliver, by mlotel's own count (``/health``'s telemetry report)."""
+    exports = httpx.get(f"{API}/health", timeout=10).json()["telemetry"]["exports"]
+    return sum(signal["failed"] for signal in exports.values())
+
+
 def api_instances() -> set[str]:
     """The ML API processes whose telemetry Prometheus holds, by their resource's service.instance.id
     (waiting for the first, on a stack that has just started)."""
@@ -158,7 +164,7 @@ def test_a_killed_collector_costs_no_request_and_its_span_loss_is_counted(native
     instance = "|".join(api_instances())
     failed_spans = f'sum(otel_sdk_exporter_span_exported_total{{service_instance_id=~"{instance}", error_type!=""}})'
     dropped_spans = f'sum(otel_sdk_processor_span_processed_total{{service_instance_id=~"{instance}", error_type!=""}})'
-    failed_before, dropped_before = value(failed_spans), value(dropped_spans)
+    failed_before, dropped_before, library_before = value(failed_spans), value(dropped_spans), library_failed_spans()
     pid = native_stack.supervisor().supervisor.getProcessInfo("collector")["pid"]
     killed = kill_9(native_stack, "collector")
     recovered = back(native_stack, "collector", pid, timeout=30)
@@ -172,6 +178,7 @@ def test_a_killed_collector_costs_no_request_and_its_span_loss_is_counted(native
     # The SDK's counters are cumulative: once the exported total stops moving, every export is counted.
     exported = settled(f'sum(otel_sdk_exporter_span_exported_total{{service_instance_id=~"{instance}"}})')
     failed, dropped = value(failed_spans) - failed_before, value(dropped_spans) - dropped_before
+    library_failed = library_failed_spans() - library_before
     # Slow traces are always kept: those sent around the kill show what was lost inside the collector
     # (in tail sampling's decision wait and the batch, where no counter sees it); those sent after it all arrive.
     around = load.kept_trace_ids(killed - 5, recovered + 5)
@@ -182,7 +189,7 @@ def test_a_killed_collector_costs_no_request_and_its_span_loss_is_counted(native
     sent = {r["trace_id"]: r["sent"] for r in load.records()}
     print(f"\ncollector kill -9: back in {recovered - killed:.1f} s; {summary['requests']} requests, "
           f"{summary['failed']} failed, max {summary['latency_ms']['max']:.0f} ms; SDK: {exported:.0f} spans exported in all, "
-          f"{failed:.0f} failed to export, "
+          f"{failed:.0f} failed to export ({library_failed} by mlotel's /health), "
           f"{dropped:.0f} dropped (queue full); slow traces sent around the kill lost: {len(lost)} of {len(around)} "
           f"(sent at {', '.join(f'{sent[t] - killed:+.1f} s' for t in lost) or '-'} from the kill)")
 
