@@ -6,7 +6,7 @@ UV := .build/uv/bin/uv
 VENV_PY := .venv/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install system collector jaeger telemetrygen up down status demo lint test test-unit test-sdk-range test-browser bench bench-instructions bench-collector
+.PHONY: help install system collector jaeger telemetrygen up down status demo lint test test-unit test-sdk-range test-browser test-fault bench bench-instructions bench-collector
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t14
@@ -62,6 +62,9 @@ test-sdk-range: $(UV)  ## mlotel.fastpath's differential tests on the oldest and
 
 test-browser: install system collector jaeger  ## the console in headless Chromium on the native stack (screenshots in .run/artifacts/console)
 	scripts/run_pytest.sh -m browser tests/e2e
+
+test-fault: install system collector jaeger  ## the fault tests alone: components killed or stopped, on the native stack under load and in the notification tests (a few minutes; -s prints the figures)
+	scripts/run_pytest.sh -s -m fault tests
 
 bench: install system  ## the telemetry overhead benchmark (a few minutes)
 	$(VENV_PY) -m benchmarks.overhead

@@ -41,16 +41,22 @@ def run_demo(duration: int = 30) -> None:
     ).stdout
     summary = json.loads(out)
     latency = summary["latency_ms"]
-    print(f"{summary['requests']} requests, p50 {latency['p50']} ms, p99 {latency['p99']} ms, errors {summary['errors'] or 'none'}")
+    failed = ", ".join(f"{kind} {n}" for kind, n in summary["errors"].items() if n) or "none"
+    print(f"{summary['requests']} requests, p50 {latency['p50']} ms, p99 {latency['p99']} ms, failed {summary['failed']} ({failed})")
     print("\nthe slowest predictions, each a trace (slow traces are always kept):")
     for r in summary["slowest"]:
         print(f"  {r['ms']:>8.1f} ms  {r['model']:<7} batch {r['batch']:<5} {LINKS.trace(r['trace_id'])}")
     time.sleep(12)  # two metric export intervals and a scrape
-    print("\nper model, from Prometheus:")
+    print("\nper model, from Prometheus over the last 5 minutes (what the alert rules read):")
     p95 = _per_model(contract.latency_quantile(0.95))
     low = _per_model(contract.low_confidence_ratio())
     for model in sorted(set(p95) | set(low)):
-        print(f"  {model:<8} p95 latency {p95.get(model, float('nan')) * 1e3:8.1f} ms   low-confidence share {low.get(model, float('nan')):.1%}")
+        print(f"  {model:<8} p95 latency {p95.get(model, float('nan')) * 1e3:8.1f} ms   "
+              f"low-confidence {low.get(model, float('nan')):6.1%} of predictions")
+    # Per request as well as per row: a few 1,000-row batches outweigh hundreds of one-row requests.
+    print("per model, from this run's answers (a request is low-confidence when any of its predictions is):")
+    for model, share in summary["low_confidence"].items():
+        print(f"  {model:<8} low-confidence {share['requests']:6.1%} of requests, {share['rows']:6.1%} of predictions")
     print(f"""
 where to look:
   Slow predictions (over 100 ms):     {LINKS.slow(min_ms=100)}

@@ -1,9 +1,10 @@
 """The load generator's traffic is what it claims: in-distribution rows are confident, OOD rows are not."""
 
+import httpx
 import numpy as np
 import pytest
 
-from mlotel_model_server.loadgen import InstanceSource, check_loopback, main
+from mlotel_model_server.loadgen import ERROR_KINDS, InstanceSource, Result, Summary, check_loopback, error_kind, main, transport_error_kind
 from mlotel_model_server.models import load_models
 
 
@@ -31,3 +32,57 @@ def test_load_goes_to_loopback_only_unless_allowed():
 def test_bad_arguments_are_refused():
     with pytest.raises(SystemExit):
         main(["--rate", "0"])
+
+
+def result(error=None, seconds=0.01, status=200, low=0, batch=1, model="iris"):
+    return Result(model, batch, "normal", 0.0, seconds, status, error, None if error else "ab" * 16, low)
+
+
+def test_failures_are_counted_by_kind_and_left_out_of_latency_and_slowest():
+    summary = Summary([result(seconds=0.02), result(seconds=0.05),
+                       result("refused", 0.001, 0), result("timeout", 30.0, 0), result("disconnected", 2.0, 0),
+                       result("4xx", 0.003, 422), result("5xx", 9.0, 503), result("5xx", 0.5, 500)], elapsed=1.0)
+    out = summary.as_dict()
+    assert out["requests"] == 8 and out["failed"] == 6
+    assert out["errors"] == {"refused": 1, "timeout": 1, "disconnected": 1, "4xx": 1, "5xx": 2}
+    assert out["errors_by_status"] == {"422": 1, "500": 1, "503": 1}
+    assert [r["ms"] for r in out["slowest"]] == [50.0, 20.0]
+    assert out["latency_ms"]["max"] == 50.0 and out["max_failed_ms"] == 30000.0
+
+
+def test_no_failure_is_zero_of_every_kind():
+    assert Summary([result()], elapsed=1.0).as_dict()["errors"] == dict.fromkeys(ERROR_KINDS, 0)
+
+
+@pytest.mark.parametrize(("exc", "kind"), [
+    (httpx.ConnectError("refused"), "refused"),
+    (httpx.ConnectTimeout("slow to connect"), "timeout"),
+    (httpx.ReadTimeout("slow to answer"), "timeout"),
+    (httpx.RemoteProtocolError("Server disconnected without sending a response."), "disconnected"),
+    (httpx.ReadError("connection reset"), "disconnected"),
+])
+def test_transport_failures_have_their_kind(exc, kind):
+    assert transport_error_kind(exc) == kind
+
+
+def test_status_codes_have_their_kind():
+    assert [error_kind(s) for s in (200, 204, 404, 422, 500, 503)] == [None, None, "4xx", "4xx", "5xx", "5xx"]
+
+
+def test_low_confidence_share_per_request_and_per_row():
+    # Three one-row answers, one low; a 1,000-row batch with 10 low rows; a failure that does not count.
+    summary = Summary([result(low=1), result(), result(), result(low=10, batch=1000), result("5xx", status=500)], elapsed=1.0)
+    assert summary.as_dict()["low_confidence"] == {"iris": {"requests": 0.5, "rows": round(11 / 1003, 4)}}
+
+
+def test_help_shows_every_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for default in ("http://127.0.0.1:8000", "20.0", "30.0", "0", "iris=0.7,digits=0.3", "1,1,1,4,16", "0.02", "0.1", "16", "0.5"):
+        assert f"(default: {default})" in text, default
+
+
+def test_an_unreachable_api_is_a_clear_exit_not_a_traceback():
+    with pytest.raises(SystemExit, match="cannot list the models at http://127.0.0.1:1/models"):
+        main(["--url", "http://127.0.0.1:1", "--requests", "1", "--quiet"])
