@@ -29,7 +29,7 @@ def ml_api(tmp_path, monkeypatch):
     service = stack.Service("ml-api", [sys.executable, "-m", "mlotel_model_server", "--host", "127.0.0.1", "--port", str(port)],
                             f"http://127.0.0.1:{port}/health", port,
                             env={"OTEL_SDK_DISABLED": "true", "ML_API_NOTE": "100% supervised"})
-    monkeypatch.setattr(stack, "services", lambda sidecar=False: [service])
+    monkeypatch.setattr(stack, "services", lambda *args, **kwargs: [service])
     yield service
     stack.down()
     assert not stack.supervisor_running()

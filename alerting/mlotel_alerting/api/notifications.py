@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from mlotel_alerting.api.deps import TokenDep
 from mlotel_alerting.notifications import NotificationStore, WebhookPayload
 from mlotel_backends.api_errors import ClientError, error_responses
+from mlotel_backends.body_limit import bounded_body
 
 MAX_BODY_BYTES = 1024 * 1024
 """Largest webhook body accepted (413 above): a full group of alerts fits many times over."""
@@ -60,24 +61,10 @@ _WEBHOOK_BODY = {"requestBody": {"required": True, "content": {"application/json
     "schema": {"$ref": "#/components/schemas/WebhookPayload"}}}}}
 
 
-async def _bounded_body(request: Request) -> bytes:
-    # By hand: FastAPI's route-level max_body_size answers 413 in plain text, not the API's JSON error.
-    too_large = ClientError(413, "body_too_large", f"request body is larger than the limit of {MAX_BODY_BYTES} bytes")
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise too_large
-    return bytes(body)
-
-
 @router.post("", dependencies=[TokenDep], openapi_extra=_WEBHOOK_BODY, responses=error_responses(400, 401, 403, 413, 422))
 async def receive(request: Request, store: StoreDep) -> dict:
     """Alertmanager's webhook: keep each alert once per episode and status; repeats are counted."""
-    body = await _bounded_body(request)
+    body = await bounded_body(request, MAX_BODY_BYTES)
     try:
         payload = WebhookPayload.model_validate_json(body)
     except ValidationError as error:
