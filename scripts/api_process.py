@@ -30,6 +30,16 @@ def wait_healthy(url: str, timeout: float = 60.0, process: subprocess.Popen | No
     raise TimeoutError(f"{url} not healthy within {timeout} s")
 
 
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM, as a supervisor would; SIGKILL if the process has not ended in 30 s."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def running_api(port: int, env: dict[str, str], workers: int = 1, log: Path | None = None) -> Iterator[str]:
     """Start the API with ``env`` on top of this process's environment; yield its base URL."""
@@ -41,11 +51,6 @@ def running_api(port: int, env: dict[str, str], workers: int = 1, log: Path | No
         wait_healthy(f"{base}/health", process=process)
         yield base
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         if log:
             out.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import psutil
 
-from scripts.api_process import ROOT, wait_healthy
+from scripts.api_process import ROOT, stop, wait_healthy
 from scripts.otlp_receiver import free_port
 
 TOKEN = "hostile-test-token"
@@ -51,9 +50,4 @@ def running_alerting(directory: Path, env: dict[str, str] | None = None, rules: 
         wait_healthy(f"{base}/health", process=process)
         yield AlertingProcess(base, psutil.Process(process.pid))
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)

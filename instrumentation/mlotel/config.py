@@ -77,17 +77,21 @@ def _protocol(environ: Mapping[str, str], signal: str) -> str:
     return raw
 
 
-def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+def _whole_number(environ: Mapping[str, str], name: str, default: int, minimum: int) -> int:
     raw = environ.get(name, "").strip()
     if not raw:
         return default
     try:
         value = int(raw)
     except ValueError:
-        value = 0
-    if value <= 0:
-        raise ConfigError(f"{name}={raw!r}: expected a whole number > 0")
+        value = minimum - 1
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r}: expected a whole number >= {minimum}")
     return value
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    return _whole_number(environ, name, default, minimum=1)
 
 
 def _bsp(environ: Mapping[str, str]) -> dict[str, int]:
@@ -101,25 +105,12 @@ def _bsp(environ: Mapping[str, str]) -> dict[str, int]:
     }
 
 
-def _non_negative_int(environ: Mapping[str, str], name: str, default: int) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ConfigError(f"{name}={raw!r}: expected a whole number >= 0")
-    return value
-
-
 def _attribute_lengths(environ: Mapping[str, str]) -> dict[str, int]:
     # As the SDK reads them, with mlotel's default where the SDK's is "no limit".
-    general = _non_negative_int(environ, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, ATTRIBUTE_VALUE_LENGTH)
+    general = _whole_number(environ, OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT, ATTRIBUTE_VALUE_LENGTH, minimum=0)
     return {
         "attribute_value_length": general,
-        "span_attribute_value_length": _non_negative_int(environ, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, general),
+        "span_attribute_value_length": _whole_number(environ, OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT, general, minimum=0),
     }
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import threading
 import time
 
 import httpx
@@ -17,11 +16,11 @@ import websockets
 
 from tests.alerting_backends import MetricsTarget, prometheus, running
 from tests.alerting_process import running_alerting
+from tests.hostile_request import HEALTH_SECONDS, send_while_probing_health
 
 pytestmark = pytest.mark.integration
 
 SECONDS_PER_REQUEST = 3.0
-HEALTH_SECONDS = 1.0
 RSS_GROWTH_BYTES = 32 * 1024 * 1024
 MAX_RULES = 40
 MARKUP = "<svg onload=alert(7)>"
@@ -41,26 +40,7 @@ def service(tmp_path_factory):
 
 
 def _while_probing_health(service, method: str, path: str, **request) -> tuple[httpx.Response, float, float]:
-    """The hostile request from a thread, ``/health`` probed until it returns: (response, seconds, slowest health)."""
-    result: dict = {}
-
-    def hostile() -> None:
-        started = time.perf_counter()
-        with httpx.Client(timeout=60) as client:
-            result["response"] = client.request(method, f"{service.url}{path}", **request)
-        result["seconds"] = time.perf_counter() - started
-
-    thread = threading.Thread(target=hostile)
-    thread.start()
-    slowest = 0.0
-    with httpx.Client(timeout=HEALTH_SECONDS * 5) as client:
-        while thread.is_alive():
-            started = time.perf_counter()
-            assert client.get(f"{service.url}/health").status_code == 200
-            slowest = max(slowest, time.perf_counter() - started)
-            time.sleep(0.02)
-    thread.join()
-    return result["response"], result["seconds"], slowest
+    return send_while_probing_health(service.url, method, path, **request)
 
 
 def hostile(service, method: str, path: str, status: int, error: str, not_in_body: tuple[str, ...] = (), **request) -> dict:

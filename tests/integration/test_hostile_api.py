@@ -4,21 +4,18 @@ stalls ``/health`` while it is being handled (docs/reliability.md lists the limi
 
 from __future__ import annotations
 
-import threading
-import time
-
 import httpx
 import psutil
 import pytest
 
 from scripts.api_process import running_api
 from scripts.otlp_receiver import free_port
+from tests.hostile_request import HEALTH_SECONDS, send_while_probing_health
 
 pytestmark = pytest.mark.integration
 
 BODY_LIMIT = 4 * 1024 * 1024
 SECONDS_PER_REQUEST = 3.0
-HEALTH_SECONDS = 1.0
 # What the server may keep after all of this: allocator arenas, not the bodies.
 RSS_GROWTH_BYTES = 32 * 1024 * 1024
 
@@ -64,28 +61,8 @@ def api():
 
 
 def _send_while_probing_health(base: str, method: str, path: str, content: str | bytes | None) -> tuple:
-    """The hostile request from a thread; ``/health`` probed until it returns. Returns
-    (response, seconds, slowest health answer)."""
-    result: dict = {}
-
-    def hostile() -> None:
-        start = time.perf_counter()
-        with httpx.Client(timeout=30) as client:
-            headers = {"content-type": "application/json"}
-            result["response"] = client.request(method, f"{base}{path}", content=content, headers=headers)
-        result["seconds"] = time.perf_counter() - start
-
-    thread = threading.Thread(target=hostile)
-    thread.start()
-    slowest = 0.0
-    with httpx.Client(timeout=HEALTH_SECONDS * 5) as client:
-        while thread.is_alive():
-            start = time.perf_counter()
-            assert client.get(f"{base}/health").status_code == 200
-            slowest = max(slowest, time.perf_counter() - start)
-            time.sleep(0.02)
-    thread.join()
-    return result["response"], result["seconds"], slowest
+    return send_while_probing_health(base, method, path, timeout=30, content=content,
+                                     headers={"content-type": "application/json"})
 
 
 def _assert_refused(response: httpx.Response, status: int, *, not_in_body: tuple[str, ...] = ()) -> dict:
