@@ -82,9 +82,20 @@ def click_first_cell(driver: webdriver.Chrome) -> None:
         frame, -frame.rect["width"] / 2 + 60, -frame.rect["height"] / 2 + header + row / 2).click().perform()
 
 
+# The index of a point no other point overlaps (a click there selects it alone), or of the last one.
+_LONE_POINT = """
+const points = [...document.querySelectorAll('[data-testid="stPlotlyChart"] .scatterlayer path.point')];
+const centers = points.map(p => { const r = p.getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; });
+const lone = centers.findLastIndex(([x, y], i) =>
+    centers.every(([u, v], j) => i === j || Math.hypot(x - u, y - v) > 12));
+return lone >= 0 ? lone : points.length - 1;
+"""
+
+
 def click_chart_point(driver: webdriver.Chrome) -> None:
-    """Click one point of the page's first Plotly scatter chart."""
-    point = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stPlotlyChart"] .scatterlayer path.point')[-1]
+    """Click one point of the page's first Plotly scatter chart, one that no other point covers."""
+    points = driver.find_elements(By.CSS_SELECTOR, '[data-testid="stPlotlyChart"] .scatterlayer path.point')
+    point = points[driver.execute_script(_LONE_POINT)]
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", point)
     ActionChains(driver).move_to_element(point).click().perform()
 

@@ -32,9 +32,11 @@ def firing_in_alertmanager() -> list[dict]:
     return [a for a in alerts() if a["labels"].get("alertname") == RULE and a["labels"].get("ml_model_name") == "digits"]
 
 
-def notified(status: str) -> list[dict]:
-    return [n for n in httpx.get(f"{ALERTING}/notifications", params={"alertname": RULE, "status": status},
-                                 timeout=10).json() if n["labels"].get("ml_model_name") == "digits"]
+def notified(status: str, since: float) -> list[dict]:
+    """This test's deliveries: an earlier run on the same .run/ leaves its own episodes of the rule."""
+    params = {"alertname": RULE, "status": status, "since": since}
+    return [n for n in httpx.get(f"{ALERTING}/notifications", params=params, timeout=10).json()
+            if n["labels"].get("ml_model_name") == "digits"]
 
 
 def stopped(process: subprocess.Popen) -> None:
@@ -50,6 +52,7 @@ def test_default_rules_evaluate_cleanly_against_the_live_metrics(native_stack):
 
 def test_out_of_distribution_traffic_fires_the_low_confidence_alert_and_normal_traffic_resolves_it(native_stack):
     assert not firing_in_alertmanager(), "a low-confidence alert from an earlier run is still active"
+    began = time.time()
     changed, load = time.monotonic(), traffic(ood_fraction=0.9, seconds=600)
     try:
         (alert,) = poll_until(firing_in_alertmanager, timeout=300, interval=2)
@@ -68,8 +71,8 @@ def test_out_of_distribution_traffic_fires_the_low_confidence_alert_and_normal_t
         stopped(load)
     time_to_resolve = time.monotonic() - changed
     # Alertmanager's group_wait (10 s) and group_interval (30 s) pass before each notification.
-    (firing,) = poll_until(lambda: notified("firing"), timeout=120, interval=2)
-    (resolved,) = poll_until(lambda: notified("resolved"), timeout=120, interval=2)
+    (firing,) = poll_until(lambda: notified("firing", began), timeout=120, interval=2)
+    (resolved,) = poll_until(lambda: notified("resolved", began), timeout=120, interval=2)
     assert firing["receiver"] == resolved["receiver"] == "webhook" and firing["starts_at"] == resolved["starts_at"]
     assert "low-confidence" in firing["annotations"]["summary"] and firing["labels"]["severity"] == "warning"
     history = httpx.get(f"{ALERTING}/alerts/history", params={"rule": RULE}, timeout=10).json()

@@ -169,5 +169,9 @@ def test_alerts_page_shows_the_notification_alertmanager_delivered(browser, firi
     visit(browser, "alerts-notifications", "/alerts")
     delivered = [row for row in table_rows(browser) if "receiver" in row and row.get("alert") == firing_rule]
     assert delivered, "no delivered notification of the rule made to fire on /alerts"
-    assert {(row["status"], row["receiver"]) for row in delivered} == {("firing", "webhook")}
+    shown = {(row["status"], row["receiver"]) for row in delivered}
+    assert ("firing", "webhook") in shown
+    # Earlier runs on the same .run/ may have left resolved episodes of the rule: the page shows what the service holds.
+    held = httpx.get(f"{ALERTING}/notifications", params={"alertname": firing_rule}, timeout=10).json()
+    assert shown == {(n["status"], n["receiver"]) for n in held}
     assert all(row["delivered at"].startswith("20") for row in delivered)
