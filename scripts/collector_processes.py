@@ -10,19 +10,18 @@ tests and the collector benchmark: a pool of any size without the native stack.
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 from pathlib import Path
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
+from scripts.api_process import stop
 from scripts.otlp_receiver import free_port, poll_until
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".build" / "bin"
 COLLECTOR = BIN / "otelcol-mlotel"
-SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? ([0-9.eE+-]+|NaN|[+-]Inf)$")
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
 class Process:
@@ -69,12 +68,7 @@ class Process:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+            stop(self.process)
 
     def tail(self, lines: int = 20) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:]) if self.log.exists() else ""
@@ -145,12 +139,7 @@ class Metrics:
     samples of ``name`` whose labels include those given."""
 
     def __init__(self, text: str) -> None:
-        self.samples: list[tuple[str, dict[str, str], float]] = []
-        for line in text.splitlines():
-            match = SAMPLE.match(line)
-            if match:
-                name, labels, value = match.groups()
-                self.samples.append((name, dict(LABEL.findall(labels or "")), float(value)))
+        self.samples = [(s.name, s.labels, s.value) for family in text_string_to_metric_families(text) for s in family.samples]
 
     def total(self, name: str, **labels: str) -> float:
         return sum(value for sample, have, value in self.samples
