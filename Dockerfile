@@ -10,12 +10,14 @@ RUN pip install --no-cache-dir "uv==${UV_VERSION}"
 WORKDIR /app
 # The workspace's manifests first, so the dependency layer is rebuilt only when they change.
 COPY pyproject.toml uv.lock ./
+COPY contract/pyproject.toml contract/
 COPY instrumentation/pyproject.toml instrumentation/README.md instrumentation/
 COPY backends/pyproject.toml backends/
 COPY ml_api/pyproject.toml ml_api/
 COPY alerting/pyproject.toml alerting/
 COPY console/pyproject.toml console/
 RUN uv sync --locked --no-dev --all-packages --no-install-workspace
+COPY contract contract
 COPY instrumentation instrumentation
 COPY backends backends
 COPY ml_api ml_api

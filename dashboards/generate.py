@@ -4,7 +4,7 @@
     python dashboards/generate.py --check  # exit 1 if the JSON in the repo is stale
 
 Panel queries of mlotel's own metrics come from the metrics contract
-(``instrumentation/mlotel/metrics_contract.py``) over what the dashboard variables
+(``contract/mlotel_contract/__init__.py``) over what the dashboard variables
 select, the collectors' own metrics per gateway among them.
 
 The JSON in ``dashboards/json`` is what Grafana loads (provisioning in
@@ -30,8 +30,8 @@ from grafana_foundation_sdk.models.common import LegendDisplayMode, LegendPlacem
 from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableOption, VariableRefresh
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
-from mlotel import metrics_contract as contract
-from mlotel.metrics_contract import API_SCOPE, ENDPOINTS, LABEL, MODEL, ROUTE, STATUS, VERSION, Scope
+import mlotel_contract as contract
+from mlotel_contract import API_SCOPE, ENDPOINTS, LABEL, MODEL, ROUTE, STATUS, VERSION, Scope
 
 # The command line shared by the repo's generators lives with the scripts.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))

@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 
 import httpx
 
-from mlotel import metrics_contract as contract
+import mlotel_contract as contract
 from mlotel_backends.trace_links import TraceLinks
 
 PROMETHEUS = "http://127.0.0.1:9090"

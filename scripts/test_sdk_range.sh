@@ -38,7 +38,7 @@ for end in ${ENDS:-oldest newest}; do
   "$UV" venv -q --python "$PYTHON" "$venv"
   # The ML API and its backends too: the switch tests serve a prediction through it.
   VIRTUAL_ENV="$venv" "$UV" pip install -q -c "$work/$end.txt" \
-    ./instrumentation"[fastapi]" ./backends ./ml_api pytest pytest-timeout
+    ./contract ./instrumentation"[fastapi]" ./backends ./ml_api pytest pytest-timeout
   versions=$("$venv/bin/python" -c 'import importlib.metadata as m; print(" ".join(f"{p}=={m.version(p)}" for p in ("opentelemetry-sdk", "opentelemetry-instrumentation")))')
   echo "== $end: $versions"
   # From the repository's root, so that tests/ and scripts/ import; mlotel is the installed one.

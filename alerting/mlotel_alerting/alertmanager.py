@@ -13,12 +13,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
-from mlotel.metrics_contract import MODEL
 from mlotel_alerting.durations import parse_duration
 from mlotel_alerting.rules import Rule
 from mlotel_alerting.state import Alert, State
 from mlotel_alerting.templating import render
 from mlotel_backends.trace_links import TraceLinks
+from mlotel_contract import MODEL
 
 # Alertmanager ends a firing alert this many resend intervals after the last post.
 VALIDITY_INTERVALS = 4

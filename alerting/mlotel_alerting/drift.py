@@ -13,11 +13,11 @@ group (by default each model) is an alert instance; a group with fewer than
 
 from __future__ import annotations
 
-from mlotel.metrics_contract import bucket_counts, psi
 from mlotel_alerting.durations import format_duration
 from mlotel_alerting.rules import Drift
 from mlotel_alerting.state import QueryOutcome
 from mlotel_backends.prometheus import Sample
+from mlotel_contract import bucket_counts, psi
 
 
 def queries(spec: Drift) -> tuple[str, str]:

@@ -30,7 +30,6 @@ from typing import Annotated, Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
-from mlotel.metrics_contract import MODEL, PROM_CONFIDENCE
 from mlotel_alerting.durations import Duration
 from mlotel_alerting.limits import (
     MAX_EXPR_LENGTH,
@@ -41,6 +40,7 @@ from mlotel_alerting.limits import (
     check_promql,
 )
 from mlotel_alerting.templating import check_template
+from mlotel_contract import MODEL, PROM_CONFIDENCE
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # Prometheus label names; a rule name becomes one
 LabelName = Annotated[str, StringConstraints(pattern=f"^{NAME.pattern}$", max_length=MAX_NAME_LENGTH)]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from mlotel import metrics_contract as contract
-from mlotel.metrics_contract import MODEL, QUANTILES, Scope
+import mlotel_contract as contract
 from mlotel_alerting.durations import format_duration
 from mlotel_alerting.state import finite
 from mlotel_backends.prometheus import Prometheus
+from mlotel_contract import MODEL, QUANTILES, Scope
 
 
 def queries(window: float) -> dict[str, str]:

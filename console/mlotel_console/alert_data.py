@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from mlotel import metrics_contract as contract
+import mlotel_contract as contract
 from mlotel_backends.errors import BackendError
 from mlotel_console import clients, ui
 from mlotel_console.loading import gather

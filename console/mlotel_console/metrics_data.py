@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from mlotel import metrics_contract as mc
+import mlotel_contract as mc
 from mlotel_backends.errors import BackendError
 from mlotel_backends.prometheus import Sample, Series
 from mlotel_console import clients

@@ -9,7 +9,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from mlotel import metrics_contract as mc
+import mlotel_contract as mc
 from mlotel_backends.prometheus import Sample
 from mlotel_console.metrics_data import TTL, fetch, rate_window, scalar, table, timeline
 

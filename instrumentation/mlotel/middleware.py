@@ -42,9 +42,9 @@ from opentelemetry.util.http import redact_query_parameters
 
 from mlotel import request_path
 from mlotel.config import TelemetryConfig
-from mlotel.metrics_contract import HTTP_SERVER_DURATION, HTTP_SERVER_DURATION_BUCKETS
 from mlotel.semconv import OTHER_METHOD, SCHEMA_URL, __version__
 from mlotel.semconv import error_type as error_type_of
+from mlotel_contract import HTTP_SERVER_DURATION, HTTP_SERVER_DURATION_BUCKETS
 
 # The ASGI types, as Starlette spells them (this middleware does not need Starlette).
 Scope = MutableMapping[str, Any]

@@ -36,7 +36,7 @@ from typing import Any
 from opentelemetry import context, metrics, trace
 from opentelemetry.trace import Span, Status, StatusCode
 
-from mlotel import metrics_contract as contract
+import mlotel_contract as contract
 from mlotel import request_path
 from mlotel.config import TelemetryConfig
 from mlotel.semconv import SCHEMA_URL, __version__, error_type

@@ -2,12 +2,12 @@
 
 Bucket bounds are part of the contract with dashboards and alert rules (a
 low-confidence ratio reads the 0.5 bucket); they are declared once, in
-:mod:`mlotel.metrics_contract`.
+:mod:`mlotel_contract`.
 """
 
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
 
-from mlotel.metrics_contract import (
+from mlotel_contract import (
     BATCH_SIZE,
     BATCH_SIZE_BUCKETS,
     CONFIDENCE,

@@ -6,7 +6,7 @@ collector dashboard's per-gateway queries, predictions' spans spread over both; 
 import httpx
 import pytest
 
-from mlotel import metrics_contract as contract
+import mlotel_contract as contract
 from scripts.otlp_receiver import poll_until
 from tests.e2e.backends import API, PROMETHEUS, prometheus
 

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from mlotel.metrics_contract import CONFIDENCE_BUCKETS
+from mlotel_contract import CONFIDENCE_BUCKETS
 from scripts.api_process import running_api
 from scripts.otlp_receiver import OtlpReceiver, attributes, free_port, poll_until
 

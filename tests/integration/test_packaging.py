@@ -17,7 +17,7 @@ from scripts.api_process import ROOT
 pytestmark = pytest.mark.integration
 
 UV = ROOT / ".build" / "uv" / "bin" / "uv"
-PACKAGES = {"mlotel", "mlotel_backends", "mlotel_model_server", "mlotel_alerting", "mlotel_console"}
+PACKAGES = {"mlotel_contract", "mlotel", "mlotel_backends", "mlotel_model_server", "mlotel_alerting", "mlotel_console"}
 # What the services need and the library must not pull in.
 SERVICE_ONLY = {"scikit-learn", "numpy", "jinja2", "promql-parser", "prometheus-client", "tqdm", "joblib",
                 "streamlit", "plotly", "pandas", "fastapi", "starlette", "uvicorn", "httpx", "pydantic-settings",
@@ -50,7 +50,7 @@ def test_the_library_installs_alone_with_opentelemetry_only(wheels, tmp_path):
     venv.create(env, with_pip=True)
     python = env / "bin" / "python"
     started = time.monotonic()
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", str(wheel)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "--find-links", str(wheels), str(wheel)], check=True)
     seconds = time.monotonic() - started
     listed = subprocess.run([str(python), "-m", "pip", "list", "--format", "json", "--disable-pip-version-check"],
                             check=True, capture_output=True, text=True).stdout
@@ -58,10 +58,10 @@ def test_the_library_installs_alone_with_opentelemetry_only(wheels, tmp_path):
     print(f"\nmlotel wheel {wheel.stat().st_size / 1024:.0f} KiB, installed alone in {seconds:.1f} s: "
           f"{len(installed)} distributions: {', '.join(sorted(installed))}", file=sys.stderr)
     assert not installed & SERVICE_ONLY
-    assert {name for name in installed if name.startswith("mlotel")} == {"mlotel"}
+    assert {name for name in installed if name.startswith("mlotel")} == {"mlotel", "mlotel-contract"}
     probe = """
 import importlib.metadata, importlib.util
-import mlotel, mlotel.distro, mlotel.instrumentor, mlotel.metrics_contract
+import mlotel, mlotel.distro, mlotel.instrumentor, mlotel_contract
 points = {ep.value for group in ("opentelemetry_instrumentor", "opentelemetry_distro", "opentelemetry_configurator")
           for ep in importlib.metadata.entry_points(group=group) if ep.value.startswith("mlotel")}
 assert points == {"mlotel.instrumentor:MlotelInstrumentor", "mlotel.distro:MlotelDistro",

@@ -4,7 +4,7 @@ import bisect
 
 from opentelemetry.trace import SpanKind, StatusCode
 
-from mlotel.metrics_contract import CONFIDENCE_BUCKETS
+from mlotel_contract import CONFIDENCE_BUCKETS
 from mlotel_model_server.models import ServedModel
 
 IRIS_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.3, 2.8, 4.9, 1.6], [6.9, 3.1, 5.4, 2.1]]

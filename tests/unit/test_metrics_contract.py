@@ -1,4 +1,4 @@
-"""Every consumer takes its metric names and PromQL from instrumentation/mlotel/metrics_contract.py:
+"""Every consumer takes its metric names and PromQL from contract/mlotel_contract/__init__.py:
 the generated rule files are its output, and no consumer spells a metric of its own; the
 builders the console adds write PromQL a person could have typed, and PSI's arithmetic holds."""
 
@@ -6,9 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mlotel import metrics_contract as contract
-from mlotel.metrics_contract import Scope, bucket_counts, confidence_buckets, for_model, model_versions, psi
+import mlotel_contract as contract
 from mlotel_alerting.summary import queries
+from mlotel_contract import Scope, bucket_counts, confidence_buckets, for_model, model_versions, psi
 
 ROOT = Path(__file__).resolve().parents[2]
 # What reads mlotel's metrics; each must take their names (and so its PromQL) from the contract.
@@ -38,7 +38,7 @@ def test_no_consumer_spells_a_metric_name_of_its_own():
     for consumer in CONSUMERS:
         source = (ROOT / consumer).read_text()
         spelled = [metric for metric in METRICS if metric in source]
-        assert not spelled, f"{consumer} spells {spelled}: take them from instrumentation/mlotel/metrics_contract.py"
+        assert not spelled, f"{consumer} spells {spelled}: take them from contract/mlotel_contract/__init__.py"
 
 
 def test_for_model_quotes_names_and_keeps_the_scope_s_own_matchers():

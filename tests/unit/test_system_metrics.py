@@ -18,7 +18,8 @@ from opentelemetry.semconv._incubating.metrics.process_metrics import (
 )
 from opentelemetry.semconv._incubating.metrics.system_metrics import SYSTEM_CPU_UTILIZATION, SYSTEM_DISK_IO, SYSTEM_MEMORY_USAGE
 
-from mlotel import TelemetryConfig, metrics_contract, setup_telemetry, system_metrics
+import mlotel_contract as metrics_contract
+from mlotel import TelemetryConfig, setup_telemetry, system_metrics
 
 
 def _points(reader: InMemoryMetricReader) -> dict[str, list]:

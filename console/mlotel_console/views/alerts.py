@@ -6,7 +6,7 @@ holds; resolving a rule's alerts (with the API token)."""
 import pandas as pd
 import streamlit as st
 
-from mlotel import metrics_contract as contract
+import mlotel_contract as contract
 from mlotel_backends.errors import BackendError
 from mlotel_console import alert_data, ui
 from mlotel_console.settings import settings

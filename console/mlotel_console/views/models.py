@@ -4,9 +4,9 @@ import math
 
 import streamlit as st
 
-from mlotel.metrics_contract import LABEL
 from mlotel_backends.errors import BackendError
 from mlotel_console import charts, model_data, ui
+from mlotel_contract import LABEL
 
 # The default alert rules' thresholds (alerting/mlotel_alerting/default_rules/ml.yml): low-confidence share, drift.
 LOW_CONFIDENCE_LIMIT, PSI_LIMIT = 0.3, 0.2

@@ -6,9 +6,9 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
-from mlotel.metrics_contract import ERROR_RATIO_ALERT, MODEL, P95_LATENCY_ALERT_SECONDS
 from mlotel_backends.errors import BackendError
 from mlotel_console import charts, metrics_data, ui
+from mlotel_contract import ERROR_RATIO_ALERT, MODEL, P95_LATENCY_ALERT_SECONDS
 
 # A gauge turns red where the default alert would fire.
 P95_LIMIT_MS, ERROR_LIMIT = P95_LATENCY_ALERT_SECONDS * 1000, ERROR_RATIO_ALERT

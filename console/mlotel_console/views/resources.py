@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from mlotel.metrics_contract import CPU_MODE, DISK_DIRECTION, MEMORY_STATE, METHOD, ROUTE
 from mlotel_backends.errors import BackendError
 from mlotel_console import charts, metrics_data, ui
+from mlotel_contract import CPU_MODE, DISK_DIRECTION, MEMORY_STATE, METHOD, ROUTE
 
 st.title("Resources")
 st.caption("Latency that grows with CPU or memory points at the host, not the model; "

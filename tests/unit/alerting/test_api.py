@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.testclient import TestClient
 
-from mlotel import metrics_contract as contract
+import mlotel_contract as contract
 from mlotel_alerting.main import create_app
 from tests.unit.alerting.conftest import AUTH, make_engine
 

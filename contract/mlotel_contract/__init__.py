@@ -216,15 +216,20 @@ def process_threads(scope: Scope = API_SCOPE) -> str:
     return f"sum by ({scope.grouping()}) ({scope.select(PROM_PROCESS_THREADS)})"
 
 
-def host_cpu(scope: Scope = API_SCOPE(by=(CPU_MODE,))) -> str:
+_HOST_BY_CPU_MODE = API_SCOPE(by=(CPU_MODE,))
+_HOST_BY_MEMORY_STATE = API_SCOPE(by=(MEMORY_STATE,))
+_HOST_BY_DISK_DIRECTION = API_SCOPE(by=(DISK_DIRECTION,))
+
+
+def host_cpu(scope: Scope = _HOST_BY_CPU_MODE) -> str:
     return f"avg by ({scope.grouping()}) ({scope.select(PROM_SYSTEM_CPU)})"
 
 
-def host_memory(scope: Scope = API_SCOPE(by=(MEMORY_STATE,))) -> str:
+def host_memory(scope: Scope = _HOST_BY_MEMORY_STATE) -> str:
     return f"avg by ({scope.grouping()}) ({scope.select(PROM_SYSTEM_MEMORY)})"
 
 
-def disk_io_rate(scope: Scope = API_SCOPE(by=(DISK_DIRECTION,))) -> str:
+def disk_io_rate(scope: Scope = _HOST_BY_DISK_DIRECTION) -> str:
     return _sum_rate(PROM_SYSTEM_DISK_IO, scope)
 
 
