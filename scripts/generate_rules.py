@@ -82,13 +82,30 @@ ALERT_RULES = [
     {
         "name": "ConfidenceDrift",
         "drift": {"metric": f"{contract.PROM_CONFIDENCE}_bucket", "by": [MODEL], "window": "10m",
-                  "baseline_window": "1h", "threshold": 0.2, "min_samples": 50},
+                  "baseline_window": "1h", "threshold": 0.2, "false_alarm_rate": 0.001, "min_samples": 50},
         "for": "10m",
         "labels": {"severity": "warning"},
         "annotations": {
             "summary": "confidence of {{ labels.ml_model_name }} drifted (PSI {{ value | round(3) }})",
             "description": "The population stability index between the last 10 minutes' confidence histogram and "
-                           "the hour before is {{ value | round(3) }} (over 0.2: a real shift).",
+                           "the hour before is {{ value | round(3) }} (over 0.2: a real shift), and a chi-square test "
+                           "of the two windows' counts says it is not chance (tuned for 0.1% false alarms per window).",
+        },
+    },
+    {
+        "name": "FeatureDrift",
+        "feature_drift": {"window": contract.FEATURE_DRIFT_WINDOW, "false_alarm_rate": contract.FEATURE_DRIFT_FALSE_ALARM_RATE,
+                          "min_psi": contract.FEATURE_DRIFT_MIN_PSI, "min_samples": 50},
+        "for": "1m",
+        "keep_firing_for": "2m",
+        "labels": {"severity": "warning"},
+        "annotations": {
+            "summary": "input {{ labels.ml_feature_name }} of {{ labels.ml_model_name }} drifted (PSI {{ value | round(3) }})",
+            "description": f"Over the last {contract.FEATURE_DRIFT_WINDOW}, the values of {{{{ labels.ml_feature_name }}}} sent to "
+                           "{{ labels.ml_model_name }} {{ labels.ml_model_version }} are not distributed as in its training data: "
+                           f"chi-square goodness of fit rejected at p < {contract.FEATURE_DRIFT_FALSE_ALARM_RATE:g} "
+                           f"(the false-alarm rate per feature and window it is tuned for) and PSI {{{{ value | round(3) }}}} "
+                           f"≥ {contract.FEATURE_DRIFT_MIN_PSI:g}. The console's models page shows its bins against the reference.",
         },
     },
     {

@@ -4,7 +4,10 @@ distribution over a recent window and over a baseline window.
     PSI = Σ (recentᵢ − baselineᵢ) · ln(recentᵢ / baselineᵢ)
 
 over the histogram's buckets as proportions. Rules of thumb: < 0.1 stable,
-0.1–0.25 moderate shift, > 0.25 a real one. Prometheus returns cumulative
+0.1–0.25 moderate shift, > 0.25 a real one. A group alerts when its PSI is over
+``threshold`` and Pearson's chi-square test of homogeneity on the two windows'
+counts rejects "one distribution" at ``false_alarm_rate`` (α): with fifty
+observations a PSI of 0.3 is often chance, and α bounds how often chance alerts. Prometheus returns cumulative
 ``le`` buckets; ``bucket_counts`` turns them into counts per bucket. Both come
 from the metrics contract, which the console shares. Each
 group (by default each model) is an alert instance; a group with fewer than
@@ -13,6 +16,7 @@ group (by default each model) is an alert instance; a group with fewer than
 
 from __future__ import annotations
 
+from mlotel_alerting.chi_square import homogeneity
 from mlotel_alerting.durations import format_duration
 from mlotel_alerting.rules import Drift
 from mlotel_alerting.state import QueryOutcome
@@ -44,7 +48,7 @@ def group_buckets(result: list[Sample], by: tuple[str, ...]) -> Groups:
 
 
 def evaluate(spec: Drift, recent: list[Sample], baseline: list[Sample]) -> QueryOutcome:
-    """Samples (labels of the group, PSI) where PSI exceeds the threshold."""
+    """Samples (labels of the group, PSI) where PSI exceeds the threshold beyond chance."""
     recent_groups, baseline_groups = group_buckets(recent, spec.by), group_buckets(baseline, spec.by)
     samples, any_data = [], False
     for key, recent_cumulative in recent_groups.items():
@@ -56,6 +60,6 @@ def evaluate(spec: Drift, recent: list[Sample], baseline: list[Sample]) -> Query
             continue
         any_data = True
         index = psi(b, r)
-        if index > spec.threshold:
+        if index > spec.threshold and homogeneity(b, r).p_value < spec.false_alarm_rate:
             samples.append(Sample(dict(key), index))
     return QueryOutcome(tuple(samples), no_data=not any_data)

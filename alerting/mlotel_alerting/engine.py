@@ -25,7 +25,7 @@ import asyncio
 import logging
 import time
 
-from mlotel_alerting import drift
+from mlotel_alerting import drift, feature_drift
 from mlotel_alerting.alertmanager import payload, trace_search_url
 from mlotel_alerting.hub import Hub
 from mlotel_alerting.limits import redact
@@ -81,6 +81,8 @@ class Engine:
                       "console": settings.console_url, "trace_ui": settings.trace_ui_url}
         self.trace_links = TraceLinks(settings.console_url, settings.trace_ui_url)
         self.hub = Hub()
+        # Every feature's latest drift figures, per input-drift rule, for /metrics.
+        self.feature_drift: dict[str, list[feature_drift.Figure]] = {}
 
     def _restore(self) -> None:
         orphans: dict[str, RuleState] = {}
@@ -122,6 +124,11 @@ class Engine:
             if rule.drift is not None:
                 recent, baseline = drift.queries(rule.drift)
                 return drift.evaluate(rule.drift, await self._query(recent, now), await self._query(baseline, now))
+            if rule.feature_drift is not None:
+                counts, reference = feature_drift.queries(rule.feature_drift)
+                outcome, self.feature_drift[rule.name] = feature_drift.evaluate(
+                    rule.feature_drift, await self._query(counts, now), await self._query(reference, now))
+                return outcome
             samples = await self._query(rule.expr, now)
             if samples:
                 return QueryOutcome(tuple(samples))
@@ -219,7 +226,7 @@ class Engine:
         """Why Prometheus would not parse the rule's PromQL, or None. While Prometheus
         is unreachable the bundled parser judges, so a rule can still be added. The
         rule's limits (``limits.check_promql``) were checked before either sees it."""
-        for expr in [rule.expr] if rule.expr is not None else drift.queries(rule.drift):
+        for expr in _queries(rule):
             try:
                 error = await self.prometheus.check(expr)
             except PrometheusError:
@@ -271,3 +278,11 @@ class Engine:
 
     async def history(self, rule: str | None, since: float | None, limit: int) -> list[dict]:
         return await self.storage.call(self.storage.history, rule, since, limit)
+
+
+def _queries(rule: Rule) -> list[str]:
+    if rule.drift is not None:
+        return list(drift.queries(rule.drift))
+    if rule.feature_drift is not None:
+        return list(feature_drift.queries(rule.feature_drift))
+    return [rule.expr]

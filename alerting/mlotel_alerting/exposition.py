@@ -3,7 +3,11 @@
 - ``mlotel_alerting_alerts{alertname, state}``: instances per rule in each state
   (pending, firing, resolved), 0 included, so a panel always has series;
 - ``mlotel_alerting_rule_healthy{alertname, health}``: 1 for the rule's current health;
-- ``mlotel_alerting_delivery_failures_total``: posts to Alertmanager that failed.
+- ``mlotel_alerting_delivery_failures_total``: posts to Alertmanager that failed;
+- ``mlotel_alerting_feature_drift_{p_value,psi,samples,false_alarm_rate}``: each
+  feature's latest input-drift figures per model version (``statistic``
+  names the test; ``false_alarm_rate`` is the α the rule alerts at), so that
+  dashboards read the numbers the alerts were decided on.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+import mlotel_contract as contract
 from mlotel_alerting.engine import Engine
+from mlotel_alerting.feature_drift import BY, STATISTIC
 from mlotel_alerting.state import State
 
 
@@ -31,8 +37,28 @@ class _EngineCollector:
             health.add_metric([name, rule_state.health.value], 1)
         yield alerts
         yield health
+        yield from self._feature_drift()
         yield CounterMetricFamily("mlotel_alerting_delivery_failures", "Failed posts to Alertmanager",
                                   value=self.engine.delivery_failures)
+
+    def _feature_drift(self):
+        labels = ["alertname", *BY, contract.STATISTIC]
+        families = {
+            "p_value": GaugeMetricFamily(contract.PROM_FEATURE_DRIFT_P_VALUE, "P-value of the feature's drift test", labels=labels),
+            "psi": GaugeMetricFamily(contract.PROM_FEATURE_DRIFT_PSI, "PSI of the feature's window against its reference", labels=labels),
+            "samples": GaugeMetricFamily(contract.PROM_FEATURE_DRIFT_SAMPLES, "Observations the test was computed on", labels=labels),
+            "alpha": GaugeMetricFamily(contract.PROM_FEATURE_DRIFT_ALERT_LEVEL, "False-alarm rate the rule alerts at", labels=labels),
+        }
+        for name, figures in list(self.engine.feature_drift.items()):
+            state = self.engine.states.get(name)
+            if state is None or state.rule.feature_drift is None:
+                continue
+            alpha = state.rule.feature_drift.false_alarm_rate
+            for figure in figures:
+                values = [name, *(figure.labels[key] for key in BY), STATISTIC]
+                for key, value in (("p_value", figure.p_value), ("psi", figure.psi), ("samples", figure.samples), ("alpha", alpha)):
+                    families[key].add_metric(values, value)
+        yield from families.values()
 
 
 def exposition(engine: Engine) -> bytes:

@@ -2,8 +2,9 @@
 
 A rules file holds a list under ``rules:``; each rule is either a PromQL rule
 (``expr``: every series it returns is an alert instance, the comparison lives
-in the expression, as in Prometheus) or a confidence-drift rule (``drift``,
-see ``mlotel_alerting.drift``)::
+in the expression, as in Prometheus), a confidence-drift rule (``drift``,
+see ``mlotel_alerting.drift``) or an input-drift rule (``feature_drift``, see
+``mlotel_alerting.feature_drift``)::
 
     rules:
       - name: PredictionLatencyHigh
@@ -40,7 +41,7 @@ from mlotel_alerting.limits import (
     check_promql,
 )
 from mlotel_alerting.templating import check_template
-from mlotel_contract import MODEL, PROM_CONFIDENCE
+from mlotel_contract import FEATURE_DRIFT_FALSE_ALARM_RATE, FEATURE_DRIFT_MIN_PSI, MODEL, PROM_CONFIDENCE
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # Prometheus label names; a rule name becomes one
 LabelName = Annotated[str, StringConstraints(pattern=f"^{NAME.pattern}$", max_length=MAX_NAME_LENGTH)]
@@ -77,7 +78,8 @@ class TraceSearch(_Strict):
 
 
 class Drift(_Strict):
-    """Population stability index between a histogram's recent and baseline windows."""
+    """Population stability index between a histogram's recent and baseline windows, where a
+    chi-square test says the windows differ beyond chance."""
 
     metric: str = Field(f"{PROM_CONFIDENCE}_bucket", max_length=MAX_NAME_LENGTH)
     selector: str = Field("", max_length=MAX_SELECTOR_LENGTH, description="label matchers, e.g. '{job=\"ml-api\"}'")
@@ -86,6 +88,7 @@ class Drift(_Strict):
     baseline_window: Duration = 3600.0
     baseline_offset: Duration | None = Field(None, description="default: the window, so the baseline ends where it starts")
     threshold: float = Field(0.2, gt=0, allow_inf_nan=False)
+    false_alarm_rate: float = Field(0.001, gt=0, le=1, description="the chi-square test's α; 1: PSI alone decides")
     min_samples: int = Field(50, ge=1, le=10**12, description="fewer observations in either window: no data")
 
     @field_validator("metric")
@@ -109,10 +112,34 @@ class Drift(_Strict):
         return seconds
 
 
+class FeatureDrift(_Strict):
+    """Each feature's recent bin counts against its reference shares (``mlotel_alerting.feature_drift``)."""
+
+    selector: str = Field("", max_length=MAX_SELECTOR_LENGTH, description="label matchers, e.g. 'job=\"ml-api\"'")
+    window: Duration = 600.0
+    false_alarm_rate: float = Field(FEATURE_DRIFT_FALSE_ALARM_RATE, gt=0, lt=1)
+    min_psi: float = Field(FEATURE_DRIFT_MIN_PSI, ge=0, allow_inf_nan=False)
+    min_samples: int = Field(50, ge=1, le=10**12, description="fewer observations in the window: no data")
+
+    @field_validator("selector")
+    @classmethod
+    def _bounded_selector(cls, selector: str) -> str:
+        check_promql(selector, MAX_SELECTOR_LENGTH)
+        return selector
+
+    @field_validator("window")
+    @classmethod
+    def _positive(cls, seconds: float) -> float:
+        if seconds <= 0:
+            raise ValueError("must be longer than 0s")
+        return seconds
+
+
 class Rule(_Strict):
     name: str = Field(max_length=MAX_NAME_LENGTH)
     expr: str | None = Field(None, max_length=MAX_EXPR_LENGTH)
     drift: Drift | None = None
+    feature_drift: FeatureDrift | None = None
     for_: Duration = Field(0.0, alias="for")
     keep_firing_for: Duration = 0.0
     no_data: Outcome = Outcome.KEEP
@@ -146,8 +173,8 @@ class Rule(_Strict):
 
     @model_validator(mode="after")
     def _one_kind(self) -> Rule:
-        if (self.expr is None) == (self.drift is None):
-            raise ValueError("a rule has exactly one of 'expr' (PromQL) and 'drift'")
+        if sum(kind is not None for kind in (self.expr, self.drift, self.feature_drift)) != 1:
+            raise ValueError("a rule has exactly one of 'expr' (PromQL), 'drift' and 'feature_drift'")
         if "alertname" in self.labels:
             raise ValueError("labels: 'alertname' is the rule's name and cannot be set")
         return self
@@ -162,7 +189,7 @@ class RuleError(ValueError):
 
 
 # A location names only the schema's own fields: a dict key or an unknown field is the client's text.
-_FIELDS = {key for model in (Rule, Drift, TraceSearch) for name, info in model.model_fields.items()
+_FIELDS = {key for model in (Rule, Drift, FeatureDrift, TraceSearch) for name, info in model.model_fields.items()
            for key in (name, info.alias) if key}
 
 
@@ -186,7 +213,7 @@ def parse_rule(document: Any, where: str = "") -> Rule:
     request) nothing the client wrote."""
     prefix = f"{where}: " if where else ""
     if not isinstance(document, dict):
-        raise RuleError(f"{prefix}a rule is a mapping with at least 'name' and 'expr' or 'drift'")
+        raise RuleError(f"{prefix}a rule is a mapping with at least 'name' and 'expr', 'drift' or 'feature_drift'")
     name = document.get("name")
     if where:
         prefix += f"rule '{name}': " if isinstance(name, str) else "rule without a name: "

@@ -329,3 +329,46 @@ RECORDING_RULES = {
     "ml_model:low_confidence_ratio:rate5m": low_confidence_ratio(),
     "ml_model:error_ratio:rate5m": error_ratio(),
 }
+
+
+# ---------------------------------------------------------------------------
+# Input drift (issue 21): per-feature bin counts against the training data's
+# (mlotel/feature_drift.py), tested by the alert-rule service
+# (mlotel_alerting/feature_drift.py), which exposes what it computed.
+# ---------------------------------------------------------------------------
+FEATURE_OBSERVATIONS = "ml.feature.observations"
+FEATURE_REFERENCE = "ml.feature.reference"
+FEATURE_DROPPED = "ml.feature.dropped"
+PROM_FEATURE_OBSERVATIONS = "ml_feature_observations_total"
+PROM_FEATURE_REFERENCE = "ml_feature_reference_ratio"
+PROM_FEATURE_DROPPED = "ml_feature_dropped_total"
+FEATURE = "ml_feature_name"
+FEATURE_BIN = "ml_feature_bin"
+FEATURE_BIN_RANGE = "ml_feature_bin_range"
+# The alert-rule service's figures, one series per model, version and feature (label STATISTIC names the test).
+PROM_FEATURE_DRIFT_P_VALUE = "mlotel_alerting_feature_drift_p_value"
+PROM_FEATURE_DRIFT_PSI = "mlotel_alerting_feature_drift_psi"
+PROM_FEATURE_DRIFT_SAMPLES = "mlotel_alerting_feature_drift_samples"
+PROM_FEATURE_DRIFT_ALERT_LEVEL = "mlotel_alerting_feature_drift_false_alarm_rate"
+STATISTIC = "statistic"
+# The default rule: a feature drifts when the chi-square test against the reference rejects at this
+# rate of false alarms per feature and window, and the shift is big enough to matter (PSI).
+FEATURE_DRIFT_WINDOW = "10m"
+FEATURE_DRIFT_FALSE_ALARM_RATE = 0.001
+FEATURE_DRIFT_MIN_PSI = 0.1
+FEATURE_SCOPE = Scope(window=FEATURE_DRIFT_WINDOW, by=(MODEL, VERSION, FEATURE))
+
+
+def feature_bin_counts(scope: Scope = FEATURE_SCOPE) -> str:
+    """Instances per feature bin within the window."""
+    return f"sum by ({scope.grouping(FEATURE_BIN)}) (increase({scope.select(PROM_FEATURE_OBSERVATIONS)}[{scope.window}]))"
+
+
+def feature_reference(scope: Scope = FEATURE_SCOPE) -> str:
+    """The reference's share of each feature bin, with the bin's range."""
+    return f"max by ({scope.grouping(FEATURE_BIN, FEATURE_BIN_RANGE)}) ({scope.select(PROM_FEATURE_REFERENCE)})"
+
+
+def feature_drift(metric: str = PROM_FEATURE_DRIFT_P_VALUE, scope: Scope = FEATURE_SCOPE) -> str:
+    """One of the alert-rule service's drift figures per model, version and feature (and statistic)."""
+    return f"max by ({scope.grouping(STATISTIC)}) ({scope.select(metric)})"

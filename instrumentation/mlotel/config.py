@@ -193,6 +193,8 @@ class TelemetryConfig:
     attribute_value_length: int = ATTRIBUTE_VALUE_LENGTH
     span_attribute_value_length: int = ATTRIBUTE_VALUE_LENGTH
     span_export_max_bytes: int = SPAN_EXPORT_MAX_BYTES
+    drift_features: int = 8
+    drift_bins: int = 10
     unknown_instrumentations: tuple[str, ...] = field(default=())
 
     @classmethod
@@ -224,6 +226,8 @@ class TelemetryConfig:
             "known_http_methods": _known_methods(environ),
             **_attribute_lengths(environ),
             "span_export_max_bytes": _positive_int(environ, env.MLOTEL_SPAN_EXPORT_MAX_BYTES, SPAN_EXPORT_MAX_BYTES),
+            "drift_features": _whole_number(environ, env.MLOTEL_DRIFT_FEATURES, 8, minimum=0),
+            "drift_bins": _whole_number(environ, env.MLOTEL_DRIFT_BINS, 10, minimum=2),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

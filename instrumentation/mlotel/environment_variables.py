@@ -75,3 +75,12 @@ could be larger is sent as several requests, each under this, so that a
 receiver's message limit (the collector's OTLP/gRPC receiver refuses more than
 4 MiB by default) never costs a whole batch. A single span over it is sent
 alone. Default ``3145728`` (3 MiB)."""
+
+MLOTEL_DRIFT_FEATURES = "MLOTEL_DRIFT_FEATURES"
+"""How many features per model are binned for drift (``mlotel.feature_drift``):
+the first ones that vary in the reference. Each costs one series per bin and
+model version, twice (counts and the reference's shares). Default ``8``."""
+
+MLOTEL_DRIFT_BINS = "MLOTEL_DRIFT_BINS"
+"""Bins per feature, cut at the reference's quantiles (fewer where the
+reference has fewer distinct values). Default ``10``."""

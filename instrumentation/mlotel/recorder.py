@@ -21,6 +21,10 @@ do not pay for three more spans. Metrics are taken while the span is
 current, so their exemplars point at this trace, and with ``MLOTEL_FASTPATH``
 recorded off the request path (:mod:`mlotel.request_path`). An exception inside the
 block is recorded on the span and counted in ``ml.prediction.errors``.
+
+For input drift, ``recorder.track_features(model, version, reference=...)``
+once and ``prediction.observe_features(rows)`` in the block bin the inputs
+against the training data (:mod:`mlotel.feature_drift`).
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context, metrics, trace
 from opentelemetry.trace import Span, Status, StatusCode
@@ -40,6 +45,9 @@ import mlotel_contract as contract
 from mlotel import request_path
 from mlotel.config import TelemetryConfig
 from mlotel.semconv import SCHEMA_URL, __version__, error_type
+
+if TYPE_CHECKING:  # numpy is optional: mlotel.feature_drift is imported only when features are tracked
+    from mlotel.feature_drift import FeatureCounts, FeatureDrift, FeatureProfile
 
 _SCOPE = "mlotel.prediction"
 # Bounds the attribute when request capture is switched on.
@@ -94,8 +102,9 @@ class _Stage:
 class Prediction:
     """The prediction under way: stages and results go onto its span."""
 
-    def __init__(self, recorder: PredictionRecorder, span: Span) -> None:
+    def __init__(self, recorder: PredictionRecorder, span: Span, features: FeatureCounts | None = None) -> None:
         self._recorder = recorder
+        self._features = features
         self.span = span
         self.stages: list[tuple[str, int, int]] = []
         self.labels: Sequence[Any] = ()
@@ -124,6 +133,11 @@ class Prediction:
         if self._recorder.config.capture_request_content and self.span.is_recording():
             self.span.set_attribute("ml.request.features", json.dumps(list(instance[:MAX_CAPTURED_FEATURES])))
 
+    def observe_features(self, rows: Any) -> None:
+        """Count the rows (instances × features) into the model's feature bins, if it is tracked."""
+        if self._features is not None:
+            self._features.observe(rows)
+
 
 class _Disabled:
     """What a switched-off recorder hands out: one shared object, no clock reads."""
@@ -145,6 +159,9 @@ class _Disabled:
     def capture_features(self, instance: Sequence[float]) -> None:
         pass
 
+    def observe_features(self, rows: Any) -> None:
+        pass
+
 
 _DISABLED = _Disabled()
 
@@ -158,6 +175,7 @@ class PredictionRecorder:
         self.enabled = self.config.enabled("mlotel")
         self.metrics_on = self.enabled and self.config.ml_metrics and self.config.metrics_on
         self._attribute_cache: dict[tuple, tuple[dict, dict]] = {}
+        self._feature_drift: FeatureDrift | None = None
 
     # Looked up at the first prediction: a recorder is usually built before the providers
     # are installed, and a tracer or instrument taken then is a proxy, one more call each time.
@@ -168,6 +186,22 @@ class PredictionRecorder:
     @cached_property
     def _instruments(self) -> _Instruments | None:
         return _Instruments() if self.metrics_on else None
+
+    def track_features(self, model: str, version: str, reference: Any,
+                       names: Sequence[str] | None = None) -> FeatureProfile | None:
+        """Bin ``model``/``version``'s inputs against ``reference`` (the training rows, a saved
+        :class:`~mlotel.feature_drift.FeatureProfile` or its path); None when metrics are off."""
+        if not self.metrics_on or self.config.drift_features == 0:
+            return None
+        from mlotel.feature_drift import FeatureDrift, FeatureProfile
+
+        if isinstance(reference, (str, Path)):
+            reference = FeatureProfile.load(reference)
+        elif not isinstance(reference, FeatureProfile):
+            reference = FeatureProfile.from_reference(reference, names, self.config.drift_features, self.config.drift_bins)
+        if self._feature_drift is None:
+            self._feature_drift = FeatureDrift()
+        return self._feature_drift.track(model, version, reference).profile
 
     def predict(self, model: str, version: str, batch_size: int) -> contextlib.AbstractContextManager[Prediction | _Disabled]:
         """Context manager around one prediction call; yields a :class:`Prediction`."""
@@ -181,7 +215,8 @@ class PredictionRecorder:
         span = self.tracer.start_span(f"predict {model}", attributes={**base, "ml.batch.size": batch_size})
         token = context.attach(trace.set_span_in_context(span))
         start = time.perf_counter()
-        prediction = Prediction(self, span)
+        tracked = self._feature_drift.tracked.get((model, version)) if self._feature_drift is not None else None
+        prediction = Prediction(self, span, tracked)
         try:
             yield prediction
         except BaseException as exc:

@@ -25,6 +25,8 @@ def create_app(settings: Settings | None = None, *, instrument: bool = True) -> 
         # Here, not at import: each worker sets up its own providers after fork.
         telemetry = setup_telemetry(config, service_name=settings.service_name, service_version=__version__) if instrument else None
         app.state.models = load_models(settings.model_dir)
+        for model in app.state.models.values():
+            app.state.recorder.track_features(model.name, model.version, model.reference, model.feature_names)
         # What start-up built (models, FastAPI, the SDK) lives as long as the process.
         # Frozen, it is left out of full collections, which spans waiting in the batch
         # queue set off every few seconds under load: ~100 ms pauses become ~2 ms

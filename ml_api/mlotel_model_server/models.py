@@ -3,7 +3,8 @@ cached on disk under a version derived from their data and parameters.
 
 ``iris`` is a logistic regression (4 features, fast); ``digits`` a random
 forest (64 features) whose large batches take hundreds of milliseconds, so
-that slow predictions exist to be traced.
+that slow predictions exist to be traced. Each keeps its training rows as the
+reference its inputs are binned against for drift (``mlotel.feature_drift``).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ class ServedModel:
     estimator: Any  # a fitted scikit-learn estimator (scikit-learn has no type hints)
     classes: tuple[str, ...]
     n_features: int
+    reference: np.ndarray  # the training rows
+    feature_names: tuple[str, ...]
 
     def predict(self, features: np.ndarray) -> tuple[list[str], list[float]]:
         """Labels and confidences (top-class probability) for each row."""
@@ -89,7 +92,8 @@ def load_model(spec: ModelSpec, model_dir: Path) -> ServedModel:
         os.close(fd)
         joblib.dump(estimator, tmp)
         os.replace(tmp, path)
-    return ServedModel(spec.name, version, estimator, classes, data.data.shape[1])
+    names = tuple(getattr(data, "feature_names", None) or (f"feature_{i}" for i in range(data.data.shape[1])))
+    return ServedModel(spec.name, version, estimator, classes, data.data.shape[1], data.data, names)
 
 
 def load_models(model_dir: Path) -> dict[str, ServedModel]:

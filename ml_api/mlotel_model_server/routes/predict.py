@@ -88,6 +88,7 @@ def predict(raw: BodyDep, models: ModelsDep, recorder: RecorderDep, settings: Se
             prediction.capture_features(body.instances[0])
             with prediction.stage("preprocess"):
                 features = np.asarray(body.instances, dtype=np.float64)
+            prediction.observe_features(features)
             with prediction.stage("inference"):
                 labels, confidences = model.predict(features)
             with prediction.stage("postprocess"):

@@ -35,7 +35,7 @@ def test_the_error_names_the_file_the_rule_and_the_field(tmp_path):
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("rules:\n  - {name: A}\n", "exactly one of 'expr' (PromQL) and 'drift'"),
+    ("rules:\n  - {name: A}\n", "exactly one of 'expr' (PromQL), 'drift' and 'feature_drift'"),
     ("rules:\n  - {name: A, expr: x, drift: {}}\n", "exactly one of"),
     ("rules:\n  - {name: 'bad name', expr: x}\n", "field 'name': must match"),
     ("rules:\n  - {name: A, expr: x, colour: red}\n", "field 'colour': Extra inputs are not permitted"),
@@ -68,7 +68,7 @@ def test_a_missing_directory_is_an_error(tmp_path):
 def test_the_shipped_default_rules_load_and_cover_the_ml_alerts():
     rules = load_directory(DEFAULT_RULES)
     assert set(rules) == {"PredictionLatencyHigh", "LowConfidenceRatioHigh", "PredictionErrorRatioHigh",
-                          "ConfidenceDrift", "NoPredictionTraffic"}
+                          "ConfidenceDrift", "FeatureDrift", "NoPredictionTraffic"}
     assert rules["PredictionLatencyHigh"][0].trace_search.operation == "predict {{ labels.ml_model_name }}"
     assert rules["ConfidenceDrift"][0].drift.threshold == 0.2
 
