@@ -87,8 +87,8 @@ class FeatureProfile:
     @classmethod
     def load(cls, path: str | Path) -> FeatureProfile:
         document = json.loads(Path(path).read_text())
-        return cls(*(tuple(tuple(v) if isinstance(v, list) else v for v in document[key])
-                     for key in ("names", "columns", "edges", "shares")))
+        return cls(tuple(document["names"]), tuple(document["columns"]),
+                   tuple(map(tuple, document["edges"])), tuple(map(tuple, document["shares"])))
 
     def ranges(self, feature: int) -> list[str]:
         """Each bin of ``feature`` as text, e.g. ``(5.05, 5.45]``."""
