@@ -8,15 +8,17 @@ A feature of a model version drifts when
   reference, that share of evaluation windows alerts per feature, whatever
   the sample size (``benchmarks/drift_false_alarms.py`` measures it); and
 - the population stability index of the window against the reference is at
-  least ``min_psi`` (default 0.1, the usual "moderate shift"): with many
-  thousand observations a test rejects shifts too small to matter.
+  least ``min_psi`` (default 0.2, "a real shift" by the usual rule of thumb):
+  with many thousand observations a test rejects shifts too small to matter.
 
 The first makes small samples quiet, the second large ones. Each model,
 version and feature is an alert instance whose value is the PSI; every
 figure computed, drifting or not, is kept (``Figure``) for the service's
 ``/metrics`` (``mlotel_alerting_feature_drift_*``), so the console and
-Grafana read the same numbers from Prometheus. A feature with fewer than
-``min_samples`` observations in the window has no data.
+Grafana read the same numbers from Prometheus. The test's chi-square
+approximation needs enough observations in every bin: a feature with fewer
+than ``min_expected`` (5, Cochran's rule) expected in some bin, or fewer than
+``min_samples`` observations in the window, has no data.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ def evaluate(spec: FeatureDrift, counts: list[Sample], reference: list[Sample]) 
         bins = sorted(by_bin)
         observed, expected = [max(by_bin[b], 0.0) for b in bins], [shares[b] for b in bins]
         n = sum(observed)
-        if n < spec.min_samples:
+        if n < spec.min_samples or n * min(expected) / sum(expected) < spec.min_expected:
             continue
         test, index = goodness_of_fit(observed, expected), psi(expected, observed)
         drifting = test.p_value < spec.false_alarm_rate and index >= spec.min_psi

@@ -116,10 +116,11 @@ class FeatureDrift(_Strict):
     """Each feature's recent bin counts against its reference shares (``mlotel_alerting.feature_drift``)."""
 
     selector: str = Field("", max_length=MAX_SELECTOR_LENGTH, description="label matchers, e.g. 'job=\"ml-api\"'")
-    window: Duration = 600.0
+    window: Duration = 300.0
     false_alarm_rate: float = Field(FEATURE_DRIFT_FALSE_ALARM_RATE, gt=0, lt=1)
     min_psi: float = Field(FEATURE_DRIFT_MIN_PSI, ge=0, allow_inf_nan=False)
     min_samples: int = Field(50, ge=1, le=10**12, description="fewer observations in the window: no data")
+    min_expected: float = Field(5.0, ge=0, le=1e6, description="fewer expected in a bin (n × its share): no data")
 
     @field_validator("selector")
     @classmethod

@@ -353,9 +353,9 @@ PROM_FEATURE_DRIFT_ALERT_LEVEL = "mlotel_alerting_feature_drift_false_alarm_rate
 STATISTIC = "statistic"
 # The default rule: a feature drifts when the chi-square test against the reference rejects at this
 # rate of false alarms per feature and window, and the shift is big enough to matter (PSI).
-FEATURE_DRIFT_WINDOW = "10m"
+FEATURE_DRIFT_WINDOW = "5m"
 FEATURE_DRIFT_FALSE_ALARM_RATE = 0.001
-FEATURE_DRIFT_MIN_PSI = 0.1
+FEATURE_DRIFT_MIN_PSI = 0.2
 FEATURE_SCOPE = Scope(window=FEATURE_DRIFT_WINDOW, by=(MODEL, VERSION, FEATURE))
 
 

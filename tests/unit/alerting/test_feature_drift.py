@@ -36,9 +36,17 @@ def test_a_significant_but_tiny_shift_does_not_alert():
 
 
 def test_a_large_but_small_sample_shift_does_not_alert():
-    counts = [0, 0, 1, 2, 3, 5, 2, 3, 2, 2]  # PSI far over 0.1 on 20 observations, p ≈ 0.02
-    outcome, (figure,) = evaluate(FeatureDrift(min_samples=10), series("a", counts), series("a", SHARES))
-    assert figure.psi > 0.3 and figure.p_value > 0.001 and outcome.samples == ()
+    counts = [1, 1, 2, 4, 7, 9, 9, 7, 5, 5]  # PSI 0.44 on 50 observations, p ≈ 0.06: chance does that
+    outcome, (figure,) = evaluate(FeatureDrift(), series("a", counts), series("a", SHARES))
+    assert figure.psi > 0.4 and figure.p_value == pytest.approx(stats.chisquare(counts).pvalue)
+    assert outcome.samples == ()
+
+
+def test_a_bin_expecting_fewer_than_five_is_no_data():
+    # 100 observations, but the last bin expects 2: the chi-square approximation does not hold.
+    shares = [0.49, 0.49, 0.02]
+    outcome, figures = evaluate(FeatureDrift(), series("a", [49, 49, 2]), series("a", shares))
+    assert outcome.no_data and figures == []
 
 
 def test_too_few_observations_or_no_reference_is_no_data():
@@ -64,3 +72,15 @@ def test_a_rule_has_one_kind_and_bounded_settings():
             parse_rule({"name": "F", "feature_drift": bad})
     with pytest.raises(ValueError, match="exactly one"):
         parse_rule({"name": "F", "expr": "up", "feature_drift": {}})
+
+
+@pytest.mark.parametrize("n", [50, 200, 5000])
+def test_stationary_windows_alert_at_most_at_the_false_alarm_rate(n):
+    """Windows drawn from the reference itself: at most α of them alert per feature (fixed seed)."""
+    rng = np.random.default_rng(n)
+    shares = [0.3, 0.2, 0.1, 0.1, 0.1, 0.08, 0.06, 0.06]
+    reference = series("a", shares)
+    spec = FeatureDrift(false_alarm_rate=0.01, min_psi=0.0)  # the test alone, at an α that 3,000 windows can measure
+    alerts = sum(bool(evaluate(spec, series("a", rng.multinomial(n, shares).tolist()), reference)[0].samples)
+                 for _ in range(3000))
+    assert alerts / 3000 <= 0.01 + 3 * (0.01 * 0.99 / 3000) ** 0.5
