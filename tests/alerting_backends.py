@@ -108,10 +108,12 @@ def running(process: Process):
         process.stop()
 
 
-def prometheus(directory: Path, target_port: int) -> Process:
+def prometheus(directory: Path, target_port: int, *more_ports: int) -> Process:
+    """Prometheus scraping job ``target`` (``target_port`` and ``more_ports``) every second."""
     port = free_port()
+    targets = [f"127.0.0.1:{p}" for p in (target_port, *more_ports)]
     config = {"global": {"scrape_interval": "1s"},
-              "scrape_configs": [{"job_name": "target", "static_configs": [{"targets": [f"127.0.0.1:{target_port}"]}]}]}
+              "scrape_configs": [{"job_name": "target", "static_configs": [{"targets": targets}]}]}
     (directory / "prometheus.yml").write_text(yaml.safe_dump(config))
     command = ["prometheus", f"--config.file={directory / 'prometheus.yml'}", f"--storage.tsdb.path={directory / 'tsdb'}",
                f"--web.listen-address=127.0.0.1:{port}"]

@@ -6,7 +6,11 @@ thousand rows) and a fraction of out-of-distribution instances that give low
 confidence. Prints a progress bar, then throughput, latency percentiles of the
 answered requests, failures by kind (refused, timeout, disconnected, 4xx,
 5xx), the low-confidence share per request and per row, and the slowest
-answered requests with their trace ids. ``--json`` prints the same as JSON;
+answered requests with their trace ids. ``--drift MODEL:FEATURE=SD@SECONDS``
+shifts one input feature (a name or a column number) by SD standard
+deviations of the model's training data from SECONDS into the run, e.g.
+``--drift "iris:sepal width (cm)=0.5@60"``: the input drift the alert-rule
+service should find in that feature and no other. ``--json`` prints the same as JSON;
 ``--record FILE`` writes every request as a JSON line (when it was sent, its
 outcome, its trace id). Loopback only unless ``--allow-remote``.
 """
@@ -22,6 +26,7 @@ import sys
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from collections.abc import Sequence
 from typing import IO
 from urllib.parse import urlsplit
 
@@ -118,33 +123,74 @@ class Summary:
         }
 
 
-class InstanceSource:
-    """In-distribution rows from the model's own dataset; out-of-distribution rows that confuse it."""
+@dataclass(frozen=True)
+class Drift:
+    """From ``after`` seconds into the run, ``model``'s ``feature`` moves by ``sd`` standard deviations."""
 
-    def __init__(self, models: dict[str, dict], rng: np.random.Generator) -> None:
-        self.rng, self.models, self.data = rng, models, {}
+    model: str
+    feature: str
+    sd: float
+    after: float
+
+    @classmethod
+    def parse(cls, text: str) -> Drift:
+        model, _, rest = text.partition(":")
+        feature, _, shift = rest.rpartition("=")
+        sd, _, after = shift.partition("@")
+        try:
+            return cls(model.strip(), feature.strip(), float(sd), float(after or 0))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: expected MODEL:FEATURE=SD@SECONDS") from None
+
+
+class InstanceSource:
+    """In-distribution rows from the model's own dataset; out-of-distribution rows that confuse it;
+    both shifted by the drifts whose time has come."""
+
+    def __init__(self, models: dict[str, dict], rng: np.random.Generator, drifts: Sequence[Drift] = ()) -> None:
+        self.rng, self.models, self.data, self.names = rng, models, {}, {}
         for name in models:
             if name in DATASETS:
                 dataset = DATASETS[name]()
                 self.data[name] = (dataset.data, dataset.target)
+                self.names[name] = list(dataset.feature_names)
+        self.started = time.monotonic()
+        self.shifts = [self._shift(drift) for drift in drifts]
+
+    def _shift(self, drift: Drift) -> tuple[str, int, float, float]:
+        if drift.model not in self.models:
+            raise ValueError(f"--drift: model {drift.model!r} is not served")
+        names = self.names.get(drift.model) or [str(i) for i in range(self.models[drift.model]["n_features"])]
+        column = names.index(drift.feature) if drift.feature in names else int(drift.feature) if drift.feature.isdigit() else -1
+        if not 0 <= column < len(names):
+            raise ValueError(f"--drift: {drift.model} has no feature {drift.feature!r}; its features: {', '.join(names)}")
+        sd = float(self.data[drift.model][0][:, column].std()) if drift.model in self.data else 1.0
+        return drift.model, column, drift.sd * sd, drift.after
+
+    def _drifted(self, model: str, rows: np.ndarray) -> list[list[float]]:
+        elapsed = time.monotonic() - self.started
+        for shifted, column, delta, after in self.shifts:
+            if shifted == model and elapsed >= after:
+                rows[:, column] += delta
+        return rows.round(3).tolist()
 
     def normal(self, model: str, n: int) -> list[list[float]]:
         if model not in self.data:
-            return self.rng.normal(size=(n, self.models[model]["n_features"])).round(3).tolist()
+            return self._drifted(model, self.rng.normal(size=(n, self.models[model]["n_features"])))
         features, _ = self.data[model]
         rows = features[self.rng.integers(0, len(features), n)]
-        return (rows + self.rng.normal(0, 0.05, rows.shape)).round(3).tolist()
+        return self._drifted(model, rows + self.rng.normal(0, 0.05, rows.shape))
 
     def out_of_distribution(self, model: str, n: int) -> list[list[float]]:
         if model not in self.data:
-            return (self.rng.normal(size=(n, self.models[model]["n_features"])) * 10).round(3).tolist()
+            return self._drifted(model, self.rng.normal(size=(n, self.models[model]["n_features"])) * 10)
         features, target = self.data[model]
         if model == "digits":
             # Noise images: the forest's votes spread over the classes.
-            return self.rng.uniform(0, 16, (n, features.shape[1])).round(1).tolist()
+            return self._drifted(model, self.rng.uniform(0, 16, (n, features.shape[1])).round(1))
         # Between two class centres, where the classifier cannot decide.
         centre = (features[target == 1].mean(axis=0) + features[target == 2].mean(axis=0)) / 2
-        return (centre + self.rng.normal(0, 0.05, (n, features.shape[1]))).round(3).tolist()
+        return self._drifted(model, centre + self.rng.normal(0, 0.05, (n, features.shape[1])))
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -180,7 +226,10 @@ async def run(args: argparse.Namespace, record: IO[str] | None = None) -> Summar
         mix = {name: w for name, w in parse_mix(args.models).items() if name in models}
         if not mix:
             sys.exit(f"none of {args.models!r} is served; the API serves {', '.join(models)}")
-        source = InstanceSource(models, rng)
+        try:
+            source = InstanceSource(models, rng, args.drift)
+        except ValueError as exc:
+            sys.exit(str(exc))
         batches = [int(b) for b in args.batch_sizes.split(",")]
         total = args.requests or int(args.rate * args.duration)
         summary, limit = Summary(), asyncio.Semaphore(args.concurrency)
@@ -261,6 +310,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=30.0, help="seconds a request may take before it counts as a timeout")
     p.add_argument("--low-confidence", type=float, default=TelemetryConfig.low_confidence_threshold,
                    help="a prediction under this confidence is low (the API's MLOTEL_LOW_CONFIDENCE_THRESHOLD default)")
+    p.add_argument("--drift", type=Drift.parse, action="append", default=[], metavar="MODEL:FEATURE=SD@SECONDS",
+                   help="shift a feature by SD training standard deviations from SECONDS on (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="random seed of the traffic")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--record", metavar="FILE", help="write every request as a JSON line to FILE")

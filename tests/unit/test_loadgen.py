@@ -4,7 +4,7 @@ import httpx
 import numpy as np
 import pytest
 
-from mlotel_model_server.loadgen import ERROR_KINDS, InstanceSource, Result, Summary, check_loopback, error_kind, main, transport_error_kind
+from mlotel_model_server.loadgen import ERROR_KINDS, Drift, InstanceSource, Result, Summary, check_loopback, error_kind, main, transport_error_kind
 from mlotel_model_server.models import load_models
 
 
@@ -20,6 +20,24 @@ def test_out_of_distribution_rows_lower_the_confidence(served, model):
     _, normal = served[model].predict(np.asarray(source.normal(model, 200)))
     _, ood = served[model].predict(np.asarray(source.out_of_distribution(model, 200)))
     assert np.median(ood) < 0.7 < np.median(normal)
+
+
+def test_a_drift_shifts_its_feature_only_and_only_from_its_time(served):
+    described = {name: m.describe() for name, m in served.items()}
+    drifts = [Drift.parse("iris:sepal width (cm)=0.5@0"), Drift.parse("iris:2=-1@3600")]
+    shifted = np.asarray(InstanceSource(described, np.random.default_rng(1), drifts).normal("iris", 2000))
+    steady = np.asarray(InstanceSource(described, np.random.default_rng(1)).normal("iris", 2000))
+    sd = served["iris"].reference[:, 1].std()
+    assert (shifted - steady)[:, 1] == pytest.approx(np.full(2000, 0.5 * sd), abs=1e-3)
+    assert np.array_equal(shifted[:, [0, 2, 3]], steady[:, [0, 2, 3]])  # column 2's drift starts in an hour
+
+
+def test_a_drift_naming_what_is_not_there_is_refused(served):
+    described = {name: m.describe() for name, m in served.items()}
+    with pytest.raises(ValueError, match="no feature"):
+        InstanceSource(described, np.random.default_rng(1), [Drift.parse("iris:colour=1@0")])
+    with pytest.raises(SystemExit):
+        main(["--drift", "iris-sepal"])
 
 
 def test_load_goes_to_loopback_only_unless_allowed():
