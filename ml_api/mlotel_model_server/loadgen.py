@@ -25,8 +25,8 @@ import random
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
 from typing import IO
 from urllib.parse import urlsplit
 
