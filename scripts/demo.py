@@ -32,11 +32,19 @@ def _prometheus_link(path: str, **params: str) -> str:
     return f"{PROMETHEUS}{path}?{urlencode(params, quote_via=quote)}"
 
 
+# Half a training standard deviation, from a third of the way in: the input drift the console's
+# drift table and the FeatureDrift alert find in this feature and no other.
+DRIFT_MODEL, DRIFT_FEATURE = "iris", "petal width (cm)"
+
+
 def run_demo(duration: int = 30) -> None:
-    print(f"sending {duration} s of traffic (iris and digits, slow batches, out-of-distribution rows)...")
+    print(f"sending {duration} s of traffic (iris and digits, slow batches, out-of-distribution rows, "
+          f"{DRIFT_MODEL}'s {DRIFT_FEATURE!r} drifting after {duration // 3} s)...")
+    # 10% out-of-distribution requests: more would be input drift of every iris feature (docs/model-correctness.md).
     out = subprocess.run(
         [sys.executable, "-m", "mlotel_model_server.loadgen", "--rate", "20", "--duration", str(duration),
-         "--slow-fraction", "0.05", "--ood-fraction", "0.2", "--json", "--quiet"],
+         "--slow-fraction", "0.05", "--ood-fraction", "0.1", "--drift", f"{DRIFT_MODEL}:{DRIFT_FEATURE}=0.5@{duration // 3}",
+         "--json", "--quiet"],
         capture_output=True, text=True, check=True,
     ).stdout
     summary = json.loads(out)
@@ -61,6 +69,7 @@ def run_demo(duration: int = 30) -> None:
 where to look:
   Slow predictions (over 100 ms):     {LINKS.slow(min_ms=100)}
   Models (latency, confidence):       {CONSOLE}/models
+  Input drift ({DRIFT_MODEL}, {DRIFT_FEATURE}): {CONSOLE}/models?model={DRIFT_MODEL} (the drift table; FeatureDrift on /alerts)
   Alerts:                             {CONSOLE}/alerts
   Prometheus, confidence by model:    {_prometheus_link("/graph", **{"g0.expr": contract.confidence_buckets()})}
   Exemplars (bucket -> trace):        {_prometheus_link("/api/v1/query_exemplars", query=contract.duration_exemplar_series())}""")

@@ -4,13 +4,16 @@ a rule made to fire shows on the alerts page with the notification Alertmanager 
 for it, and no page shows an exception.
 Screenshots of each page go to .run/artifacts/console/ (the docs' images come from them)."""
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+import mlotel_contract as contract
 from scripts.otlp_receiver import poll_until
-from tests.e2e.backends import ALERTING, jaeger_trace
+from tests.e2e.backends import ALERTING, jaeger_trace, prometheus
 from tests.e2e.browser import (
     chromium,
     click_chart_point,
@@ -21,7 +24,7 @@ from tests.e2e.browser import (
     table_cells,
     text,
 )
-from tests.e2e.conftest import STACK_ENV
+from tests.e2e.conftest import ROOT, STACK_ENV
 from tests.e2e.test_native_stack import slow_prediction
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -182,3 +185,33 @@ def test_alerts_page_shows_the_notification_alertmanager_delivered(browser, firi
                     >= made_at[firing_rule]]
     assert {(row["status"], row["receiver"]) for row in this_episode} == {("firing", "webhook")}
     assert all(row["delivered at"].startswith("20") for row in delivered)
+
+
+DRIFTED = "petal width (cm)"
+
+
+@pytest.fixture(scope="module")
+def drifted_traffic(traffic, native_stack):
+    """Half a minute of iris traffic whose petal width moved by one training standard deviation,
+    then until the alert-rule service's figures for it are in Prometheus."""
+    subprocess.run([sys.executable, "-m", "mlotel_model_server.loadgen", "--rate", "15", "--duration", "30",
+                    "--models", "iris", "--ood-fraction", "0", "--slow-fraction", "0",
+                    "--drift", f"iris:{DRIFTED}=1@0", "--quiet", "--json"],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    psi = contract.feature_drift(contract.PROM_FEATURE_DRIFT_PSI, contract.for_model("iris", scope=contract.FEATURE_SCOPE))
+    poll_until(lambda: any(s["metric"][contract.FEATURE] == DRIFTED and float(s["value"][1]) >= 0.2
+                           for s in prometheus(psi)), timeout=120, interval=2)
+
+
+def test_models_page_shows_the_drift_table_with_the_drifting_feature_first(browser, drifted_traffic):
+    visit(browser, "models-drift", "/models?model=iris")
+    rows = browser.execute_script(r"""
+        const table = [...document.querySelectorAll('[data-testid="stMarkdown"] table')]
+            .find(t => t.querySelector('th') && t.querySelector('th').textContent === 'feature');
+        return [...table.querySelectorAll('tbody tr')].map(tr => [...tr.querySelectorAll('td')].map(td => td.textContent));""")
+    assert rows[0][0] == DRIFTED and rows[0][1] == "drifting", rows
+    assert {row[0] for row in rows} == {"sepal length (cm)", "sepal width (cm)", "petal length (cm)", DRIFTED}
+    assert all(row[2].startswith("chi-square, α = 0.001") for row in rows)  # the statistic and its false-alarm rate
+    assert float(rows[0][3]) >= 0.2 and "→" in rows[0][6]
+    link = browser.find_element("css selector", '[data-testid="stMarkdown"] table tbody tr td:last-child a')
+    assert "/slow?model=iris" in link.get_attribute("href")

@@ -1,11 +1,13 @@
-"""Models (``/models?model=&version=``): one model's latency, confidence and its drift, labels and batch sizes."""
+"""Models (``/models?model=&version=``): one model's latency, confidence and its drift, labels,
+batch sizes, and the drift of its input features."""
 
 import math
 
 import streamlit as st
 
+import mlotel_contract as mc
 from mlotel_backends.errors import BackendError
-from mlotel_console import charts, model_data, ui
+from mlotel_console import charts, drift_data, model_data, ui
 from mlotel_contract import LABEL
 
 # The default alert rules' thresholds (alerting/mlotel_alerting/default_rules/ml.yml): low-confidence share, drift.
@@ -76,6 +78,39 @@ def body(model: str, version: str) -> None:
             charts.bars(data["labels"], LABEL, "predictions/s", "predictions by label", "predictions/s", "label")
 
 
+def _cell(value: object) -> str:
+    """A value for a markdown table: pipes would end the cell."""
+    return str(value).replace("|", "\\|")
+
+
+def input_drift(model: str, version: str) -> None:
+    """The drift table: each binned feature's test against the training data, drifting ones first."""
+    st.subheader("Input drift")
+    try:
+        frame = drift_data.feature_drift(model, version)
+    except BackendError as error:
+        ui.backend_down(error)
+        return
+    st.caption(f"Each feature's last {mc.FEATURE_DRIFT_WINDOW} against the model's training data, as the alert-rule "
+               f"service tested it: chi-square goodness of fit (a drift when p < α, the false alarms per feature and "
+               f"window it is tuned for) and PSI ≥ {mc.FEATURE_DRIFT_MIN_PSI:g}. Computed every evaluation; "
+               "features with too few observations in a bin are not tested.")
+    if frame.empty:
+        st.info(f"No input drift figures for {model} yet: the alert-rule service tests each feature once its window "
+                "has enough observations.", icon=":material/hourglass_empty:")
+        return
+    traces = ui.slow_url(model, None, mc.FEATURE_DRIFT_WINDOW)
+    header = "| feature | drift | statistic | PSI | p-value | samples | reference → now (bin that moved most) | traces |"
+    lines = [header, "|---" * 8 + "|"]
+    versions = frame["version"].nunique()
+    for row in frame.to_dict("records"):
+        name = row["feature"] if versions == 1 else f"{row['feature']} ({row['version']})"
+        lines.append(f"| {_cell(name)} | {'**drifting**' if row['drifting'] else 'stable'} | "
+                     f"{_cell(row['statistic'])}, α = {row['α']:g} | {row['PSI']:.3f} | {row['p-value']:.2g} | "
+                     f"{row['samples']:,.0f} | {_cell(row['reference → now'])} | [{model} predictions ›]({traces}) |")
+    st.markdown("\n".join(lines))
+
+
 try:
     served = model_data.model_versions()
 except BackendError as error:
@@ -94,4 +129,4 @@ if asked and asked != chosen:
     st.warning(f"The model in the link has served no prediction recently; showing {chosen}.", icon=":material/help:")
 with pick_version:
     chosen_version = selected("Version", "version", ["", *served[chosen]], lambda v: v or "all versions")
-ui.live(lambda: body(chosen, chosen_version))
+ui.live(lambda: (body(chosen, chosen_version), input_drift(chosen, chosen_version)))
