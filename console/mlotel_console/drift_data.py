@@ -16,11 +16,15 @@ KEYS = (mc.VERSION, mc.FEATURE)
 COLUMNS = ["version", "feature", "drifting", "statistic", "PSI", "p-value", "α", "samples", "reference → now"]
 
 
-def _bins(samples: list[Sample], value=lambda s: s.value) -> dict[tuple[str, str], dict[int, tuple[float, str]]]:
-    found: dict[tuple[str, str], dict[int, tuple[float, str]]] = {}
+Bins = dict[tuple[str, ...], dict[int, tuple[float, str]]]
+
+
+def _bins(samples: list[Sample]) -> Bins:
+    """Per version and feature, each bin's value and range (the range only where the series has it)."""
+    found: Bins = {}
     for sample in samples:
         key = tuple(sample.labels.get(k, "") for k in KEYS)
-        found.setdefault(key, {})[int(sample.labels[mc.FEATURE_BIN])] = (value(sample), sample.labels.get(mc.FEATURE_BIN_RANGE, ""))
+        found.setdefault(key, {})[int(sample.labels[mc.FEATURE_BIN])] = (sample.value, sample.labels.get(mc.FEATURE_BIN_RANGE, ""))
     return found
 
 

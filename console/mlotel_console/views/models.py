@@ -129,4 +129,11 @@ if asked and asked != chosen:
     st.warning(f"The model in the link has served no prediction recently; showing {chosen}.", icon=":material/help:")
 with pick_version:
     chosen_version = selected("Version", "version", ["", *served[chosen]], lambda v: v or "all versions")
-ui.live(lambda: (body(chosen, chosen_version), input_drift(chosen, chosen_version)))
+
+
+def page(model: str, version: str) -> None:
+    body(model, version)
+    input_drift(model, version)
+
+
+ui.live(lambda: page(chosen, chosen_version))
