@@ -66,8 +66,9 @@ test-browser: install system collector jaeger  ## the console in headless Chromi
 test-fault: install system collector jaeger  ## the fault tests alone: components killed or stopped, on the native stack under load and in the notification tests (a few minutes; -s prints the figures)
 	scripts/run_pytest.sh -s -m fault tests
 
-bench: install system  ## the telemetry overhead benchmark (a few minutes)
+bench: install system  ## the telemetry overhead benchmark, then drift binning's cost per batch (a few minutes)
 	$(VENV_PY) -m benchmarks.overhead
+	$(VENV_PY) -m benchmarks.drift_binning
 
 bench-instructions: install system  ## telemetry's cost in instructions per request, repeatable to ~0.5% (a few minutes)
 	$(VENV_PY) -m benchmarks.instructions

@@ -33,6 +33,9 @@ class _BarePrediction:
     def capture_features(self, instance):
         pass
 
+    def observe_features(self, rows):
+        pass
+
     def set_results(self, labels, confidences):
         pass
 
@@ -42,6 +45,9 @@ class _BareRecorder:
         return nullcontext(_BarePrediction())
 
     def record_rejected(self, model, version, error_type):
+        pass
+
+    def track_features(self, model, version, reference, names=None):
         pass
 
 

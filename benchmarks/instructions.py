@@ -40,7 +40,7 @@ HELD_OFF = {
     "OTEL_METRIC_EXPORT_INTERVAL": "3600000",
     "MLOTEL_STAGE_SPAN_THRESHOLD_MS": "3600000",
 }
-MODES = {"off": {"OTEL_SDK_DISABLED": "true"}, "mlotel": {}}
+MODES = {"off": {"OTEL_SDK_DISABLED": "true"}, "no-drift": {"MLOTEL_DRIFT_FEATURES": "0"}, "mlotel": {}}
 WARMUP_REQUESTS = 50
 
 
@@ -134,9 +134,10 @@ def main() -> None:
                 print(f"{mode:<7} {per_request[mode] / 1e6:6.2f} M instructions per request", file=sys.stderr)
         finally:
             stop(receiver)
-    off, on = per_request["off"], per_request["mlotel"]
+    off, on, no_drift = per_request["off"], per_request["mlotel"], per_request["no-drift"]
     print(f"\nmlotel costs {(on - off) / 1e6:.2f} M instructions per request over off's {off / 1e6:.2f} M; "
           f"ratio off/mlotel {off / on:.3f} ({args.requests} requests each, every thread, export included)")
+    print(f"drift bins cost {(on - no_drift) / 1e6:.3f} M instructions per request: mlotel/no-drift {on / no_drift:.4f}")
 
 
 if __name__ == "__main__":

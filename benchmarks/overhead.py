@@ -11,7 +11,9 @@ machine between rounds cancels out, with the lowest and highest round:
 - ``bare``: no mlotel code runs (what the kill switch should match);
 - ``off``: mlotel with ``OTEL_SDK_DISABLED=true``;
 - ``mlotel``: everything on, every request traced and exported over OTLP/gRPC
-  to a receiver in another process, metrics on;
+  to a receiver in another process, metrics on, input features binned for drift;
+- ``no-drift``: the same without the drift bins (``MLOTEL_DRIFT_FEATURES=0``);
+  ``mlotel``'s ratio to it is what binning costs;
 - ``mlotel-public``: the same with ``MLOTEL_FASTPATH=false``: the SDK's public
   APIs only (its spans, its encoder, measurements recorded in place);
 - ``stock``: ``FastAPIInstrumentor`` and the SDK's defaults, same receiver;
@@ -47,6 +49,7 @@ MODES = {
     "off": ("mlotel_model_server.main:create_app", {"OTEL_SDK_DISABLED": "true"}),
     "mlotel": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "true"}),
     "mlotel-public": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "false"}),
+    "no-drift": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "true", "MLOTEL_DRIFT_FEATURES": "0"}),
     # Stock SDK setup counts its drops only with the SDK's self-metrics on, which
     # also adds three counter updates per span: its figure is a little pessimistic.
     "stock": ("benchmarks.apps:stock_app", {"OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED": "true"}),
@@ -54,7 +57,7 @@ MODES = {
     "fastapi-native": ("benchmarks.apps:fastapi_native_app", {}),
 }
 # What `make bench` compares; the other HTTP instrumentations on request (--modes).
-DEFAULT_MODES = ("bare", "off", "mlotel", "mlotel-public", "stock")
+DEFAULT_MODES = ("bare", "off", "no-drift", "mlotel", "mlotel-public", "stock")
 
 
 def start_receiver(workdir: Path) -> tuple[subprocess.Popen, dict]:
@@ -177,6 +180,10 @@ def report(runs: dict[str, list[dict]], args: argparse.Namespace) -> None:
         errors = sum(r["errors"] for r in results)
         dropped = sum(r["spans_dropped"] for r in results)
         print(f"{mode:<13} {rps:8.0f} {ratio:>6} {spread:>10} {p50:7.2f} {p99 / 1e3:7.2f} {p99_ratio:>7} {errors:6d} {dropped:8d}")
+    if "mlotel" in runs and "no-drift" in runs:
+        ratios = [r["rps"] / b["rps"] for r, b in zip(runs["mlotel"], runs["no-drift"])]
+        print(f"\ndrift bins: mlotel against no-drift in the same round {statistics.median(ratios):.3f} "
+              f"(range {min(ratios):.3f}-{max(ratios):.3f})")
     print(f"\nmedians of {args.rounds} alternating runs of {args.seconds} s, {args.connections} connections, "
           f"{os.cpu_count()} CPUs; ratio = median of req/s against off's in the same round (range: lowest-highest "
           "round); p99/off = median p99 against off's; dropped = spans the SDK counted as dropped, summed over runs. "
