@@ -3,6 +3,7 @@
 import math
 
 from mlotel_backends.prometheus import Sample
+from mlotel_console.drift_data import biggest_change
 from mlotel_console.model_data import confidence
 from tests.unit.console.seen import chart_titles, without_data
 
@@ -66,3 +67,23 @@ def test_a_model_without_traffic_in_the_url_is_said_and_another_shown(open_page)
     assert not app.exception
     assert app.warning[0].value == "The model in the link has served no prediction recently; showing digits."
     assert app.query_params["model"] == "digits"
+
+
+def test_models_page_shows_the_input_drift_table_with_statistic_and_false_alarm_rate(open_page):
+    app, replay = open_page("views/models.py", "models", VIEW)
+    assert replay.misses == []
+    table = next(md.value for md in app.markdown if md.value.startswith("| feature | drift | statistic"))
+    rows = [line.split(" | ") for line in table.splitlines()[2:]]
+    assert len(rows) >= 6 and all(row[0].startswith("| pixel_") for row in rows)  # the digits features tested
+    assert all(row[2] == "chi-square, α = 0.001" for row in rows)
+    psi = [float(row[3]) for row in rows]
+    assert psi == sorted(psi, reverse=True)  # none drifting in the recording: worst PSI first
+    assert all("→" in row[6] and "%" in row[6] for row in rows)
+    assert all(row[1] == "stable" for row in rows)
+
+
+def test_the_bin_that_moved_most_is_named_with_its_range():
+    counts = {0: (10.0, ""), 1: (30.0, ""), 2: (60.0, "")}
+    reference = {0: (0.3, "(-inf, 1]"), 1: (0.4, "(1, 2]"), 2: (0.3, "(2, inf]")}
+    assert biggest_change(counts, reference) == "(2, inf]: 30% → 60%"
+    assert biggest_change({}, reference) == ""
