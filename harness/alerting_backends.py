@@ -12,8 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from scripts.api_process import wait_healthy
-from scripts.otlp_receiver import free_port
+from harness.processes import free_port, wait_healthy
 
 
 class _Server:

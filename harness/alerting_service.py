@@ -12,8 +12,7 @@ from pathlib import Path
 
 import psutil
 
-from scripts.api_process import ROOT, stop, wait_healthy
-from scripts.otlp_receiver import free_port
+from harness.processes import ROOT, free_port, stop, wait_healthy
 
 TOKEN = "hostile-test-token"
 

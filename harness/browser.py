@@ -13,7 +13,8 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
-ROOT = Path(__file__).resolve().parents[2]
+from harness.processes import ROOT
+
 # Screenshots of every page a test opens: CI's artifacts, and the docs' images.
 ARTIFACTS = ROOT / ".run" / "artifacts" / "console"
 

@@ -16,10 +16,8 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from scripts.api_process import stop
-from scripts.otlp_receiver import free_port, poll_until
+from harness.processes import ROOT, free_port, poll_until, stop
 
-ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".build" / "bin"
 COLLECTOR = BIN / "otelcol-mlotel"
 

@@ -1,16 +1,33 @@
-"""Reading the real backends' HTTP APIs, with deadlines instead of sleeps."""
+"""The native stack (``make up``) as end-to-end tests see it: the settings they start it with,
+its URLs, the slow prediction users hunt for, and its backends' HTTP APIs."""
 
 from __future__ import annotations
 
 import time
 
 import httpx
+import numpy as np
 
 API = "http://127.0.0.1:8000"
 JAEGER = "http://127.0.0.1:16686"
 PROMETHEUS = "http://127.0.0.1:9090"
 ALERTMANAGER = "http://127.0.0.1:9093"
 ALERTING = "http://127.0.0.1:8080"
+
+# Decisions sooner than the default, so tests wait less; same policies otherwise. The slow
+# threshold sits well under the tests' slow prediction (a 1,024-row forest batch: 50 ms on an
+# idle machine of this kind, a few hundred under load), so that trace is kept by the "slow"
+# policy, not by the 10% baseline's luck.
+STACK_ENV = {"TAIL_SAMPLING_DECISION_WAIT": "2s", "SLOW_PREDICTION_MS": "30", "TRACE_SAMPLING_PERCENT": "10",
+             "ALERTING_EVALUATION_INTERVAL": "5s"}
+
+
+def slow_prediction(base: str = API) -> tuple[str, float]:
+    """A forest batch of the largest allowed size: the slow prediction users hunt for."""
+    rows = np.random.default_rng(0).uniform(0, 16, (1024, 64)).round(1).tolist()
+    response = httpx.post(f"{base}/predict", json={"model": "digits", "instances": rows}, timeout=60)
+    assert response.status_code == 200
+    return response.json()["trace_id"], time.monotonic()
 
 
 def jaeger_trace(trace_id: str) -> dict | None:

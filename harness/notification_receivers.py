@@ -16,12 +16,10 @@ import httpx
 import yaml
 from aiosmtpd.controller import Controller
 
-from scripts.api_process import wait_healthy
-from scripts.otlp_receiver import free_port
+from harness.alerting_backends import Process, _Server
+from harness.processes import ROOT, free_port, wait_healthy
 from scripts.render_config import render
-from tests.alerting_backends import Process, _Server
 
-ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "notification-test-token"
 
 

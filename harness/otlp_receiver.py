@@ -2,7 +2,7 @@
 
 Used by the integration tests and by ``benchmarks/overhead.py``. Decoding is
 done by opentelemetry-proto, so a request that is not valid OTLP fails here.
-``python -m scripts.otlp_receiver`` runs one until SIGTERM and prints counts.
+``python -m harness.otlp_receiver`` runs one until SIGTERM and prints counts.
 """
 
 from __future__ import annotations
@@ -11,10 +11,7 @@ import argparse
 import gzip
 import json
 import signal
-import socket
 import threading
-import time
-from collections.abc import Callable
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -22,6 +19,8 @@ import grpc
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2, logs_service_pb2_grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2, metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+from harness.processes import free_port
 
 REQUEST_TYPES = {
     "traces": trace_service_pb2.ExportTraceServiceRequest,
@@ -33,12 +32,6 @@ RESPONSE_TYPES = {
     "metrics": metrics_service_pb2.ExportMetricsServiceResponse,
     "logs": logs_service_pb2.ExportLogsServiceResponse,
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def attributes(key_values) -> dict:
@@ -183,18 +176,6 @@ def sdk_dropped_spans(request) -> int:
                         p.as_int for p in metric.sum.data_points if "error.type" in attributes(p.attributes)
                     )
     return dropped
-
-
-def poll_until(check: Callable[[], object], timeout: float = 20.0, interval: float = 0.1):
-    """Return check()'s first truthy result, or fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"nothing matched within {timeout} s")
-        time.sleep(interval)
 
 
 def main() -> None:

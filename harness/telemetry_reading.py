@@ -1,4 +1,5 @@
-"""Reads what the SDK's in-memory exporter and reader hold, for assertions."""
+"""Reads what the SDK's in-memory exporter and reader hold, for assertions; and forgets the
+global providers between tests, with opentelemetry-test-utils as OpenTelemetry's own tests do."""
 
 from __future__ import annotations
 
@@ -7,8 +8,16 @@ from dataclasses import dataclass
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.test.globals_test import reset_logging_globals, reset_metrics_globals, reset_trace_globals
 
 from mlotel.fastpath import measurements
+
+
+def reset_globals() -> None:
+    """Forget the installed tracer, meter and logger providers, so the next setup installs its own."""
+    reset_trace_globals()
+    reset_metrics_globals()
+    reset_logging_globals()
 
 
 @dataclass

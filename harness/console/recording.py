@@ -1,6 +1,6 @@
 """Backends' responses recorded from the real stack and replayed to the console's pages.
 
-    .venv/bin/python -m tests.unit.console.recording   # with `make up` running and some traffic
+    .venv/bin/python -m harness.console.recording   # with `make up` running and some traffic
 
 runs every page against the live backends through :class:`Recorder` and writes
 what each page asked and got to ``recorded/<page>.json``. The unit tests serve

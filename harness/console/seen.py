@@ -36,7 +36,7 @@ def chart_titles(app: AppTest) -> list[str]:
 
 def without_data(monkeypatch) -> None:
     """Make recordings answer every query with an empty result: a stack that has seen no traffic yet."""
-    from tests.unit.console.recording import Replay
+    from harness.console.recording import Replay
 
     recorded = Replay.of.__func__
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.api_process import ROOT
+from harness.processes import ROOT
 
 pytestmark = pytest.mark.integration
 

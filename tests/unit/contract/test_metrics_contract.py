@@ -4,13 +4,12 @@ builders the console adds write PromQL a person could have typed, and PSI's arit
 
 import subprocess
 import sys
-from pathlib import Path
 
 import mlotel_contract as contract
+from harness.processes import ROOT
 from mlotel_alerting.summary import queries
 from mlotel_contract import Scope, bucket_counts, confidence_buckets, for_model, model_versions, psi
 
-ROOT = Path(__file__).resolve().parents[2]
 # What reads mlotel's metrics; each must take their names (and so its PromQL) from the contract.
 CONSUMERS = ["scripts/generate_rules.py", "alerting/mlotel_alerting/summary.py", "dashboards/generate.py", "scripts/demo.py",
              *(str(path.relative_to(ROOT)) for path in sorted((ROOT / "console").rglob("*.py")))]

@@ -4,11 +4,11 @@ every panel and variable points at the provisioned datasources."""
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from harness.processes import ROOT
+
 DASHBOARDS = sorted((ROOT / "dashboards" / "json").glob("*.json"))
 
 

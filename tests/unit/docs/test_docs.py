@@ -3,12 +3,9 @@
 ${env:...} of the collector and Jaeger configs."""
 
 import re
-from pathlib import Path
 
+from harness.processes import ROOT
 from mlotel import environment_variables
-
-ROOT = Path(__file__).resolve().parents[2]
-
 
 CONFIGURATION = (ROOT / "docs" / "configuration.md").read_text()
 

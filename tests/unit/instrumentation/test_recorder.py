@@ -7,10 +7,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
+from harness.telemetry_reading import Captured
 from mlotel import PredictionRecorder, TelemetryConfig, setup_telemetry
 from mlotel.fastpath.lean_spans import LeanTracer
 from mlotel.fastpath.measurements import DROPPED_METRIC
-from tests.telemetry_reading import Captured
 
 
 @pytest.fixture

@@ -21,10 +21,10 @@ from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, S
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_VERSION
 from opentelemetry.semconv.attributes.url_attributes import URL_PATH, URL_QUERY, URL_SCHEME
 
+from harness.telemetry_reading import Captured
 from mlotel import PredictionRecorder, TelemetryConfig, instrument_app, setup_telemetry
 from mlotel.semconv import SCHEMA_URL, __version__
 from mlotel_contract import BATCH_SIZE_BUCKETS, CONFIDENCE_BUCKETS, HTTP_SERVER_DURATION_BUCKETS
-from tests.telemetry_reading import Captured
 
 SPEC_HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
 

@@ -11,10 +11,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from opentelemetry.util._importlib_metadata import EntryPoint
 
+from harness.telemetry_reading import Captured
 from mlotel import TelemetryConfig, TelemetryMiddleware, instrument_app, setup_telemetry, system_metrics
 from mlotel.distro import MlotelDistro
 from mlotel.instrumentor import MlotelInstrumentor
-from tests.telemetry_reading import Captured
 
 
 def _app() -> fastapi.FastAPI:

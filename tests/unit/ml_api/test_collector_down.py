@@ -5,10 +5,10 @@ import time
 from fastapi.testclient import TestClient
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
+from harness.processes import free_port
+from harness.telemetry_reading import Captured
 from mlotel import TelemetryConfig, setup_telemetry
 from mlotel_model_server.main import create_app
-from scripts.otlp_receiver import free_port
-from tests.telemetry_reading import Captured
 
 
 def test_requests_go_on_and_drops_are_counted_when_the_collector_is_down(settings, monkeypatch):

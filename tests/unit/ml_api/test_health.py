@@ -6,12 +6,11 @@ from fastapi.testclient import TestClient
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from harness.processes import ROOT, free_port
 from mlotel import telemetry_health
 from mlotel.export_size import SizeBoundedSpanExporter
 from mlotel.fastpath.span_encoding import GrpcSpanExporter
 from mlotel_model_server.main import create_app
-from scripts.api_process import ROOT
-from scripts.otlp_receiver import free_port
 
 
 class _Collector(SpanExporter):

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from harness.processes import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
 import stack  # noqa: E402
 
 

@@ -2,9 +2,10 @@
 
 import stat
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from harness.processes import ROOT
+
+sys.path.insert(0, str(ROOT / "scripts"))
 import stack  # noqa: E402
 
 

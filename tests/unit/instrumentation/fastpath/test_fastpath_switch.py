@@ -10,10 +10,10 @@ from opentelemetry import metrics
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace import ReadableSpan
 
+from harness.telemetry_reading import reset_globals
 from mlotel import TelemetryConfig
 from mlotel.fastpath.span_encoding import GrpcSpanExporter
 from mlotel.setup import _span_exporter
-from tests.conftest import reset_otel_globals
 
 IRIS_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.3, 2.8, 4.9, 1.6], [6.9, 3.1, 5.4, 2.1]]
 # Measured times, which differ from run to run whichever path took them.
@@ -41,7 +41,7 @@ def _emitted(make_harness, fastpath: str) -> tuple[list, dict]:
 
 def test_the_same_spans_and_metrics_either_way(make_harness):
     fast = _emitted(make_harness, "true")
-    reset_otel_globals()  # a second app, with providers of its own
+    reset_globals()  # a second app, with providers of its own
     public = _emitted(make_harness, "false")
     assert {name for name, *_ in fast[0]} == {"POST /predict", "predict iris", "preprocess", "inference", "postprocess"}
     assert {"ml.predictions", "ml.prediction.confidence", "ml.prediction.errors", "http.server.request.duration"} <= set(fast[1])

@@ -8,9 +8,9 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 
+from harness.processes import poll_until
 from mlotel.fastpath import measurements
 from mlotel.fastpath.measurements import DROPPED_METRIC, MeasurementQueue
-from scripts.otlp_receiver import poll_until
 
 
 class Reader:
