@@ -35,9 +35,9 @@ status=0
 for end in ${ENDS:-oldest newest}; do
   venv="$work/$end"
   "$UV" venv -q --python "$PYTHON" "$venv"
-  # The ML API and its backends too: the switch tests serve a prediction through it.
+  # The ML API and its service kit too: the switch tests serve a prediction through it.
   VIRTUAL_ENV="$venv" "$UV" pip install -q -c "$work/$end.txt" \
-    ./contract ./instrumentation"[fastapi]" ./backends ./ml_api pytest pytest-timeout opentelemetry-test-utils
+    ./contract ./instrumentation"[fastapi]" ./service_kit ./ml_api pytest pytest-timeout opentelemetry-test-utils
   versions=$("$venv/bin/python" -c 'import importlib.metadata as m; print(" ".join(f"{p}=={m.version(p)}" for p in ("opentelemetry-sdk", "opentelemetry-instrumentation")))')
   echo "== $end: $versions"
   # From the repository's root, so that tests/ and harness/ import; mlotel is the installed one.

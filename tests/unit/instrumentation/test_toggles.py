@@ -7,8 +7,8 @@ from fastapi.testclient import TestClient
 from opentelemetry import metrics, trace
 
 from mlotel import TelemetryConfig, setup_telemetry
-from mlotel_model_server.body_limit import BodySizeLimit
 from mlotel_model_server.main import create_app
+from mlotel_service_kit.body_limit import BodySizeLimit
 
 ROW = {"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]}
 

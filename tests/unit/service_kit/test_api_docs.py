@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 from mlotel import TelemetryConfig
 from mlotel_alerting.main import create_app as create_alerting
 from mlotel_alerting.settings import Settings as AlertingSettings
-from mlotel_backends.api_docs import ASSETS_URL
 from mlotel_model_server.main import create_app as create_ml_api
+from mlotel_service_kit.api_docs import ASSETS_URL
 
 CONTENT_TYPES = {"script": ("text/javascript", "application/javascript"), "stylesheet": ("text/css",)}
 
