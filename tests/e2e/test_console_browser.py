@@ -12,9 +12,7 @@ import httpx
 import pytest
 
 import mlotel_contract as contract
-from scripts.otlp_receiver import poll_until
-from tests.e2e.backends import ALERTING, jaeger_trace, prometheus
-from tests.e2e.browser import (
+from harness.browser import (
     chromium,
     click_chart_point,
     click_first_cell,
@@ -24,8 +22,8 @@ from tests.e2e.browser import (
     table_cells,
     text,
 )
-from tests.e2e.conftest import ROOT, STACK_ENV
-from tests.e2e.test_native_stack import slow_prediction
+from harness.native_stack import ALERTING, STACK_ENV, jaeger_trace, prometheus, slow_prediction
+from harness.processes import ROOT, poll_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 CONSOLE = "http://127.0.0.1:8501"

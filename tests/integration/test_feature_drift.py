@@ -18,11 +18,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import mlotel_contract as contract
 from mlotel_alerting.settings import DEFAULT_RULES
-from scripts.api_process import ROOT, running_api
-from scripts.collector_processes import Gateway
-from scripts.otlp_receiver import free_port, poll_until
-from tests.alerting_backends import prometheus, running
-from tests.notification_receivers import TOKEN, AlertingService, alertmanager_from_template
+from harness.alerting_backends import prometheus, running
+from harness.collectors import Gateway
+from harness.model_server import running_api
+from harness.notification_receivers import TOKEN, AlertingService, alertmanager_from_template
+from harness.processes import ROOT, free_port, poll_until
 
 pytestmark = pytest.mark.integration
 

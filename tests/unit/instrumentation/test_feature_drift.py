@@ -1,0 +1,98 @@
+"""Feature binning against a reference (mlotel.feature_drift): edges, counts, what is exported."""
+
+import numpy as np
+import pytest
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from mlotel import PredictionRecorder, TelemetryConfig, setup_telemetry
+from mlotel.feature_drift import FeatureCounts, FeatureProfile
+from harness.telemetry_reading import Captured
+
+IRIS_NAMES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+
+
+@pytest.fixture
+def captured():
+    reader = InMemoryMetricReader()
+    config = TelemetryConfig.from_env({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "system_metrics,logging"})
+    telemetry = setup_telemetry(config, metric_readers=[reader])
+    yield Captured(InMemorySpanExporter(), reader)
+    telemetry.shutdown()
+
+
+def test_edges_sit_halfway_between_distinct_reference_values():
+    reference = np.array([[v] for v in [1, 1, 1, 2, 2, 3, 3, 3, 4, 5]], dtype=float)
+    profile = FeatureProfile.from_reference(reference, ["x"], bins=2)
+    # The median (inverted CDF) is 2: cut halfway to 3; shares are the reference's own.
+    assert profile.edges == ((2.5,),)
+    assert profile.shares == ((0.5, 0.5),)
+    assert profile.ranges(0) == ["(-inf, 2.5]", "(2.5, inf]"]
+
+
+def test_constant_features_are_skipped_and_only_the_first_k_varying_ones_kept():
+    rng = np.random.default_rng(1)
+    reference = np.column_stack([np.zeros(100), rng.normal(size=100), rng.normal(size=100), rng.normal(size=100)])
+    profile = FeatureProfile.from_reference(reference, ["zero", "a", "b", "c"], max_features=2, bins=4)
+    assert profile.names == ("a", "b") and profile.columns == (1, 2)
+    assert all(len(edges) == 3 for edges in profile.edges)
+    assert all(sum(shares) == pytest.approx(1) for shares in profile.shares)
+
+
+def test_counts_match_numpy_digitize_per_feature():
+    rng = np.random.default_rng(2)
+    reference = rng.normal(size=(500, 5))
+    profile = FeatureProfile.from_reference(reference, list("abcde"), max_features=3, bins=6)
+    counts = FeatureCounts(profile)
+    rows = rng.normal(0.3, 1.2, size=(1000, 5))
+    counts.observe(rows[:1])
+    counts.observe(rows[1:])
+    for feature, column in enumerate(profile.columns):
+        edges = np.asarray(profile.edges[feature])
+        expected = np.bincount(np.digitize(rows[:, column], edges, right=True), minlength=len(edges) + 1)
+        assert counts.snapshot()[feature] == expected.tolist()
+
+
+def test_rows_too_short_are_dropped_and_counted():
+    profile = FeatureProfile.from_reference(np.arange(40.0).reshape(20, 2), ["a", "b"], bins=4)
+    counts = FeatureCounts(profile)
+    counts.observe(np.ones((3, 1)))
+    assert counts.dropped == 3 and sum(map(sum, counts.snapshot())) == 0
+
+
+def test_a_saved_profile_loads_equal_and_holds_no_reference_rows(tmp_path):
+    reference = np.random.default_rng(3).normal(size=(200, 4))
+    profile = FeatureProfile.from_reference(reference, IRIS_NAMES)
+    path = tmp_path / "iris-features.json"
+    profile.save(path)
+    assert FeatureProfile.load(path) == profile
+    text = path.read_text()
+    assert not any(f"{v}" in text for v in reference[:, 0])  # edges are midpoints, never a training value
+
+
+def test_the_recorder_exports_bin_counts_and_reference_shares(captured):
+    recorder = PredictionRecorder(TelemetryConfig.from_env({}))
+    reference = np.random.default_rng(4).normal(size=(300, 4))
+    profile = recorder.track_features("iris", "v1", reference, IRIS_NAMES)
+    with recorder.predict("iris", "v1", batch_size=2) as prediction:
+        prediction.observe_features(np.array([[-9.0, 0, 0, 0], [9.0, 0, 0, 0]]))
+        prediction.set_results(["a", "b"], [0.9, 0.8])
+    base = {"ml.model.name": "iris", "ml.model.version": "v1"}
+    points = captured.points("ml.feature.observations", **{"ml.feature.name": "sepal length (cm)"})
+    by_bin = {p.attributes["ml.feature.bin"]: p.value for p in points}
+    assert by_bin == {"0": 1, **{str(b): 0 for b in range(1, 9)}, "9": 1}
+    assert all({**base, "ml.feature.name": "sepal length (cm)"}.items() <= dict(p.attributes).items() for p in points)
+    shares = captured.points("ml.feature.reference", **{"ml.feature.name": "petal width (cm)"})
+    assert sorted(p.value for p in shares) == sorted(profile.shares[3])
+    assert {p.attributes["ml.feature.bin.range"] for p in shares} == set(profile.ranges(3))
+    # Only bin counts: no value sent appears in any attribute.
+    for name in ("ml.feature.observations", "ml.feature.reference"):
+        assert not any("9.0" in str(v) for p in captured.points(name) for v in p.attributes.values())
+
+
+def test_no_drift_tracking_when_metrics_are_off_or_k_is_zero():
+    reference = np.random.default_rng(5).normal(size=(50, 4))
+    assert PredictionRecorder(TelemetryConfig.from_env({"MLOTEL_DRIFT_FEATURES": "0"})).track_features(
+        "iris", "v1", reference) is None
+    assert PredictionRecorder(TelemetryConfig.from_env({"OTEL_METRICS_EXPORTER": "none"})).track_features(
+        "iris", "v1", reference) is None
