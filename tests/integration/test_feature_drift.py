@@ -17,12 +17,12 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 import mlotel_contract as contract
-from mlotel_alerting.settings import DEFAULT_RULES
 from harness.alerting_backends import prometheus, running
 from harness.collectors import Gateway
 from harness.model_server import running_api
 from harness.notification_receivers import TOKEN, AlertingService, alertmanager_from_template
 from harness.processes import ROOT, free_port, poll_until
+from mlotel_alerting.settings import DEFAULT_RULES
 
 pytestmark = pytest.mark.integration
 

@@ -5,9 +5,9 @@ import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from harness.telemetry_reading import Captured
 from mlotel import PredictionRecorder, TelemetryConfig, setup_telemetry
 from mlotel.feature_drift import FeatureCounts, FeatureProfile
-from harness.telemetry_reading import Captured
 
 IRIS_NAMES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 
