@@ -31,7 +31,7 @@ from grafana_foundation_sdk.models.dashboard import DataSourceRef, VariableOptio
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 import mlotel_contract as contract
-from mlotel_contract import API_SCOPE, ENDPOINTS, LABEL, MODEL, ROUTE, STATUS, VERSION, Scope
+from mlotel_contract import API_SCOPE, ENDPOINTS, FEATURE, LABEL, MODEL, ROUTE, STATUS, VERSION, Scope
 
 # The command line shared by the repo's generators lives with the scripts.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -122,6 +122,14 @@ def ml_api_overview() -> Dashboard:
         .with_panel(series("Predictions by label", "short",
                            query(contract.predictions_by_label_rate(SELECTED(by=(MODEL,))), legend(MODEL, LABEL)),
                            span=6))
+        .with_panel(series(
+            "Input drift per feature (PSI against the training data)", "none",
+            query(contract.feature_drift(contract.PROM_FEATURE_DRIFT_PSI,
+                                         contract.FEATURE_SCOPE(matchers=SELECTED.matchers)), legend(MODEL, VERSION, FEATURE)),
+            description=f"As the alert-rule service computed it over the last {contract.FEATURE_DRIFT_WINDOW}: FeatureDrift "
+                        f"fires where PSI ≥ {contract.FEATURE_DRIFT_MIN_PSI:g} and the chi-square test against the "
+                        f"training data rejects at α = {contract.FEATURE_DRIFT_FALSE_ALARM_RATE:g} (false alarms per "
+                        "feature and window). The console's models page shows each feature's bins.", span=12))
         .with_panel(series("Batch size p50 / p95", "short",
                            *(query(contract.batch_size_quantile(q, SELECTED(by=(MODEL,))),
                                    legend(MODEL, prefix=f"p{round(q * 100)}"))
