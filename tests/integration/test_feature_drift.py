@@ -70,6 +70,10 @@ def test_a_shifted_feature_alerts_alone_through_alertmanager(tmp_path):
         try:
             firing = poll_until(lambda: service.notifications("FeatureDrift", "firing"), timeout=80, interval=1)
             seen = figures(service.url)
+            # Prometheus scrapes the same figures, for the console and Grafana.
+            query = contract.feature_drift(contract.PROM_FEATURE_DRIFT_PSI)
+            scraped = poll_until(lambda: httpx.get(f"{prom.url}/api/v1/query", params={"query": query},
+                                                   timeout=5).json()["data"]["result"], timeout=30, interval=1)
         finally:
             summary = json.loads(load.communicate(timeout=120)[0])
     assert summary["failed"] == 0, summary
@@ -82,7 +86,4 @@ def test_a_shifted_feature_alerts_alone_through_alertmanager(tmp_path):
                 and f["psi"] >= contract.FEATURE_DRIFT_MIN_PSI}
     assert drifting == {("iris", DRIFTED)}, seen
     assert all(f["n"] >= 100 for f in seen.values())
-    # Prometheus holds the same figures, for the console and Grafana.
-    scraped = httpx.get(f"{prom.url}/api/v1/query", params={"query": contract.feature_drift(contract.PROM_FEATURE_DRIFT_PSI)},
-                        timeout=5).json()["data"]["result"]
     assert any(r["metric"][contract.FEATURE] == DRIFTED and float(r["value"][1]) >= 0.2 for r in scraped)
