@@ -58,3 +58,13 @@ def test_queries_compare_the_window_with_the_baseline_before_it():
     assert recent == 'sum by (ml_model_name, le) (increase(ml_prediction_confidence_bucket{job="ml-api"}[10m]))'
     assert baseline == (
         'sum by (ml_model_name, le) (increase(ml_prediction_confidence_bucket{job="ml-api"}[1h] offset 10m))')
+
+
+def test_a_psi_over_the_threshold_that_chance_explains_does_not_alert():
+    # 30/30 against 44/16: PSI 0.24 over the threshold, but the chi-square test of homogeneity gives p ≈ 0.009.
+    spec = Drift(threshold=0.2, min_samples=50)
+    outcome = evaluate(spec, histogram("iris", {0.5: 44, math.inf: 60}), histogram("iris", {0.5: 30, math.inf: 60}))
+    assert outcome.samples == () and not outcome.no_data
+    # The same shares over ten times the observations are no accident (p ≈ 1e-16).
+    outcome = evaluate(spec, histogram("iris", {0.5: 440, math.inf: 600}), histogram("iris", {0.5: 300, math.inf: 600}))
+    assert [s.labels for s in outcome.samples] == [{"ml_model_name": "iris"}]
