@@ -16,7 +16,7 @@ reference are binned, each into at most ``MLOTEL_DRIFT_BINS`` (default 10)
 bins cut at the reference's quantiles. An edge lies halfway between two
 distinct reference values, so a value seen in training never sits on one and
 jitter smaller than the data's resolution does not move it. Counts add up in
-the process (one numpy pass per batch, under a lock) and are reported at each
+the process (Python's bisect for a few rows, numpy's for a batch, under a lock) and are reported at each
 metric export: ``ml.feature.observations`` (a counter per model, version,
 ``ml.feature.name`` and ``ml.feature.bin``) and the reference's share of each
 bin, ``ml.feature.reference`` (with ``ml.feature.bin.range``). The alert-rule
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import threading
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ import mlotel_contract as contract
 from mlotel.semconv import SCHEMA_URL, __version__
 
 DEFAULT_FEATURES, DEFAULT_BINS = 8, 10
-LARGE_BATCH = 32  # rows from which a per-feature binary search beats comparing with every edge
+LARGE_BATCH = 8  # rows from which numpy's binary search per feature beats Python's per value
 
 
 @dataclass(frozen=True)
@@ -102,17 +103,15 @@ class FeatureCounts:
 
     def __init__(self, profile: FeatureProfile) -> None:
         self.profile = profile
-        width = max((len(e) for e in profile.edges), default=0)
-        # Padded with +inf: a value is never above a missing edge, so every feature has ``width + 1`` bins.
-        self._edges = np.full((len(profile.columns), max(width, 1)), np.inf)
-        for i, edges in enumerate(profile.edges):
-            self._edges[i, : len(edges)] = edges
-        self._bins = self._edges.shape[1] + 1
-        self._offsets = np.arange(len(profile.columns)) * self._bins
-        self._columns = np.asarray(profile.columns, dtype=np.intp)
-        self._each_edges = [np.asarray(edges) for edges in profile.edges]
+        sizes = [len(edges) + 1 for edges in profile.edges]
+        offsets = [sum(sizes[:i]) for i in range(len(sizes))]
+        # (column, its inner edges, where its bins start in ``counts``), as lists and as arrays.
+        self._plan = [(column, list(edges), offset) for column, edges, offset in zip(profile.columns, profile.edges, offsets)]
+        self._arrays = [(column, np.asarray(edges), offset) for column, edges, offset in self._plan]
+        self._picked = [(i, edges, offset) for i, (_, edges, offset) in enumerate(self._plan)]
+        self._columns = list(profile.columns)
         self._needed = max(profile.columns, default=-1) + 1
-        self.counts = np.zeros(len(profile.columns) * self._bins, dtype=np.int64)
+        self.counts = [0] * sum(sizes)
         self.dropped = 0
         self._lock = threading.Lock()
 
@@ -122,21 +121,24 @@ class FeatureCounts:
             self.dropped += len(values) if values.ndim else 1
             return
         if len(values) < LARGE_BATCH:
-            # One comparison against every edge at once: fewest numpy calls for a few rows.
-            flat = ((values[:, self._columns, None] > self._edges).sum(axis=2) + self._offsets).ravel()
-        else:
-            # A binary search per feature: the comparisons above grow with rows × bins.
-            flat = np.concatenate([np.searchsorted(edges, values[:, column]) + offset for edges, column, offset
-                                   in zip(self._each_edges, self.profile.columns, self._offsets)])
-        added = np.bincount(flat, minlength=len(self.counts))
+            # bisect in Python: a numpy call costs more than the whole search for a few rows.
+            picked, counts = self._picked, self.counts
+            rows = values[:, self._columns].tolist()
+            with self._lock:
+                for row in rows:
+                    for i, edges, offset in picked:
+                        counts[offset + bisect_left(edges, row[i])] += 1
+            return
+        flat = np.concatenate([np.searchsorted(edges, values[:, column]) + offset for column, edges, offset in self._arrays])
+        added = np.bincount(flat, minlength=len(self.counts)).tolist()
         with self._lock:
-            self.counts += added
+            self.counts[:] = [a + b for a, b in zip(self.counts, added)]
 
     def snapshot(self) -> list[list[int]]:
-        """Counts per feature and bin (only each feature's own bins)."""
+        """Counts per feature and bin."""
         with self._lock:
-            counts = self.counts.tolist()
-        return [counts[i * self._bins: i * self._bins + len(e) + 1] for i, e in enumerate(self.profile.edges)]
+            counts = list(self.counts)
+        return [counts[offset: offset + len(edges) + 1] for _, edges, offset in self._plan]
 
 
 class FeatureDrift:
