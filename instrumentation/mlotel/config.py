@@ -19,12 +19,12 @@ from opentelemetry.sdk.environment_variables import (
     OTEL_BSP_MAX_QUEUE_SIZE,
     OTEL_BSP_SCHEDULE_DELAY,
     OTEL_METRIC_EXPORT_INTERVAL,
-    OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED,
     OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT,
 )
 from opentelemetry.semconv.attributes.http_attributes import HttpRequestMethodValues
 
 from mlotel import environment_variables as env
+from mlotel import fastpath as fastpath_range
 
 DEFAULT_EXCLUDED_URLS = "/health,/health/live,/health/ready,/docs.*,/redoc.*,/openapi.json,/favicon.ico"
 SIGNAL_EXPORTERS = ("otlp", "console", "none")
@@ -195,6 +195,12 @@ class TelemetryConfig:
     span_export_max_bytes: int = SPAN_EXPORT_MAX_BYTES
     unknown_instrumentations: tuple[str, ...] = field(default=())
 
+    def __post_init__(self) -> None:
+        # Asked for, the fast path is still used only on the SDK releases it is tested with
+        # (mlotel.fastpath.TESTED_WITH); on others, public APIs. Frozen: hence object.__setattr__.
+        if self.fastpath and not fastpath_range.supported():
+            object.__setattr__(self, "fastpath", False)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> TelemetryConfig:
         environ = os.environ if environ is None else environ
@@ -213,7 +219,7 @@ class TelemetryConfig:
             "capture_request_content": _bool(environ, env.MLOTEL_CAPTURE_REQUEST_CONTENT, False),
             # The SDK's own switch, when set, wins: it applies to every SDK component.
             "sdk_metrics": _bool(
-                environ, OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED, _bool(environ, env.MLOTEL_SDK_METRICS_ENABLED, True)
+                environ, env.OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED, _bool(environ, env.MLOTEL_SDK_METRICS_ENABLED, True)
             ),
             "fastpath": _bool(environ, env.MLOTEL_FASTPATH, True),
             "traces_protocol": _protocol(environ, "traces"),

@@ -2,9 +2,9 @@ import os
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.exporter.otlp.common._exporter_metrics import NoOpExporterMetrics
+
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
-from opentelemetry.sdk._shared_internal._processor_metrics import NoOpProcessorMetrics
+
 from opentelemetry.sdk.trace import TracerProvider
 
 from mlotel import ConfigError, TelemetryConfig, setup_telemetry
@@ -19,6 +19,7 @@ def _batch_processor(telemetry):
     return processor._batch_processor
 
 
+@pytest.mark.fastpath
 def test_grpc_is_the_default_protocol_with_a_deep_queue():
     telemetry = setup_telemetry(TelemetryConfig.from_env({}), metric_readers=[])
     try:
@@ -73,7 +74,12 @@ def test_setup_with_sdk_disabled_installs_nothing():
     assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
+@pytest.mark.fastpath
 def test_setup_leaves_the_environment_alone_and_counts_drops_of_its_own_pipeline_only(monkeypatch):
+    # Private SDK modules, as mlotel.fastpath.sdk_metrics reads them: only where it is tested.
+    from opentelemetry.exporter.otlp.common._exporter_metrics import NoOpExporterMetrics
+    from opentelemetry.sdk._shared_internal._processor_metrics import NoOpProcessorMetrics
+
     monkeypatch.delenv("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", raising=False)
     before = dict(os.environ)
     telemetry = setup_telemetry(TelemetryConfig.from_env({}), metric_readers=[])
