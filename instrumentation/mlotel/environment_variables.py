@@ -15,11 +15,6 @@ from opentelemetry.environment_variables import OTEL_LOGS_EXPORTER, OTEL_METRICS
 from opentelemetry.instrumentation.environment_variables import OTEL_PYTHON_DISABLED_INSTRUMENTATIONS
 from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_PROTOCOL, OTEL_SDK_DISABLED
 
-OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED = "OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED"
-"""The SDK's switch for its own metrics, on every SDK component. Declared
-by ``opentelemetry.sdk.environment_variables`` only from the SDK release that
-has those metrics (1.44; see ``instrumentation/pyproject.toml``), hence here."""
-
 OTEL_PYTHON_FASTAPI_EXCLUDED_URLS = "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS"
 """Comma-separated regular expressions; a request whose path matches one of
 them in full is neither traced nor measured. ``/health`` excludes only

@@ -12,6 +12,8 @@ from mlotel.fastpath import measurements
 from mlotel.fastpath.measurements import DROPPED_METRIC, MeasurementQueue
 from scripts.otlp_receiver import poll_until
 
+pytestmark = pytest.mark.fastpath  # mlotel.fastpath itself: only on the SDK releases it is tested with
+
 
 class Reader:
     """What the meter provider holds, read without flushing any queue."""
