@@ -14,19 +14,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 UV=${UV:-.build/uv/bin/uv}
 PYTHON=${PYTHON:-python3}
-TESTS=(tests/unit/test_lean_spans.py tests/unit/test_span_encoding.py tests/unit/test_measurements.py
-       tests/unit/test_fastpath_switch.py tests/unit/test_setup.py tests/unit/test_config.py
-       tests/unit/test_recorder.py tests/unit/test_semconv.py tests/unit/test_system_metrics.py
-       tests/unit/test_api_telemetry.py tests/unit/test_zero_code.py tests/unit/test_toggles.py
-       tests/unit/test_health.py tests/unit/test_attribute_limits.py tests/unit/test_export_size.py)
+TESTS=(tests/unit/instrumentation tests/unit/ml_api/test_api_telemetry.py tests/unit/ml_api/test_health.py)
 # The packages released with the SDK (1.x) and with contrib (0.xxb), as the library requires them.
 SDK_PACKAGES=(opentelemetry-api opentelemetry-sdk opentelemetry-proto opentelemetry-exporter-otlp-proto-grpc
               opentelemetry-exporter-otlp-proto-http opentelemetry-exporter-otlp-proto-common)
 CONTRIB_PACKAGES=(opentelemetry-instrumentation opentelemetry-instrumentation-asgi
                   opentelemetry-instrumentation-logging
                   opentelemetry-semantic-conventions opentelemetry-util-http
-                  # what the tests compare mlotel with (the root pyproject's dev group)
-                  opentelemetry-instrumentation-fastapi opentelemetry-instrumentation-system-metrics)
+                  # what the tests use and compare mlotel with (the root pyproject's dev group)
+                  opentelemetry-test-utils opentelemetry-instrumentation-fastapi
+                  opentelemetry-instrumentation-system-metrics)
 
 lower_bound() {  # the ">=" of a requirement in instrumentation/pyproject.toml
   sed -nE "s/^ *\"$1>=([^,\"]+).*/\1/p" instrumentation/pyproject.toml
@@ -55,15 +52,15 @@ status=0
 for end in ${ENDS:-oldest fastpath newest outside}; do
   venv="$work/$end"
   "$UV" venv -q --python "$PYTHON" "$venv"
-  # The ML API and its backends too: the tests serve predictions through it.
+  # The ML API and its service kit too: the tests serve predictions through it.
   VIRTUAL_ENV="$venv" "$UV" pip install -q -c "$work/$end.txt" \
-    ./contract ./instrumentation"[fastapi]" ./backends ./ml_api pytest pytest-timeout "${CONTRIB_PACKAGES[@]:5}"
+    ./contract ./instrumentation"[fastapi]" ./service_kit ./ml_api pytest pytest-timeout "${CONTRIB_PACKAGES[@]:5}"
   versions=$("$venv/bin/python" -c 'import importlib.metadata as m; print(" ".join(f"{p}=={m.version(p)}" for p in ("opentelemetry-sdk", "opentelemetry-instrumentation")))')
   supported=$("$venv/bin/python" -c 'import logging; logging.disable(); from mlotel import fastpath; print(fastpath.supported())')
   marker=(); [ "$supported" = True ] || marker=(-m "not fastpath")
   switch=(); [ "$end" = oldest ] && switch=(MLOTEL_FASTPATH=false)
   echo "== $end: $versions (fast path tested with it: $supported) ${switch[*]} ${marker[*]}"
-  # From the repository's root, so that tests/ and scripts/ import; mlotel is the installed one.
+  # From the repository's root, so that tests/ and harness/ import; mlotel is the installed one.
   if ! env "${switch[@]}" "$venv/bin/python" -m pytest -q -p no:cacheprovider "${marker[@]}" "${TESTS[@]}"; then
     echo "== $end ($versions): FAILED" >&2
     status=1

@@ -11,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from opentelemetry.semconv.attributes.http_attributes import HttpRequestMethodValues
 
-# The version of the conventions mlotel's attributes are tested against (tests/unit/test_semconv.py).
+# The version of the conventions mlotel's attributes are tested against (tests/unit/instrumentation/test_semconv.py).
 # Spelled out rather than taken from ``Schemas``: semantic-conventions releases before
 # 0.66b0, which mlotel allows (instrumentation/pyproject.toml), do not declare it yet.
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.44.0"

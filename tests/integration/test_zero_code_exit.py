@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.otlp_receiver import OtlpReceiver
+from harness.processes import ROOT, poll_until
 from mlotel_contract import PREDICTIONS
-from scripts.api_process import ROOT
-from scripts.otlp_receiver import OtlpReceiver, poll_until
 
 pytestmark = pytest.mark.integration
 
