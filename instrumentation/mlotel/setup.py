@@ -36,6 +36,7 @@ from opentelemetry.semconv._incubating.attributes.service_attributes import SERV
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME, SERVICE_VERSION
 
 from mlotel.config import TelemetryConfig
+from mlotel.export_health import EXPORT_HEALTH
 from mlotel.export_size import SizeBoundedSpanExporter
 from mlotel.views import ml_views
 
@@ -225,6 +226,9 @@ def _install_measurement_queue(telemetry: Telemetry, meter_provider: MeterProvid
     queue = measurements.MeasurementQueue(meter_provider)
     measurements.install(queue)
     telemetry._owned.append(queue)
+    # Handed over rather than looked up: export_health imports nothing of the fast path.
+    EXPORT_HEALTH.count_dropped_measurements(lambda: queue.dropped)
+    telemetry._uninstrument.append(lambda: EXPORT_HEALTH.count_dropped_measurements(None))
 
 
 def _install_tracer_provider(telemetry: Telemetry, resource: Resource, config: TelemetryConfig,
