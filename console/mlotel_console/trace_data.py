@@ -6,6 +6,7 @@ rerun (a click, an auto-refresh) does not ask again."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import streamlit as st
@@ -31,6 +32,8 @@ class Slow:
     models: list[str]
     predictions: list[dict] | BackendError
     exemplars: list[dict] | BackendError
+    below_minimum: bool = False
+    """None reached the minimum: ``predictions`` are the slowest of any duration Jaeger returned."""
 
 
 def _row(trace: dict) -> dict | None:
@@ -50,19 +53,24 @@ def _row(trace: dict) -> dict | None:
 @st.cache_data(ttl=60, show_spinner=False)
 def slow(model: str, min_ms: float, since_s: int) -> Slow:
     """The slowest predictions (of ``model``, or all) of at least ``min_ms`` within ``since_s`` seconds,
-    slowest first, and the latency exemplars of the same time."""
+    slowest first, and the latency exemplars of the same time. If none is that slow, the slowest of
+    any duration (``below_minimum``): a link's minimum is an estimate, and an empty page answers nothing."""
     end = time.time()
     # for_model quotes the name: it comes from a link and may hold anything.
     series = contract.duration_exemplar_series(contract.for_model(model) if model else contract.Scope())
 
+    def search(c: clients.Clients, minimum: str) -> Awaitable[list[dict]]:
+        return c.jaeger.search(settings.service_name, f"predict {model}" if model else "", minimum,
+                               int((end - since_s) * 1e6), int(end * 1e6), SEARCH_LIMIT)
+
     async def work(c: clients.Clients) -> list:
-        return await gather(
-            c.jaeger.operations(settings.service_name),
-            c.jaeger.search(settings.service_name, f"predict {model}" if model else "", f"{min_ms:g}ms",
-                            int((end - since_s) * 1e6), int(end * 1e6), SEARCH_LIMIT),
-            c.prometheus.exemplars(series, end - since_s, end))
+        return await gather(c.jaeger.operations(settings.service_name), search(c, f"{min_ms:g}ms"),
+                            c.prometheus.exemplars(series, end - since_s, end))
 
     operations, traces, exemplars = clients.run(work)
+    below_minimum = traces == [] and min_ms > 0
+    if below_minimum:
+        traces = clients.run(lambda c: gather(search(c, "")))[0]
     models = [] if isinstance(operations, BackendError) else sorted(
         op.removeprefix("predict ") for op in operations if op.startswith("predict "))
     if not isinstance(traces, BackendError):
@@ -70,7 +78,7 @@ def slow(model: str, min_ms: float, since_s: int) -> Slow:
     if not isinstance(exemplars, BackendError):
         exemplars = [{"trace_id": e.labels["trace_id"], "at": e.at, "duration_ms": e.value * 1e3,
                       "model": e.series.get(contract.MODEL, "")} for e in exemplars if "trace_id" in e.labels]
-    return Slow(models, traces, exemplars)
+    return Slow(models, traces, exemplars, below_minimum)
 
 
 @st.cache_data(ttl=300, show_spinner=False)
