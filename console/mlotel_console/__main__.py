@@ -49,7 +49,9 @@ def main() -> None:
 
     sys.argv = ["streamlit", "run", str(APP),
                 "--server.address", args.host, "--server.port", str(args.port), "--server.headless", "true",
-                "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal"]
+                "--browser.gatherUsageStats", "false", "--client.toolbarMode", "minimal",
+                # Nobody edits the pages of a running console: no watcher to set up for each new session.
+                "--server.fileWatcherType", "none"]
     sys.exit(cli.main())
 
 

@@ -16,11 +16,17 @@ COLUMNS = {"slow predictions": st.column_config.LinkColumn("slow predictions", d
            **{name: st.column_config.DatetimeColumn(name, format="YYYY-MM-DD HH:mm:ss") for name in TIMES}}
 
 
+def _slow_link(alert: dict) -> str | None:
+    """The alert-rule service's ``trace_url`` (the link Alertmanager's notifications carry too), made from
+    the rule's trace search; for a model's alert of a rule without one, that model's slow predictions."""
+    model = (alert.get("labels") or {}).get(contract.MODEL)
+    return alert.get("trace_url") or (ui.slow_url(model) if model else None)
+
+
 def _alert_rows(alerts: list[dict], columns: dict[str, str]) -> pd.DataFrame:
-    """One row per alert: the ``columns`` it has (API name -> shown name), its model and slow-predictions link
-    (the alert-rule service's ``trace_url``, the link Alertmanager's notifications carry too)."""
+    """One row per alert: the ``columns`` it has (API name -> shown name), its model and slow-predictions link."""
     frame = pd.DataFrame([{"rule": alert.get("rule"), "model": (alert.get("labels") or {}).get(contract.MODEL, ""),
-                           "slow predictions": alert.get("trace_url"),
+                           "slow predictions": _slow_link(alert),
                            **{shown: alert.get(key) for key, shown in columns.items()}} for alert in alerts])
     for name in set(TIMES) & set(frame):
         frame[name] = pd.to_datetime(frame[name], utc=True)

@@ -37,12 +37,12 @@ def _controls(models: list[str], model: str, min_ms: float, since: str) -> None:
                     on_change=_set, args=("since", "slow_since", "1h"))
 
 
-def _table(rows: list[dict], min_ms: float, since: str, below_minimum: bool) -> None:
+def _table(rows: list[dict], data: trace_data.Slow, min_ms: float, since: str) -> None:
     if not rows:
-        st.info(f"Jaeger has no prediction in the last {since}." if below_minimum
+        st.info(f"Jaeger has no prediction in the last {since}." if data.below_minimum
                 else f"Jaeger has no prediction of at least {min_ms:g} ms in the last {since}.")
         return
-    if below_minimum:
+    if data.below_minimum:
         st.warning(f"None of the predictions Jaeger has from the last {since} took {min_ms:g} ms; "
                    f"the slowest it has took {rows[0]['duration_ms']:,.0f} ms. Here they are, slowest first.",
                    icon=":material/arrow_downward:")
@@ -56,10 +56,13 @@ def _table(rows: list[dict], min_ms: float, since: str, below_minimum: bool) -> 
         "duration_ms": st.column_config.NumberColumn("predict ms", format="%.1f"),
         "request_ms": st.column_config.NumberColumn("request ms", format="%.1f"),
         **STAGE_COLUMNS})
-    if len(rows) >= trace_data.SEARCH_LIMIT:
+    if not data.complete:
         # Jaeger's search returns the newest matches, not the slowest: say so rather than miss the slowest.
         st.caption(f"Jaeger returned its {trace_data.SEARCH_LIMIT} newest matches, sorted here by duration; "
                    "raise \"At least\" or shorten \"Within\" to be sure the slowest are among them.")
+    elif data.searched_ms > min_ms:
+        st.caption(f"More than {trace_data.SEARCH_LIMIT} predictions took at least {min_ms:g} ms: "
+                   f"these are all {len(rows)} of at least {data.searched_ms:,.0f} ms, the slowest.")
 
 
 def _exemplars(points: list[dict], min_ms: float) -> None:
@@ -118,7 +121,7 @@ def body() -> None:
     if isinstance(data.predictions, Exception):
         ui.backend_down(data.predictions)
     else:
-        _table(data.predictions, min_ms, since, data.below_minimum)
+        _table(data.predictions, data, min_ms, since)
     st.subheader("Latency exemplars")
     if isinstance(data.exemplars, Exception):
         ui.backend_down(data.exemplars)
