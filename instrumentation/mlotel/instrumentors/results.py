@@ -24,7 +24,15 @@ def class_labels(model: Any, index: np.ndarray) -> list[Any]:
     classes = getattr(model, "classes_", None)
     if classes is None:
         return index.tolist()
-    return np.asarray(classes)[index].tolist()
+    chosen = np.asarray(classes)[index]
+    return _integral(chosen).tolist()
+
+
+def _integral(values: np.ndarray) -> np.ndarray:
+    """Whole-number float classes as integers: some estimators keep ``y``'s 0, 1 as 0.0, 1.0."""
+    if values.dtype.kind == "f" and np.all(np.mod(values, 1) == 0):
+        return values.astype(np.int64)
+    return values
 
 
 def probabilities(model: Any, output: Any) -> Results | None:
@@ -47,7 +55,7 @@ def labels(model: Any, output: Any) -> Results | None:
     if getattr(model, "classes_", None) is None:
         return None
     array = np.asarray(output)
-    return (array.tolist(), ()) if array.ndim == 1 else None
+    return (_integral(array).tolist(), ()) if array.ndim == 1 else None
 
 
 def scores(model: Any, output: Any) -> Results | None:
