@@ -68,3 +68,8 @@ def scores(model: Any, output: Any) -> Results | None:
     if array.ndim == 2 and array.shape[1] > 0:
         return class_labels(model, array.argmax(axis=1)), ()
     return None
+
+
+def none(model: Any, output: Any) -> None:
+    """Values that are no class (a regressor's, a margin): the span, duration and batch size only."""
+    return None

@@ -51,6 +51,10 @@ ToResults = Callable[[Any, Any], "Results | None"]
 BatchSize = Callable[[tuple, dict], int]
 
 
+def always(kwargs: dict) -> bool:
+    return True
+
+
 def rows_of_first_argument(args: tuple, kwargs: dict) -> int:
     """Instances in ``X`` (array, DataFrame, sparse matrix, list): its first dimension."""
     data = args[0] if args else next(iter(kwargs.values()), ())
@@ -66,37 +70,39 @@ class Wrapped:
     method: str  # "Class.method"
     results: ToResults
     batch_size: BatchSize = rows_of_first_argument
+    # False for a call that is no prediction (a booster's call during training, margins, leaf indices): left plain.
+    is_prediction: Callable[[dict], bool] = always
 
 
-def _add_results(prediction: Prediction, to_results: ToResults, model: Any, output: Any) -> None:
-    """Results for a prediction with none yet; confidences replace labels alone (``predict_proba`` calling ``decision_function``)."""
-    if prediction.confidences:
+def _add_results(prediction: Prediction, to_results: ToResults, model: Any, output: Any, outermost: bool) -> None:
+    """Results that say more than the prediction's: confidences over labels alone; the outermost call's over an inner one's."""
+    if prediction.confidences and not outermost:
         return
     try:
         found = to_results(model, output)
     except Exception:  # an output this adapter does not know: the prediction is kept, without results
         _logger.debug("no results from %s's output", type(model).__name__, exc_info=True)
         return
-    if found is not None and (found[1] or not prediction.labels):
+    if found is not None and (found[1] or not (prediction.confidences or (prediction.labels and not outermost))):
         prediction.set_results(*found)
 
 
 def prediction_wrapper(recorder: PredictionRecorder, identities: Identities, row: Wrapped) -> Callable[..., Any]:
     """The wrapt wrapper for one table row (see the module docstring)."""
-    to_results, batch_size = row.results, row.batch_size
+    to_results, batch_size, is_prediction = row.results, row.batch_size, row.is_prediction
 
     def wrapper(wrapped: Callable[..., Any], model: Any, args: tuple, kwargs: dict) -> Any:
-        if not recorder.enabled or not is_instrumentation_enabled():
+        if not recorder.enabled or not is_instrumentation_enabled() or not is_prediction(kwargs):
             return wrapped(*args, **kwargs)
         outer = current_prediction()
         if outer is not None:
             output = wrapped(*args, **kwargs)
-            _add_results(outer, to_results, model, output)
+            _add_results(outer, to_results, model, output, outermost=False)
             return output
         name, version = identities.of(model)
         with recorder.predict(name, version, batch_size=batch_size(args, kwargs)) as prediction:
             output = wrapped(*args, **kwargs)
-            _add_results(prediction, to_results, model, output)  # type: ignore[arg-type]  # a Prediction when enabled
+            _add_results(prediction, to_results, model, output, outermost=True)  # type: ignore[arg-type]  # a Prediction when enabled
         return output
 
     return wrapper
