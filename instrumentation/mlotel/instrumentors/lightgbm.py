@@ -41,7 +41,7 @@ def booster_results(booster: Any, output: Any) -> Results | None:
     return results.probabilities(booster, output) if _objective(booster) in PROBABILITY_OBJECTIVES else None
 
 
-def _not_raw(kwargs: dict) -> bool:
+def _not_raw(model: Any, kwargs: dict) -> bool:
     return not any(kwargs.get(flag) for flag in ("raw_score", "pred_leaf", "pred_contrib"))
 
 

@@ -51,7 +51,7 @@ ToResults = Callable[[Any, Any], "Results | None"]
 BatchSize = Callable[[tuple, dict], int]
 
 
-def always(kwargs: dict) -> bool:
+def always(model: Any, kwargs: dict) -> bool:
     return True
 
 
@@ -71,7 +71,7 @@ class Wrapped:
     results: ToResults
     batch_size: BatchSize = rows_of_first_argument
     # False for a call that is no prediction (a booster's call during training, margins, leaf indices): left plain.
-    is_prediction: Callable[[dict], bool] = always
+    is_prediction: Callable[[Any, dict], bool] = always
 
 
 def _add_results(prediction: Prediction, to_results: ToResults, model: Any, output: Any, outermost: bool) -> None:
@@ -92,7 +92,7 @@ def prediction_wrapper(recorder: PredictionRecorder, identities: Identities, row
     to_results, batch_size, is_prediction = row.results, row.batch_size, row.is_prediction
 
     def wrapper(wrapped: Callable[..., Any], model: Any, args: tuple, kwargs: dict) -> Any:
-        if not recorder.enabled or not is_instrumentation_enabled() or not is_prediction(kwargs):
+        if not recorder.enabled or not is_instrumentation_enabled() or not is_prediction(model, kwargs):
             return wrapped(*args, **kwargs)
         outer = current_prediction()
         if outer is not None:

@@ -51,15 +51,15 @@ def _dmatrix_rows(args: tuple, kwargs: dict) -> int:
     return int(data.num_row())
 
 
-def _not_margin(kwargs: dict) -> bool:
+def _not_margin(model: Any, kwargs: dict) -> bool:
     return not kwargs.get("output_margin")
 
 
-def _booster_prediction(kwargs: dict) -> bool:
+def _booster_prediction(model: Any, kwargs: dict) -> bool:
     return not any(kwargs.get(flag) for flag in ("training", "output_margin", "pred_leaf", "pred_contribs", "pred_interactions"))
 
 
-def _inplace_prediction(kwargs: dict) -> bool:
+def _inplace_prediction(model: Any, kwargs: dict) -> bool:
     return kwargs.get("predict_type", "value") == "value"
 
 
