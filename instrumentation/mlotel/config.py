@@ -40,6 +40,11 @@ ATTRIBUTE_VALUE_LENGTH = 8192
 # The collector's OTLP/gRPC receiver refuses a message over 4 MiB unless told
 # otherwise, and with it every span in it; 3 MiB leaves room for a proxy's framing.
 SPAN_EXPORT_MAX_BYTES = 3 * 1024 * 1024
+# Labels often arrive hours or days after the prediction; a week covers most joins.
+FEEDBACK_WINDOW_SECONDS = 7 * 24 * 3600.0
+# ~115 bytes each (docs/model-correctness.md): ~11 MB per process when full.
+FEEDBACK_DEDUPE_MAX = 100_000
+FEEDBACK_MAX_BATCH = 1000
 KNOWN_INSTRUMENTATIONS = ("fastapi", "system_metrics", "logging", "mlotel", "mlotel_http")
 # RFC 9110's methods and PATCH, as the HTTP semantic conventions define "known".
 DEFAULT_KNOWN_METHODS = frozenset(m.value for m in HttpRequestMethodValues if m is not HttpRequestMethodValues.OTHER)
@@ -194,6 +199,11 @@ class TelemetryConfig:
     span_attribute_value_length: int = ATTRIBUTE_VALUE_LENGTH
     span_export_max_bytes: int = SPAN_EXPORT_MAX_BYTES
     unknown_instrumentations: tuple[str, ...] = field(default=())
+    # A secret: kept out of the repr, so that logging a config does not leak it.
+    feedback_key: str = field(default="", repr=False)
+    feedback_window_seconds: float = FEEDBACK_WINDOW_SECONDS
+    feedback_dedupe_max: int = FEEDBACK_DEDUPE_MAX
+    feedback_max_batch: int = FEEDBACK_MAX_BATCH
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> TelemetryConfig:
@@ -224,6 +234,10 @@ class TelemetryConfig:
             "known_http_methods": _known_methods(environ),
             **_attribute_lengths(environ),
             "span_export_max_bytes": _positive_int(environ, env.MLOTEL_SPAN_EXPORT_MAX_BYTES, SPAN_EXPORT_MAX_BYTES),
+            "feedback_key": environ.get(env.MLOTEL_FEEDBACK_KEY, ""),
+            "feedback_window_seconds": _non_negative(environ, env.MLOTEL_FEEDBACK_WINDOW_SECONDS, FEEDBACK_WINDOW_SECONDS),
+            "feedback_dedupe_max": _positive_int(environ, env.MLOTEL_FEEDBACK_DEDUPE_MAX, FEEDBACK_DEDUPE_MAX),
+            "feedback_max_batch": _positive_int(environ, env.MLOTEL_FEEDBACK_MAX_BATCH, FEEDBACK_MAX_BATCH),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

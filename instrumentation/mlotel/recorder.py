@@ -11,6 +11,7 @@ Usage, in any model server::
         with prediction.stage("postprocess"):
             labels, confidences = decode(probabilities)
         prediction.set_results(labels, confidences)
+        ids = prediction.prediction_ids()   # one per instance, for the client to send back with the outcome
 
 The ``predict <model>`` span carries ``ml.model.name``, ``ml.model.version``,
 ``ml.batch.size``, the confidence summary and each stage's duration. A slow
@@ -21,6 +22,12 @@ do not pay for three more spans. Metrics are taken while the span is
 current, so their exemplars point at this trace, and with ``MLOTEL_FASTPATH``
 recorded off the request path (:mod:`mlotel.request_path`). An exception inside the
 block is recorded on the span and counted in ``ml.prediction.errors``.
+
+``prediction_ids()`` signs one id per prediction (:mod:`mlotel.prediction_ids`)
+for a server that answers in its own format to hand back; the client returns
+it with the actual outcome and :class:`mlotel.feedback.FeedbackScorer`, built
+on ``recorder.prediction_ids``, scores it. Switched off, the recorder gives
+no ids (an empty list).
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 import mlotel_contract as contract
 from mlotel import request_path
 from mlotel.config import TelemetryConfig
+from mlotel.prediction_ids import PredictionIds, signing_key
 from mlotel.semconv import SCHEMA_URL, __version__, error_type
 
 _SCOPE = "mlotel.prediction"
@@ -94,8 +102,8 @@ class _Stage:
 class Prediction:
     """The prediction under way: stages and results go onto its span."""
 
-    def __init__(self, recorder: PredictionRecorder, span: Span) -> None:
-        self._recorder = recorder
+    def __init__(self, recorder: PredictionRecorder, span: Span, model: str, version: str) -> None:
+        self._recorder, self._model, self._version = recorder, model, version
         self.span = span
         self.stages: list[tuple[str, int, int]] = []
         self.labels: Sequence[Any] = ()
@@ -119,6 +127,10 @@ class Prediction:
     def set_results(self, labels: Sequence[Any], confidences: Sequence[float]) -> None:
         self.labels, self.confidences = labels, confidences
 
+    def prediction_ids(self) -> list[str]:
+        """One signed id per result (call after :meth:`set_results`)."""
+        return self._recorder.prediction_ids.issue(self._model, self._version, self.labels, self.confidences)
+
     def capture_features(self, instance: Sequence[float]) -> None:
         """Put one instance's feature values on the span, only if capture is switched on."""
         if self._recorder.config.capture_request_content and self.span.is_recording():
@@ -141,6 +153,9 @@ class _Disabled:
 
     def set_results(self, labels: Sequence[Any], confidences: Sequence[float]) -> None:
         pass
+
+    def prediction_ids(self) -> list[str]:
+        return []
 
     def capture_features(self, instance: Sequence[float]) -> None:
         pass
@@ -169,6 +184,11 @@ class PredictionRecorder:
     def _instruments(self) -> _Instruments | None:
         return _Instruments() if self.metrics_on else None
 
+    @cached_property
+    def prediction_ids(self) -> PredictionIds:
+        """Signs this recorder's prediction ids; hand it to a :class:`mlotel.feedback.FeedbackScorer`."""
+        return PredictionIds(signing_key(self.config.feedback_key), self.config.feedback_window_seconds)
+
     def predict(self, model: str, version: str, batch_size: int) -> contextlib.AbstractContextManager[Prediction | _Disabled]:
         """Context manager around one prediction call; yields a :class:`Prediction`."""
         if not self.enabled:
@@ -181,7 +201,7 @@ class PredictionRecorder:
         span = self.tracer.start_span(f"predict {model}", attributes={**base, "ml.batch.size": batch_size})
         token = context.attach(trace.set_span_in_context(span))
         start = time.perf_counter()
-        prediction = Prediction(self, span)
+        prediction = Prediction(self, span, model, version)
         try:
             yield prediction
         except BaseException as exc:
