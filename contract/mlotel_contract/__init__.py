@@ -369,6 +369,10 @@ CONFIDENCE_BIN = "ml_confidence_bin"
 
 # Labels are sparser than predictions: a longer window than the 5 minutes of latency.
 FEEDBACK = Scope(window="10m")
+_FEEDBACK_ALL_MODELS = FEEDBACK(by=())
+# Calibration needs more labels than accuracy (each bin its share); silence needs a wider look.
+_CALIBRATION = FEEDBACK(window="30m")
+_LABEL_SILENCE = FEEDBACK(window="15m")
 # The default alert rules' thresholds (and where the console's figures turn red).
 ACCURACY_FLOOR = 0.8
 ACCURACY_DROP = 0.1
@@ -453,7 +457,7 @@ def label_delay_quantile(q: float, scope: Scope = FEEDBACK) -> str:
     return f"histogram_quantile({q}, {_sum_rate(f'{PROM_FEEDBACK_DELAY}_bucket', scope, extra=('le',))})"
 
 
-def feedback_refused_rate(scope: Scope = FEEDBACK(by=())) -> str:
+def feedback_refused_rate(scope: Scope = _FEEDBACK_ALL_MODELS) -> str:
     """Refused feedback calls per second, by reason (``error_type``); no model: a refused id names none reliably."""
     return _sum_rate(PROM_FEEDBACK_REFUSED, scope, extra=(ERROR_TYPE,))
 
@@ -473,12 +477,12 @@ def accuracy_dropped(scope: Scope = FEEDBACK, baseline: str = "1h") -> str:
             f"and on ({scope.grouping()}) ({_enough_labels(scope)})")
 
 
-def calibration_error_high(scope: Scope = FEEDBACK(window="30m")) -> str:
+def calibration_error_high(scope: Scope = _CALIBRATION) -> str:
     return (f"({calibration_error(scope)} > {CALIBRATION_ERROR_ALERT}) "
             f"and on ({scope.grouping()}) ({_enough_labels(scope)})")
 
 
-def labels_stopped(scope: Scope = FEEDBACK(window="15m"), before: str = "1h") -> str:
+def labels_stopped(scope: Scope = _LABEL_SILENCE, before: str = "1h") -> str:
     """Models that got labels in the ``before`` preceding the window and none within it; the value is how many
     arrived before."""
     earlier = scored_count(scope(window=before, offset=scope.window))

@@ -32,6 +32,7 @@ should retry against the same replica (or route feedback by id).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -97,6 +98,7 @@ class FeedbackScorer:
         # Nonce of each scored prediction -> when its id expires; a dict keeps insertion order, so
         # the first key is the oldest. Why not a library: a bounded, ordered set is these few lines.
         self._seen: dict[int, float] = {}
+        self._seen_lock = threading.Lock()  # a server scores batches on several threads at once
         self.max_held = self.config.feedback_dedupe_max
 
     @cached_property
@@ -110,21 +112,26 @@ class FeedbackScorer:
         try:
             opened = self._check(items, now)
         except FeedbackRefused as refused:
-            if self._instruments is not None:
-                self._instruments.refused.add(1, {"error.type": refused.reason})
+            self.count_refused(refused.reason)
             raise
-        scored = duplicates = 0
-        for issued, actual in opened:
-            # Also catches the same prediction twice in one batch: each is remembered as it is scored.
-            if issued.nonce in self._seen:
-                duplicates += 1
-                continue
-            self._remember(issued.nonce, issued.made_at + self._ids.window_seconds, now)
+        fresh = []
+        with self._seen_lock:
+            for issued, actual in opened:
+                # Also catches the same prediction twice in one batch: each is remembered as it is scored.
+                if issued.nonce not in self._seen:
+                    self._remember(issued.nonce, issued.made_at + self._ids.window_seconds, now)
+                    fresh.append((issued, actual))
+        for issued, actual in fresh:
             self._record(issued, actual, now)
-            scored += 1
+        scored, duplicates = len(fresh), len(opened) - len(fresh)
         if duplicates and self._instruments is not None:
             self._instruments.duplicates.add(duplicates)
         return FeedbackResult(scored, duplicates)
+
+    def count_refused(self, reason: str) -> None:
+        """Count a refusal found before scoring (a server's own checks: a body that fails its schema, a wrong token)."""
+        if self._instruments is not None:
+            self._instruments.refused.add(1, {"error.type": reason})
 
     def _check(self, items: Sequence[tuple[str, str]], now: float) -> list[tuple[IssuedPrediction, str]]:
         if len(items) > self.config.feedback_max_batch:

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     default_model: str = "iris"
     max_batch_size: int = Field(1024, ge=1, description="most instances in one request")
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest request body accepted")
+    feedback_token: SecretStr | None = Field(
+        None, description="bearer token POST /feedback requires; unset: anyone holding a prediction id may send its outcome"
+    )
 
 
 settings = Settings()
