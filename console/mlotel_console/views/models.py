@@ -1,4 +1,5 @@
-"""Models (``/models?model=&version=``): one model's latency, confidence and its drift, labels and batch sizes."""
+"""Models (``/models?model=&version=``): one model's latency, confidence and its drift, labels and batch sizes,
+and whether it is right (accuracy from feedback, calibration, labels: :mod:`mlotel_console.outcome_view`)."""
 
 import math
 
@@ -6,6 +7,7 @@ import streamlit as st
 
 from mlotel_backends.errors import BackendError
 from mlotel_console import charts, model_data, ui
+from mlotel_console.outcome_view import outcome_section
 from mlotel_contract import LABEL
 
 # The default alert rules' thresholds (alerting/mlotel_alerting/default_rules/ml.yml): low-confidence share, drift.
@@ -74,6 +76,7 @@ def body(model: str, version: str) -> None:
             st.info("No predictions by label in this time range.", icon=":material/hourglass_empty:")
         else:
             charts.bars(data["labels"], LABEL, "predictions/s", "predictions by label", "predictions/s", "label")
+    outcome_section(model, version, range_label, seconds)
 
 
 try:
