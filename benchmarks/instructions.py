@@ -40,7 +40,8 @@ HELD_OFF = {
     "OTEL_METRIC_EXPORT_INTERVAL": "3600000",
     "MLOTEL_STAGE_SPAN_THRESHOLD_MS": "3600000",
 }
-MODES = {"off": {"OTEL_SDK_DISABLED": "true"}, "mlotel": {}}
+# "no-ids": mlotel with prediction ids not signed (the response carries null), to price the ids alone.
+MODES = {"off": {"OTEL_SDK_DISABLED": "true"}, "mlotel": {}, "no-ids": {"BENCH_WITHOUT_PREDICTION_IDS": "1"}}
 WARMUP_REQUESTS = 50
 
 
@@ -52,6 +53,10 @@ async def _drive(requests: int) -> None:
     """In the child, under valgrind: warm up, then count ``requests`` requests and the flush."""
     from mlotel_model_server.main import create_app
 
+    if os.environ.get("BENCH_WITHOUT_PREDICTION_IDS"):
+        from benchmarks.apps import skip_prediction_ids
+
+        skip_prediction_ids()
     app = create_app()
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
@@ -137,6 +142,9 @@ def main() -> None:
     off, on = per_request["off"], per_request["mlotel"]
     print(f"\nmlotel costs {(on - off) / 1e6:.2f} M instructions per request over off's {off / 1e6:.2f} M; "
           f"ratio off/mlotel {off / on:.3f} ({args.requests} requests each, every thread, export included)")
+    ids = on - per_request["no-ids"]
+    print(f"of which the prediction id (signed, one per instance): {ids / 1e3:.0f} K instructions per request, "
+          f"{ids / on:.1%} of the request with mlotel")
 
 
 if __name__ == "__main__":

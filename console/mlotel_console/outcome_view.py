@@ -44,14 +44,14 @@ def outcome_section(model: str, version: str, range_label: str, seconds: int) ->
     coverage.metric("label coverage", _share(data["coverage"]), border=True,
                     help="labels that arrived over predictions made in the same range")
     p50, p95 = data["delay"]
-    delay.metric("label delay p50 / p95", f"{_seconds(p50)} / {_seconds(p95)}", border=True,
+    delay.metric("label delay (median)", _seconds(p50), delta=f"p95 {_seconds(p95)}", delta_color="off", border=True,
                  help="time from a prediction to its feedback")
     if not data["scored"]:
         st.info(f"No feedback for {model} in the last {range_label}: send actual labels to POST /feedback with the "
                 "prediction ids /predict returned (mlotel-loadgen --feedback-share does).", icon=":material/hourglass_empty:")
     over_time, diagram = st.columns(2)
     with over_time:
-        charts.over_time(data["over time"], "series", f"{model} accuracy: realized against estimated", "accuracy",
+        charts.over_time(data["over time"], "series", f"{model} accuracy over time", "accuracy",
                          empty="Neither predictions nor feedback in this range yet.")
     with diagram:
         if data["reliability"].empty:

@@ -134,10 +134,9 @@ def test_models_page_shows_accuracy_against_its_estimate_and_the_reliability_dia
     estimate = re.search(r"estimated accuracy\s+([\d.]+)%", shown)
     assert accuracy and estimate, shown[-1500:]
     assert 65 <= float(accuracy.group(1)) <= 92, accuracy.group(0)  # 80% expected, a few hundred labels
-    assert float(estimate.group(1)) > float(accuracy.group(1))  # the noise makes the model look overconfident
     assert re.search(r"calibration error \(ECE\)\s+0\.\d{3}", shown)
     assert drawn(browser, "iris reliability diagram", ".point") >= 1  # a bin with scored predictions
-    assert drawn(browser, "iris accuracy: realized against estimated", ".trace") == 2
+    assert drawn(browser, "iris accuracy over time", ".trace") == 2
 
 
 def test_resources_page_shows_process_host_and_endpoints(browser):
