@@ -165,7 +165,7 @@ class FeedbackScorer:
         if instruments is None:
             return
         base = {"ml.model.name": issued.model, "ml.model.version": issued.version}
-        attributes = {
+        attributes: dict[str, str | bool] = {
             **base,
             contract.ATTR_CORRECT: issued.label == actual,
             contract.ATTR_CONFIDENCE_BIN: contract.confidence_bin(issued.confidence),

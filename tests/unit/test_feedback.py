@@ -4,25 +4,12 @@ import base64
 import tracemalloc
 
 import pytest
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import mlotel_contract as contract
-from mlotel import FeedbackRefused, FeedbackScorer, PredictionIds, PredictionRecorder, TelemetryConfig, setup_telemetry
-from tests.telemetry_reading import Captured
+from mlotel import FeedbackRefused, FeedbackScorer, PredictionIds, PredictionRecorder, TelemetryConfig
 
 KEY, WINDOW, T0 = b"k" * 32, 3600.0, 1_800_000_000.0
 CLASSES = {"pets": {"cat", "dog"}}
-
-
-@pytest.fixture
-def captured():
-    spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
-    config = TelemetryConfig.from_env({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "system_metrics,logging"})
-    telemetry = setup_telemetry(config, span_processors=[SimpleSpanProcessor(spans)], metric_readers=[reader])
-    yield Captured(spans, reader)
-    telemetry.shutdown()
 
 
 def scorer(now: float, ids: PredictionIds | None = None, **config) -> FeedbackScorer:

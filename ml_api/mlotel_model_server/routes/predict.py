@@ -92,7 +92,7 @@ def predict(raw: BodyDep, models: ModelsDep, recorder: RecorderDep, settings: Se
                 labels, confidences = model.predict(features)
             prediction.set_results(labels, confidences)
             with prediction.stage("postprocess"):
-                ids = prediction.prediction_ids() or [None] * len(labels)
+                ids: list[str | None] = [*prediction.prediction_ids()] or [None] * len(labels)
                 predictions = [
                     {"label": label, "confidence": conf, "prediction_id": id_}
                     for label, conf, id_ in zip(labels, confidences, ids)
