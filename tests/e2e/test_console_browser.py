@@ -128,7 +128,7 @@ def drawn(driver, title: str, selector: str) -> int:
 
 def test_models_page_shows_accuracy_against_its_estimate_and_the_reliability_diagram(browser):
     """The traffic fixture sends labels back for half the predictions, 20% of them wrong."""
-    shown = visit(browser, "models-accuracy", "/models?model=iris&range=15m")
+    shown = visit(browser, "models-accuracy", "/models?model=iris&range=5m")
     assert "Is the model right?" in shown
     accuracy = re.search(r"realized accuracy\s+([\d.]+)%", shown)
     estimate = re.search(r"estimated accuracy\s+([\d.]+)%", shown)
