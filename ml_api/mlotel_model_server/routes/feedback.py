@@ -16,9 +16,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ValidationError
 
 from mlotel import FeedbackRefused
-from mlotel_backends.api_errors import ClientError, error_responses
 from mlotel_model_server.dependencies import BodyDep, FeedbackDep, SettingsDep
 from mlotel_model_server.schemas import FeedbackRequest, FeedbackResponse
+from mlotel_service_kit.api_errors import ClientError, error_responses
 
 router = APIRouter(prefix="/feedback", tags=["feedback"])
 
