@@ -63,7 +63,7 @@ def run_demo(duration: int = 30) -> None:
     calibration = _per_model(contract.calibration_error())
     for model in sorted(accuracy):
         print(f"  {model:<8} accuracy {accuracy[model]:6.1%} from feedback, {estimate.get(model, float('nan')):6.1%} "
-              f"estimated from confidence, calibration error {calibration.get(model, float('nan')):.3f}")
+              f"estimated from confidence, calibration error {calibration.get(model, float('nan')):.3f} (last 10 minutes)")
     print("per model, from this run's answers (a request is low-confidence when any of its predictions is):")
     for model, share in summary["low_confidence"].items():
         print(f"  {model:<8} low-confidence {share['requests']:6.1%} of requests, {share['rows']:6.1%} of predictions")
