@@ -23,6 +23,7 @@ Grafana's ``$__rate_interval`` alike.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -180,6 +181,19 @@ def error_ratio(scope: Scope = Scope()) -> str:
 def latency_quantile(q: float, scope: Scope = Scope()) -> str:
     """Prediction latency in seconds at quantile ``q``."""
     return f"histogram_quantile({q}, {_sum_rate(f'{PROM_DURATION}_bucket', scope, extra=('le',))})"
+
+
+def bucket_floor(value: float | None, bounds: tuple[float, ...] = DURATION_BUCKETS) -> float:
+    """The lower edge of the histogram bucket (``bounds``, the upper edges) that a quantile estimate
+    ``value`` lies in; 0 in the first bucket, NaN for no estimate.
+
+    ``histogram_quantile`` interpolates inside the bucket, so the p95 of ten predictions between
+    2.5 and 3.4 s may read 4.4 s, above every one of them. The bucket's lower edge cannot: at least
+    5% of the observations lie above it. Links to "the predictions slower than the p95" search from here.
+    """
+    if value is None or math.isnan(value):
+        return math.nan
+    return max((bound for bound in bounds if bound < value), default=0.0)
 
 
 def low_confidence_ratio(scope: Scope = Scope()) -> str:
