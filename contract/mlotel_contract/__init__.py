@@ -287,7 +287,7 @@ def alerts_by_rule() -> str:
 
 
 # The collectors' own metrics (their telemetry port, job "otel-collector-self"): one
-# target, so one instance label, per gateway of a pool (scripts/stack.py GATEWAYS=N).
+# target, so one instance label, per gateway of a pool (scripts/stack/ GATEWAYS=N).
 COLLECTOR_JOB = "otel-collector-self"
 GATEWAY = "instance"
 PROM_RECEIVER_ACCEPTED_SPANS = "otelcol_receiver_accepted_spans_total"
