@@ -24,5 +24,3 @@ class Settings(BaseSettings):
     max_batch_size: int = Field(1024, ge=1, description="most instances in one request")
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="largest request body accepted")
 
-
-settings = Settings()
