@@ -1,5 +1,12 @@
-"""The metrics contract of mlotel: instrument names, buckets, the Prometheus
-names they become, and the PromQL over them.
+"""The metrics contract of mlotel: instrument and attribute names, buckets, the
+Prometheus names they become, and the PromQL over them. A module of its own
+distribution with no dependencies (it imports only the standard library), so
+that what reads metrics need not install the library and its SDK.
+
+What writes them takes their names from here: the recorder and the middleware
+(``instrumentation/mlotel``), the model server (its service name) and the
+alert-rule service's own ``GET /metrics``. Statistics over the metrics (drift)
+are not here but where they are computed, in the alert-rule service.
 
 Everything that reads mlotel's metrics takes them from here: the recording
 rules (``prometheus/rules/ml.rules.yml``) and the default alert rules
