@@ -1,5 +1,12 @@
-"""The metrics contract of mlotel: instrument names, buckets, the Prometheus
-names they become, and the PromQL over them.
+"""The metrics contract of mlotel: instrument and attribute names, buckets, the
+Prometheus names they become, and the PromQL over them. A module of its own
+distribution with no dependencies (it imports only the standard library), so
+that what reads metrics need not install the library and its SDK.
+
+What writes them takes their names from here: the recorder and the middleware
+(``instrumentation/mlotel``), the model server (its service name) and the
+alert-rule service's own ``GET /metrics``. Statistics over the metrics (drift)
+are not here but where they are computed, in the alert-rule service.
 
 Everything that reads mlotel's metrics takes them from here: the recording
 rules (``prometheus/rules/ml.rules.yml``) and the default alert rules
@@ -58,7 +65,10 @@ PROM_PROCESS_THREADS = "process_thread_count"
 PROM_SYSTEM_CPU = "system_cpu_utilization_ratio"
 PROM_SYSTEM_MEMORY = "system_memory_usage_bytes"
 PROM_SYSTEM_DISK_IO = "system_disk_io_bytes_total"
+# The alert-rule service's own metrics (its GET /metrics, mlotel_alerting/exposition.py).
 PROM_ALERTS = "mlotel_alerting_alerts"
+PROM_RULE_HEALTHY = "mlotel_alerting_rule_healthy"
+PROM_DELIVERY_FAILURES = "mlotel_alerting_delivery_failures_total"
 
 # Prometheus label names.
 MODEL = "ml_model_name"
@@ -74,7 +84,32 @@ MEMORY_STATE = "system_memory_state"
 DISK_DIRECTION = "disk_io_direction"
 STATUS = "http_response_status_code"
 
-# The Prometheus job of the ML API's own metrics (prometheus/prometheus.yml).
+# OpenTelemetry attribute names mlotel sets (the standard ones, error.type and
+# http.*, come from opentelemetry-semantic-conventions). On metrics they become the
+# Prometheus labels above; the predict span carries them too, and the console reads
+# them from Jaeger.
+ATTR_MODEL_NAME = "ml.model.name"
+ATTR_MODEL_VERSION = "ml.model.version"
+ATTR_PREDICTION_LABEL = "ml.prediction.label"
+ATTR_LOW_CONFIDENCE = "ml.prediction.low_confidence"
+ATTR_BATCH_SIZE = "ml.batch.size"
+# The predict span's summary of its results.
+ATTR_CONFIDENCE_MIN = "ml.prediction.confidence.min"
+ATTR_CONFIDENCE_MAX = "ml.prediction.confidence.max"
+ATTR_CONFIDENCE_MEAN = "ml.prediction.confidence.mean"
+ATTR_LOW_CONFIDENCE_COUNT = "ml.prediction.low_confidence_count"
+# A stage span's name, and the instance's feature values (only when request capture is switched on).
+ATTR_STAGE = "ml.stage"
+ATTR_REQUEST_FEATURES = "ml.request.features"
+
+
+def stage_duration_attribute(stage: str) -> str:
+    """The predict span's attribute holding one stage's duration in milliseconds."""
+    return f"ml.stage.{stage}.duration_ms"
+
+
+# The model server's service.name, which the collector makes the Prometheus job of
+# its metrics (prometheus/prometheus.yml) and Jaeger the service of its traces.
 API_JOB = "ml-api"
 QUANTILES = (0.5, 0.95, 0.99)
 # The default alert rules' thresholds: the rules fire there and the console's gauges turn red there.
@@ -110,8 +145,10 @@ class Scope:
 
 def for_model(model: str, version: str = "", scope: Scope = Scope()) -> Scope:
     """``scope`` narrowed to one model (and one version, if given); names are quoted for PromQL."""
-    # A JSON string is a valid PromQL string literal: the same escapes.
-    wanted = [f"{MODEL}={json.dumps(model)}", *([f"{VERSION}={json.dumps(version)}"] if version else [])]
+    # A JSON string is a valid PromQL string literal: the same escapes. Other characters stay as they
+    # are (UTF-8): JSON's \u escapes of surrogate pairs, for those beyond the BMP, are not PromQL's.
+    wanted = [f"{MODEL}={json.dumps(model, ensure_ascii=False)}",
+              *([f"{VERSION}={json.dumps(version, ensure_ascii=False)}"] if version else [])]
     return scope(matchers=", ".join(m for m in (scope.matchers, *wanted) if m))
 
 
@@ -252,41 +289,6 @@ def disk_io_rate(scope: Scope = _HOST_BY_DISK_DIRECTION) -> str:
     return _sum_rate(PROM_SYSTEM_DISK_IO, scope)
 
 
-# Confidence drift: the population stability index (PSI) between a histogram's
-# distribution over a recent window and over a baseline window,
-#     PSI = Σ (recentᵢ − baselineᵢ) · ln(recentᵢ / baselineᵢ)
-# over the buckets as proportions (< 0.1 stable, 0.1–0.25 moderate, > 0.25 a real shift).
-# Here rather than in the alert-rule service so the console computes the same index.
-
-# Proportions are floored at this so that an empty bucket on one side does not
-# make the index infinite.
-PSI_EPSILON = 1e-4
-
-
-def bucket_counts(cumulative: dict[float, float]) -> list[float]:
-    """Observations per bucket, in ``le`` order, from Prometheus' cumulative counts (clamped at 0)."""
-    bounds = sorted(cumulative)
-    counts, below = [], 0.0
-    for bound in bounds:
-        counts.append(max(cumulative[bound] - below, 0.0))
-        below = max(below, cumulative[bound])
-    return counts
-
-
-def psi(baseline: list[float], recent: list[float]) -> float:
-    """The index between two count vectors over the same buckets."""
-    if len(baseline) != len(recent):
-        raise ValueError("both distributions need the same buckets")
-    total_b, total_r = sum(baseline), sum(recent)
-    if total_b <= 0 or total_r <= 0:
-        raise ValueError("a distribution without observations has no proportions")
-    index = 0.0
-    for b, r in zip(baseline, recent):
-        p, q = max(r / total_r, PSI_EPSILON), max(b / total_b, PSI_EPSILON)
-        index += (p - q) * math.log(p / q)
-    return index
-
-
 def active_alerts(state: str = "firing") -> str:
     """Alerts of the alert-rule service in ``state``; 0 rather than nothing when there are none."""
     return f'sum({PROM_ALERTS}{{state="{state}"}}) or vector(0)'
@@ -298,7 +300,7 @@ def alerts_by_rule() -> str:
 
 
 # The collectors' own metrics (their telemetry port, job "otel-collector-self"): one
-# target, so one instance label, per gateway of a pool (scripts/stack.py GATEWAYS=N).
+# target, so one instance label, per gateway of a pool (scripts/stack/ GATEWAYS=N).
 COLLECTOR_JOB = "otel-collector-self"
 GATEWAY = "instance"
 PROM_RECEIVER_ACCEPTED_SPANS = "otelcol_receiver_accepted_spans_total"

@@ -47,6 +47,7 @@ from functools import cached_property
 from typing import Any
 
 from opentelemetry import context, metrics, trace
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.trace import Span, Status, StatusCode
 
 import mlotel_contract as contract
@@ -122,13 +123,13 @@ class Prediction:
         return _Stage(self.stages, name)
 
     def stage_durations(self) -> dict[str, float]:
-        return {f"ml.stage.{name}.duration_ms": (end - start) / 1e6 for name, start, end in self.stages}
+        return {contract.stage_duration_attribute(name): (end - start) / 1e6 for name, start, end in self.stages}
 
     def _emit_stage_spans(self) -> None:
         parent = trace.set_span_in_context(self.span)
         for name, start, end in self.stages:
             stage_span = self._recorder.tracer.start_span(
-                name, context=parent, start_time=start, attributes={"ml.stage": name}
+                name, context=parent, start_time=start, attributes={contract.ATTR_STAGE: name}
             )
             stage_span.end(end_time=end)
 
@@ -142,7 +143,7 @@ class Prediction:
     def capture_features(self, instance: Sequence[float]) -> None:
         """Put one instance's feature values on the span, only if capture is switched on."""
         if self._recorder.config.capture_request_content and self.span.is_recording():
-            self.span.set_attribute("ml.request.features", json.dumps(list(instance[:MAX_CAPTURED_FEATURES])))
+            self.span.set_attribute(contract.ATTR_REQUEST_FEATURES, json.dumps(list(instance[:MAX_CAPTURED_FEATURES])))
 
 
 def current_prediction() -> Prediction | None:
@@ -210,8 +211,8 @@ class PredictionRecorder:
 
     @contextmanager
     def _predict(self, model: str, version: str, batch_size: int) -> Iterator[Prediction]:
-        base = {"ml.model.name": model, "ml.model.version": version}
-        span = self.tracer.start_span(f"predict {model}", attributes={**base, "ml.batch.size": batch_size})
+        base = {contract.ATTR_MODEL_NAME: model, contract.ATTR_MODEL_VERSION: version}
+        span = self.tracer.start_span(f"predict {model}", attributes={**base, contract.ATTR_BATCH_SIZE: batch_size})
         prediction = Prediction(self, span, model, version)
         token = context.attach(context.set_value(_PREDICTION_KEY, prediction, trace.set_span_in_context(span)))
         start = time.perf_counter()
@@ -237,15 +238,15 @@ class PredictionRecorder:
             self._record(
                 self._instruments.errors.add,
                 1,
-                {"ml.model.name": model, "ml.model.version": version, "error.type": error_type},
+                {contract.ATTR_MODEL_NAME: model, contract.ATTR_MODEL_VERSION: version, ERROR_TYPE: error_type},
             )
 
     def _record_failure(self, span: Span, base: dict[str, Any], error_type: str, exc: BaseException) -> None:
         span.record_exception(exc)
         span.set_status(Status(StatusCode.ERROR, error_type))
-        span.set_attribute("error.type", error_type)
+        span.set_attribute(ERROR_TYPE, error_type)
         if self._instruments is not None:
-            self._record(self._instruments.errors.add, 1, {**base, "error.type": error_type})
+            self._record(self._instruments.errors.add, 1, {**base, ERROR_TYPE: error_type})
 
     def _record_success(self, prediction: Prediction, base: dict[str, Any], batch_size: int, seconds: float) -> None:
         confidences = prediction.confidences
@@ -256,13 +257,13 @@ class PredictionRecorder:
             # One call: each set_attribute takes the span's lock.
             summary = prediction.stage_durations()
             if confidences:
-                summary["ml.prediction.confidence.min"] = min(confidences)
-                summary["ml.prediction.confidence.max"] = max(confidences)
-                summary["ml.prediction.confidence.mean"] = sum(confidences) / len(confidences)
-                summary["ml.prediction.low_confidence_count"] = low
+                summary[contract.ATTR_CONFIDENCE_MIN] = min(confidences)
+                summary[contract.ATTR_CONFIDENCE_MAX] = max(confidences)
+                summary[contract.ATTR_CONFIDENCE_MEAN] = sum(confidences) / len(confidences)
+                summary[contract.ATTR_LOW_CONFIDENCE_COUNT] = low
             span.set_attributes(summary)
             if low:
-                span.add_event("low_confidence", {"ml.prediction.low_confidence_count": low, "threshold": threshold})
+                span.add_event("low_confidence", {contract.ATTR_LOW_CONFIDENCE_COUNT: low, "threshold": threshold})
         instruments = self._instruments
         if instruments is None:
             return
@@ -283,11 +284,11 @@ class PredictionRecorder:
 
     def _label_attributes(self, base: dict[str, Any], label: Any, is_low: bool) -> tuple[dict, dict]:
         """Attribute sets per label, built once: labels are a small bounded set per model."""
-        key = (base["ml.model.name"], base["ml.model.version"], label, is_low)
+        key = (base[contract.ATTR_MODEL_NAME], base[contract.ATTR_MODEL_VERSION], label, is_low)
         cached = self._attribute_cache.get(key)
         if cached is None:
-            by_label = {**base, "ml.prediction.label": str(label)}
+            by_label = {**base, contract.ATTR_PREDICTION_LABEL: str(label)}
             # The flag makes the low-confidence ratio exact for any threshold, not only a bucket bound.
-            cached = (by_label, {**by_label, "ml.prediction.low_confidence": is_low})
+            cached = (by_label, {**by_label, contract.ATTR_LOW_CONFIDENCE: is_low})
             self._attribute_cache[key] = cached
         return cached

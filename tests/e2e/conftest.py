@@ -3,16 +3,13 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 import pytest
 
 from harness.native_stack import API, STACK_ENV
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-import stack  # noqa: E402
+from harness.processes import ROOT
+from scripts import stack
 
 
 @pytest.fixture(scope="session")

@@ -57,14 +57,17 @@ def body(model: str, version: str) -> None:
                help=f"share under the low-confidence threshold; the default alert fires over {LOW_CONFIDENCE_LIMIT:.0%}")
     index.metric("confidence drift (PSI)", "—" if math.isnan(data["psi"]) else f"{data['psi']:.3f}",
                  delta=drift(data["psi"]), delta_color="off", border=True,
-                 help=f"last {range_label} against the {range_label} before; over {PSI_LIMIT} is a real shift")
+                 help=f"population stability index of the confidence histogram, last {range_label} against the "
+                      f"{range_label} before (computed by the alert-rule service); over {PSI_LIMIT} is a real shift")
     sizes = data["batch"]
     batch.metric("batch size p50 / p95 / p99",
                  " / ".join("—" if math.isnan(v) else f"{v:.0f}" for v in sizes.values()), border=True)
 
     distribution, labels = st.columns(2)
     with distribution:
-        if data["confidence"]["recent"].sum() or data["confidence"]["baseline"].sum():
+        if data["drift error"]:
+            st.warning(f"Confidence drift unavailable: {data['drift error']}", icon=":material/cloud_off:")
+        elif sum(data["confidence"]["recent"]) or sum(data["confidence"]["baseline"]):
             charts.bars(data["confidence"].rename(columns={"recent": f"last {range_label}",
                                                            "baseline": f"the {range_label} before"}),
                         "confidence", [f"last {range_label}", f"the {range_label} before"],

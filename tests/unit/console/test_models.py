@@ -3,7 +3,6 @@
 import math
 
 from harness.console.seen import chart_titles, without_data
-from mlotel_backends.prometheus import Sample
 from mlotel_console.model_data import confidence
 from mlotel_console.outcome_data import reliability
 from mlotel_contract import CONFIDENCE_BIN
@@ -45,16 +44,22 @@ def test_prometheus_down_is_a_banner_not_a_traceback(open_page):
     assert "Prometheus" in app.warning[0].value
 
 
-def test_confidence_histogram_is_de_cumulated_and_shared_out():
-    def buckets(counts):
-        return [Sample({"le": le}, value) for le, value in zip(("0.5", "0.9", "+Inf"), counts)]
-
-    frame, index = confidence(buckets([2, 6, 10]), buckets([1, 3, 5]))
+def test_the_services_drift_is_shown_as_shares_per_bucket():
+    answer = {"le": ["0.5", "0.9", "+Inf"], "recent": [2.0, 4.0, 4.0], "baseline": [1.0, 2.0, 2.0], "psi": 0.0}
+    frame, index = confidence(answer)
     assert list(frame["confidence"]) == ["0–0.5", "0.5–0.9", "0.9–1"]
     assert list(frame["recent"]) == [0.2, 0.4, 0.4] and list(frame["baseline"]) == [0.2, 0.4, 0.4]
     assert index == 0
-    _, nothing = confidence(buckets([2, 6, 10]), buckets([0, 0, 0]))
+    _, nothing = confidence({**answer, "baseline": [0.0, 0.0, 0.0], "psi": None})
     assert math.isnan(nothing)  # no baseline, no index
+
+
+def test_the_alert_rule_service_down_leaves_the_rest_of_the_page(open_page):
+    app, _ = open_page("views/models.py", "models", VIEW, down={"alerting"})
+    assert not app.exception
+    assert app.warning[0].value.startswith("Confidence drift unavailable: alert-rule service")
+    assert {metric.label: metric.value for metric in app.metric}["confidence drift (PSI)"] == "—"
+    assert chart_titles(app) == ["digits prediction latency", "predictions by label"]
 
 
 def test_no_model_served_yet_is_a_hint(open_page, monkeypatch):
