@@ -21,6 +21,16 @@ do not pay for three more spans. Metrics are taken while the span is
 current, so their exemplars point at this trace, and with ``MLOTEL_FASTPATH``
 recorded off the request path (:mod:`mlotel.request_path`). An exception inside the
 block is recorded on the span and counted in ``ml.prediction.errors``.
+
+Two more calls:
+
+- ``prediction.capture_features(instance)`` puts one instance's feature
+  values (at most 64) on the span as ``ml.request.features``, and only with
+  ``MLOTEL_CAPTURE_REQUEST_CONTENT=true``: the variable alone captures
+  nothing, since only the code knows which values are the features.
+- ``recorder.record_rejected(model, version, error_type)`` counts a request
+  refused before any prediction (bad input, unknown model) in
+  ``ml.prediction.errors`` with that ``error.type``; no span.
 """
 
 from __future__ import annotations
