@@ -64,8 +64,9 @@ async def _drive(requests: int, factory: str) -> None:
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
         "path": "/predict", "raw_path": b"/predict", "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
-                    (b"content-length", str(len(BODY)).encode())],
+        # A user agent, as every real client sends (the server span records it).
+        "headers": [(b"host", b"127.0.0.1"), (b"user-agent", b"python-httpx/0.28.1"),
+                    (b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())],
         "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
     }
 

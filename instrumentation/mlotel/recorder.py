@@ -29,11 +29,20 @@ and add their results to it instead of recording a second prediction.
 Results with labels and no confidences (a ``predict`` that gives classes
 only) count in ``ml.predictions`` by label, without the low-confidence flag.
 
-``prediction_ids()`` signs one id per prediction (:mod:`mlotel.prediction_ids`)
-for a server that answers in its own format to hand back; the client returns
-it with the actual outcome and :class:`mlotel.feedback.FeedbackScorer`, built
-on ``recorder.prediction_ids``, scores it. Switched off, the recorder gives
-no ids (an empty list).
+More calls:
+
+- ``prediction.capture_features(instance)`` puts one instance's feature
+  values (at most 64) on the span as ``ml.request.features``, and only with
+  ``MLOTEL_CAPTURE_REQUEST_CONTENT=true``: the variable alone captures
+  nothing, since only the code knows which values are the features.
+- ``recorder.record_rejected(model, version, error_type)`` counts a request
+  refused before any prediction (bad input, unknown model) in
+  ``ml.prediction.errors`` with that ``error.type``; no span.
+- ``prediction.prediction_ids()`` signs one id per prediction (:mod:`mlotel.prediction_ids`)
+  for a server that answers in its own format to hand back; the client returns
+  it with the actual outcome and :class:`mlotel.feedback.FeedbackScorer`, built
+  on ``recorder.prediction_ids``, scores it. Switched off, the recorder gives
+  no ids (an empty list).
 """
 
 from __future__ import annotations
