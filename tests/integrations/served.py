@@ -1,0 +1,126 @@
+"""A model server from PyPI run as its users run it, under ``opentelemetry-instrument``, exporting
+to a real OTLP receiver; and what every server's test asserts on what it received.
+
+The server's venv is built by ``scripts/integration_venv.sh`` (PyPI, so outside a network
+namespace: ``make test-integrations`` builds them first, then runs the tests inside one).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlotel_contract as contract
+from scripts.api_process import ROOT, stop, wait_healthy
+from scripts.otlp_receiver import OtlpReceiver, attributes, poll_until
+
+APPS = Path(__file__).parent / "apps"
+SERVER_KIND = 2  # OTLP's SPAN_KIND_SERVER
+# The iris rows the tests send: one of each class, so that the labels differ.
+IRIS_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3]]
+
+
+def venv(name: str) -> Path:
+    """The venv of ``scripts/integration_venv.sh <name>``, built if it is not there yet."""
+    built = subprocess.run([str(ROOT / "scripts" / "integration_venv.sh"), name], check=True, capture_output=True, text=True)
+    return Path(built.stdout.strip())
+
+
+@contextmanager
+def served(venv: Path, args: list[str], ready_url: str, cwd: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[OtlpReceiver]:
+    """``opentelemetry-instrument <args>`` from ``venv``, healthy at ``ready_url``, exporting to the receiver yielded."""
+    with OtlpReceiver() as receiver:
+        inherited = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH") and not k.startswith(("OTEL_", "MLOTEL_"))}
+        full_env = {
+            **inherited,
+            "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
+            "OTEL_SERVICE_NAME": "served-model",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint("grpc"),
+            "OTEL_METRIC_EXPORT_INTERVAL": "300",
+            **(env or {}),
+        }
+        with open(log, "w") as out:
+            process = subprocess.Popen([str(venv / "bin" / "opentelemetry-instrument"), *args], cwd=cwd, env=full_env,
+                                       stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                wait_healthy(ready_url, timeout=180, process=process)
+                yield receiver
+            finally:
+                stop(process)
+
+
+@dataclass
+class Received:
+    server: object
+    predict: object
+
+
+def predictions(receiver: OtlpReceiver, model: str, requests: int) -> list[Received]:
+    """Each traced request's server span and its one ``predict <model>`` span, once all ``requests`` are in."""
+
+    def complete():
+        by_trace: dict[bytes, list] = {}
+        for _, _, span in receiver.spans():
+            by_trace.setdefault(span.trace_id, []).append(span)
+        found = [spans for spans in by_trace.values() if any(s.name == f"predict {model}" for s in spans)]
+        return found if len(found) >= requests and all(any(s.kind == SERVER_KIND for s in spans) for spans in found) else None
+
+    received = []
+    for spans in poll_until(complete, timeout=60):
+        (server,) = [s for s in spans if s.kind == SERVER_KIND]
+        (predict,) = [s for s in spans if s.name.startswith("predict ")]  # one prediction per request, not two
+        received.append(Received(server, predict))
+    return received
+
+
+def metric_points(receiver: OtlpReceiver, name: str, model: str) -> list:
+    """The last export's points of ``name`` for ``model`` (cumulative temporality: the last is the total)."""
+    found = receiver.metrics(name)
+    if not found:
+        return []
+    data = found[-1][2]
+    points = data.histogram.data_points if data.WhichOneof("data") == "histogram" else data.sum.data_points
+    return [p for p in points if attributes(p.attributes).get("ml.model.name") == model]
+
+
+def assert_ml_metrics(receiver: OtlpReceiver, model: str, version: str, requests: int, instances: int, labels: set[str]) -> None:
+    """The recorder's metrics, exactly: one duration per request, one confidence and count per instance."""
+
+    def all_in():
+        durations = metric_points(receiver, contract.PREDICTION_DURATION, model)
+        return durations if sum(p.count for p in durations) >= requests else None
+
+    durations = poll_until(all_in, timeout=30)
+    assert sum(p.count for p in durations) == requests
+    assert {attributes(p.attributes)["ml.model.version"] for p in durations} == {version}
+    assert {tuple(p.explicit_bounds) for p in durations} == {contract.DURATION_BUCKETS}
+
+    batch = poll_until(lambda: metric_points(receiver, contract.BATCH_SIZE, model))
+    assert sum(p.sum for p in batch) == instances and sum(p.count for p in batch) == requests
+
+    confidence = poll_until(lambda: metric_points(receiver, contract.CONFIDENCE, model))
+    assert {tuple(p.explicit_bounds) for p in confidence} == {contract.CONFIDENCE_BUCKETS}
+    assert sum(p.count for p in confidence) == instances
+    assert {attributes(p.attributes)["ml.prediction.label"] for p in confidence} == labels
+    assert all(0 < p.sum / p.count <= 1 for p in confidence)
+
+    counted = poll_until(lambda: metric_points(receiver, contract.PREDICTIONS, model))
+    assert sum(p.as_int for p in counted) == instances
+    assert {attributes(p.attributes)["ml.model.version"] for p in counted} == {version}
+
+
+def assert_prediction_span(received: Received, model: str, version: str, batch_size: int) -> dict:
+    """The predict span is the server span's child and names the model; returns its attributes."""
+    assert received.predict.name == f"predict {model}"
+    assert received.predict.parent_span_id == received.server.span_id
+    assert received.predict.trace_id == received.server.trace_id
+    found = attributes(received.predict.attributes)
+    assert found["ml.model.name"] == model
+    assert found["ml.model.version"] == version
+    assert found["ml.batch.size"] == batch_size
+    assert 0 < found["ml.prediction.confidence.min"] <= found["ml.prediction.confidence.max"] <= 1
+    return found
