@@ -16,11 +16,13 @@ PYTHON=${PYTHON:-python3}
 
 # The ends of each server's supported range (the instrumentors' _instruments)
 # that resolve next to mlotel's OpenTelemetry pins, with the model library it serves.
+# uvloop for MLServer: its parallel worker calls asyncio.get_event_loop() before
+# any loop is set, which uvloop 0.22+ refuses (the worker dies, no model loads).
 declare -A REQUIREMENTS=(
   [kserve-oldest]="kserve==0.17.0 scikit-learn==1.9.1"
   [kserve-newest]="kserve==0.21.0 scikit-learn==1.9.1"
-  [mlserver-oldest]="mlserver==1.6.1 mlserver-sklearn==1.6.1 scikit-learn==1.9.1"
-  [mlserver-newest]="mlserver==1.7.1 mlserver-sklearn==1.7.1 scikit-learn==1.9.1"
+  [mlserver-oldest]="mlserver==1.6.1 mlserver-sklearn==1.6.1 scikit-learn==1.9.1 uvloop==0.21.0"
+  [mlserver-newest]="mlserver==1.7.1 mlserver-sklearn==1.7.1 scikit-learn==1.9.1 uvloop==0.21.0"
   [bentoml-oldest]="bentoml==1.4.0 scikit-learn==1.9.1"
   [bentoml-newest]="bentoml==1.4.40 scikit-learn==1.9.1"
 )

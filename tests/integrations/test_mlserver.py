@@ -1,0 +1,44 @@
+"""MLServer from PyPI (both ends of the supported range) serving a scikit-learn model with its
+model-settings.json, started with ``mlserver start`` under ``opentelemetry-instrument``, its
+parallel worker on as by default: each request is a server span with one ``predict iris`` span
+inside, the model's name and version from its settings, and the recorder's ML metrics over OTLP."""
+
+import shutil
+import subprocess
+
+import httpx
+import pytest
+
+from scripts.otlp_receiver import free_port
+from tests.integrations.served import APPS, IRIS_ROWS, assert_ml_metrics, assert_prediction_span, predictions, served, venv
+
+pytestmark = [pytest.mark.integration, pytest.mark.integrations]
+REQUESTS = 3
+
+
+@pytest.mark.parametrize("end", ["oldest", "newest"])
+def test_mlserver_request_is_one_prediction_named_by_its_model_settings(end, tmp_path):
+    python = venv(f"mlserver-{end}")
+    models = tmp_path / "models"
+    shutil.copytree(APPS / "mlserver_models", models)
+    subprocess.run([python / "bin" / "python", APPS / "train_iris.py", models / "iris"], check=True)
+    port = free_port()
+    env = {"MLSERVER_HTTP_PORT": str(port), "MLSERVER_GRPC_PORT": str(free_port()), "MLSERVER_METRICS_PORT": str(free_port())}
+    base = f"http://127.0.0.1:{port}"
+    request = {
+        "inputs": [{"name": "features", "shape": [len(IRIS_ROWS), 4], "datatype": "FP64", "data": sum(IRIS_ROWS, [])}],
+        "outputs": [{"name": "predict_proba"}],
+    }
+    with served(python, ["mlserver", "start", str(models)], f"{base}/v2/models/iris/ready", tmp_path, tmp_path / "server.log", env) as receiver:
+        for _ in range(REQUESTS):
+            response = httpx.post(f"{base}/v2/models/iris/infer", json=request, timeout=30)
+            assert response.status_code == 200, response.text
+        assert httpx.post(f"{base}/v2/models/absent/infer", json=request, timeout=30).status_code == 404
+        received = predictions(receiver, "iris", REQUESTS)
+        assert len(received) == REQUESTS
+        for one in received:
+            assert one.server.name == "POST /v2/models/{model_name}/infer"
+            assert_prediction_span(one, "iris", "v1", len(IRIS_ROWS))
+        assert_ml_metrics(receiver, "iris", "v1", REQUESTS, REQUESTS * len(IRIS_ROWS), labels={"0", "1", "2"})
+        assert not [s for _, _, s in receiver.spans() if s.name == "predict absent"]
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
