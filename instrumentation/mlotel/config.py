@@ -40,7 +40,11 @@ ATTRIBUTE_VALUE_LENGTH = 8192
 # The collector's OTLP/gRPC receiver refuses a message over 4 MiB unless told
 # otherwise, and with it every span in it; 3 MiB leaves room for a proxy's framing.
 SPAN_EXPORT_MAX_BYTES = 3 * 1024 * 1024
-KNOWN_INSTRUMENTATIONS = ("fastapi", "system_metrics", "logging", "mlotel", "mlotel_http")
+KNOWN_INSTRUMENTATIONS = (
+    "fastapi", "system_metrics", "logging", "mlotel", "mlotel_http",
+    "mlotel_sklearn", "mlotel_xgboost", "mlotel_lightgbm", "mlotel_onnxruntime",
+    "mlotel_kserve", "mlotel_mlserver", "mlotel_bentoml",
+)
 # RFC 9110's methods and PATCH, as the HTTP semantic conventions define "known".
 DEFAULT_KNOWN_METHODS = frozenset(m.value for m in HttpRequestMethodValues if m is not HttpRequestMethodValues.OTHER)
 
@@ -193,6 +197,8 @@ class TelemetryConfig:
     attribute_value_length: int = ATTRIBUTE_VALUE_LENGTH
     span_attribute_value_length: int = ATTRIBUTE_VALUE_LENGTH
     span_export_max_bytes: int = SPAN_EXPORT_MAX_BYTES
+    model_name: str | None = None
+    model_version: str | None = None
     unknown_instrumentations: tuple[str, ...] = field(default=())
 
     @classmethod
@@ -224,6 +230,8 @@ class TelemetryConfig:
             "known_http_methods": _known_methods(environ),
             **_attribute_lengths(environ),
             "span_export_max_bytes": _positive_int(environ, env.MLOTEL_SPAN_EXPORT_MAX_BYTES, SPAN_EXPORT_MAX_BYTES),
+            "model_name": environ.get(env.MLOTEL_MODEL_NAME, "").strip() or None,
+            "model_version": environ.get(env.MLOTEL_MODEL_VERSION, "").strip() or None,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -17,9 +17,9 @@ class of the model defines them, timed on the span as
 ``ml.stage.<stage>.duration_ms`` (and as child spans when slow or failed).
 
 - model name: the ``kserve.Model``'s ``name``, the one in the URL;
-- model version: the v2 request's ``model_version`` when it names one, else
-  the model object's ``version`` attribute when it has one, else ``"unknown"``
-  (KServe itself has no model versions);
+- model version: the v2 request's ``model_version`` when it names one (KServe
+  itself has no model versions yet), else the model object's
+  ``mlotel_model_version`` attribute, ``MLOTEL_MODEL_VERSION``, or ``unknown``;
 - batch size: v1 ``instances`` (or ``inputs``) rows, v2 the first input's first dimension;
 - results: the response's ``predictions`` (v1) or first output (v2), one row
   per instance (:func:`mlotel.instrumentors.serving.results_from_rows`),
@@ -29,19 +29,16 @@ class of the model defines them, timed on the span as
 from __future__ import annotations
 
 import inspect
-from collections.abc import Collection
 from typing import Any
 
-import wrapt  # type: ignore[import-untyped]  # no type information shipped
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]  # not in its __all__
+import wrapt
 from opentelemetry.instrumentation.utils import unwrap
 
 from mlotel.instrumentors import serving
+from mlotel.recorder import current_prediction
 
-_instruments = ("kserve >= 0.15",)
 # KServe's hook -> mlotel's stage name.
 STAGES = {"preprocess": "preprocess", "predict": "inference", "postprocess": "postprocess"}
-UNKNOWN_VERSION = "unknown"
 
 
 def _batch_size(body: Any) -> int:
@@ -55,7 +52,7 @@ def _batch_size(body: Any) -> int:
 
 
 def _version(model: Any, body: Any) -> str:
-    return str(getattr(body, "model_version", None) or getattr(model, "version", None) or UNKNOWN_VERSION)
+    return serving.version_of(getattr(body, "model_version", None), model)
 
 
 def _rows(response: Any) -> list:
@@ -79,7 +76,7 @@ async def _call(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
 
 def _stage(stage: str) -> Any:
     def timed(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-        prediction = serving.current()
+        prediction = current_prediction()
         if prediction is None:
             return wrapped(*args, **kwargs)
         if inspect.iscoroutinefunction(wrapped):
@@ -94,18 +91,15 @@ def _stage(stage: str) -> Any:
     return timed
 
 
-class KServeInstrumentor(BaseInstrumentor):
+class KServeInstrumentor(serving.ServerInstrumentor):
     """A prediction per ``kserve.Model`` call, its lifecycle hooks as stages."""
 
+    _instruments = ("kserve >= 0.17",)
     # Not in __init__: the launcher may construct this singleton again, re-running __init__.
     _hooked: set[tuple[type, str]] = set()
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments
-
-    def _instrument(self, **kwargs: Any) -> None:
-        wrapt.wrap_function_wrapper("kserve.model", "Model.__call__", _call)
-        wrapt.wrap_function_wrapper("kserve.model", "Model.__init__", self._hook_stages)
+    def wrappers(self) -> tuple[tuple[str, str, Any], ...]:
+        return (("kserve.model", "Model.__call__", _call), ("kserve.model", "Model.__init__", self._hook_stages))
 
     def _hook_stages(self, wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
         """Wrap the hooks where this model's class finds them: a subclass overrides them."""
@@ -117,10 +111,7 @@ class KServeInstrumentor(BaseInstrumentor):
                 self._hooked.add((owner, hook))
 
     def _uninstrument(self, **kwargs: Any) -> None:
-        import kserve.model
-
-        unwrap(kserve.model.Model, "__call__")
-        unwrap(kserve.model.Model, "__init__")
+        super()._uninstrument(**kwargs)
         for owner, hook in self._hooked:
             unwrap(owner, hook)
         self._hooked.clear()

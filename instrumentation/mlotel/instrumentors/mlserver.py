@@ -12,11 +12,14 @@ inference request, in one ``predict <model>`` span with the ML metrics of
 :class:`~mlotel.PredictionRecorder`; on REST it is inside the request's
 server span (from mlotel's ``mlotel_http``: MLServer serves with FastAPI).
 The prediction is made in the server's process, so it is there whether the
-model runs in it or in MLServer's parallel workers (the default).
+model runs in it (``parallel_workers: 0``), where the model library's call
+adds its results to it, or in MLServer's parallel workers (the default),
+where the library's call is left unrecorded and the results are the
+response's.
 
 - model name and version: the model's own (``name`` and
-  ``parameters.version`` of its model-settings.json; ``"unknown"`` when it
-  has no version), as MLServer resolved the request to it;
+  ``parameters.version`` of its model-settings.json, as MLServer resolved
+  the request to it; without a version there, ``MLOTEL_MODEL_VERSION`` or ``unknown``);
 - batch size: the first input's first dimension;
 - results: the ``predict_proba`` output when the request asked for it, else
   the first output, one row per instance
@@ -28,17 +31,12 @@ A request for a model that is not there is MLServer's 404 and no prediction.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any
 
-import wrapt  # type: ignore[import-untyped]  # no type information shipped
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]  # not in its __all__
-from opentelemetry.instrumentation.utils import unwrap
+from opentelemetry.instrumentation.utils import suppress_instrumentation
 
 from mlotel.instrumentors import serving
 
-_instruments = ("mlserver >= 1.6",)
-UNKNOWN_VERSION = "unknown"
 PROBABILITIES = "predict_proba"  # mlserver-sklearn's name for a classifier's class probabilities
 
 
@@ -68,23 +66,26 @@ async def _infer(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
         model = await instance._model_registry.get_model(name, version)
     except Exception:
         return await wrapped(*args, **kwargs)  # MLServer's own answer (an unknown model: 404), not a prediction
-    async with serving.server_prediction(model.name, model.version or UNKNOWN_VERSION, _batch_size(payload)) as prediction:
+    async with serving.server_prediction(model.name, serving.version_of(model.version), _batch_size(payload)) as prediction:
         response = await wrapped(*args, **kwargs)
         if prediction is not None:
             serving.set_results(prediction, _rows(response))
         return response
 
 
-class MLServerInstrumentor(BaseInstrumentor):
+async def _in_worker(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    # A parallel worker's model call is the server process's prediction, recorded there: not a second one here.
+    with suppress_instrumentation():
+        return await wrapped(*args, **kwargs)
+
+
+class MLServerInstrumentor(serving.ServerInstrumentor):
     """A prediction per MLServer inference request."""
 
-    def instrumentation_dependencies(self) -> Collection[str]:
-        return _instruments
+    _instruments = ("mlserver >= 1.6",)
 
-    def _instrument(self, **kwargs: Any) -> None:
-        wrapt.wrap_function_wrapper("mlserver.handlers.dataplane", "DataPlane.infer", _infer)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        from mlserver.handlers.dataplane import DataPlane
-
-        unwrap(DataPlane, "infer")
+    def wrappers(self) -> tuple[tuple[str, str, Any], ...]:
+        return (
+            ("mlserver.handlers.dataplane", "DataPlane.infer", _infer),
+            ("mlserver.parallel.worker", "Worker._process_request", _in_worker),
+        )

@@ -1,0 +1,60 @@
+"""XGBoost from PyPI, oldest and newest supported, under ``opentelemetry-instrument`` with no mlotel
+in the program: its scikit-learn API and its native booster, one prediction per call (the
+classifier calling its booster is one; training and margins are none), the default name and
+fingerprint version, and the ML metrics, read back from a real OTLP receiver."""
+
+import json
+
+import pytest
+
+from scripts.otlp_receiver import OtlpReceiver
+from tests.integrations.environments import installed_version, make_venv, points, predict_spans, run_instrumented
+
+pytestmark = pytest.mark.integrations
+
+ENDS = {
+    # XGBoost 2.0 predates numpy 2 and scikit-learn 1.6's estimator tags.
+    "oldest": ("xgboost==2.0.0", "numpy<2", "scikit-learn<1.6"),
+    "newest": ("xgboost", "scikit-learn"),
+}
+
+PROGRAM = """
+import hashlib, json, pickle
+import xgboost as xgb
+from sklearn.datasets import load_iris
+
+X, y = load_iris(return_X_y=True)
+classifier = xgb.XGBClassifier(n_estimators=5).fit(X, y)
+booster = xgb.train({"objective": "binary:logistic"}, xgb.DMatrix(X[:100], label=y[:100]), num_boost_round=5)
+regressor = xgb.XGBRegressor(n_estimators=3).fit(X, y.astype(float))
+
+classifier.predict_proba(X[:5])  # calls its booster: one prediction
+classifier.predict(X[:3])
+booster.predict(xgb.DMatrix(X[:4]))
+booster.predict(xgb.DMatrix(X[:4]), output_margin=True)  # margins: no prediction
+regressor.predict(X[:2])
+print(json.dumps({"classifier": hashlib.sha256(pickle.dumps(classifier, protocol=5)).hexdigest()[:12]}))
+"""
+
+
+@pytest.mark.parametrize("end", ENDS)
+def test_xgboost_predictions_with_no_code(end, venvs, tmp_path):
+    venv = make_venv(venvs, ENDS[end])
+    with OtlpReceiver() as receiver:
+        fingerprint = json.loads(run_instrumented(venv, PROGRAM, receiver, tmp_path))["classifier"]
+        spans = predict_spans(receiver)
+        confidence = points(receiver, "ml.prediction.confidence")
+        predictions = points(receiver, "ml.predictions")
+        batches = points(receiver, "ml.batch.size")
+    print(f"xgboost {installed_version(venv, 'xgboost')}")
+    names = [name for name, _ in spans]
+    assert names == ["predict XGBClassifier", "predict XGBClassifier", "predict Booster", "predict XGBRegressor"]
+    assert spans[0][1]["ml.model.version"] == spans[1][1]["ml.model.version"] == fingerprint
+    count = {(a["ml.model.name"], a["ml.prediction.label"]): p.count for a, p in confidence}
+    # The first irises are class 0; the classifier's predict has its booster's confidences too.
+    assert count == {("XGBClassifier", "0"): 8, ("Booster", "0"): 4}
+    counted: dict[str, int] = {}
+    for a, p in predictions:
+        counted[a["ml.model.name"]] = counted.get(a["ml.model.name"], 0) + p.as_int
+    assert counted == {"XGBClassifier": 8, "Booster": 4}
+    assert {a["ml.model.name"]: p.sum for a, p in batches} == {"XGBClassifier": 8, "Booster": 4, "XGBRegressor": 2}
