@@ -30,11 +30,13 @@ name=${1:?usage: $0 <server>-<oldest|newest> (${!REQUIREMENTS[*]})}
 requirements=${REQUIREMENTS[$name]:?unknown: $name (${!REQUIREMENTS[*]})}
 venv=.build/integrations/$name
 wanted="$requirements -e ./contract -e ./instrumentation"
-if [ "$(cat "$venv/.requirements" 2>/dev/null)" != "$wanted" ]; then
+# The entry points are written at install time: a change to them is a new venv.
+stamp="$wanted $(sha256sum instrumentation/pyproject.toml | cut -c1-12)"
+if [ "$(cat "$venv/.requirements" 2>/dev/null)" != "$stamp" ]; then
   rm -rf "$venv"
   "$UV" venv -q --python "$PYTHON" "$venv" >&2
   # shellcheck disable=SC2086  # one word per requirement
   VIRTUAL_ENV="$venv" "$UV" pip install -q $wanted >&2
-  echo "$wanted" >"$venv/.requirements"
+  echo "$stamp" >"$venv/.requirements"
 fi
 echo "$PWD/$venv"

@@ -74,6 +74,8 @@ def predictions(receiver: OtlpReceiver, model: str, requests: int) -> list[Recei
         (server,) = [s for s in spans if s.kind == SERVER_KIND]
         (predict,) = [s for s in spans if s.name.startswith("predict ")]  # one prediction per request, not two
         received.append(Received(server, predict))
+    # Nor one elsewhere: the model library's call adds to the server's prediction (or, in another process, is left alone).
+    assert {s.name for _, _, s in receiver.spans() if s.name.startswith("predict ")} == {f"predict {model}"}
     return received
 
 

@@ -16,8 +16,9 @@ REQUESTS = 3
 def test_kserve_request_is_one_prediction_with_its_lifecycle_as_stages(end, tmp_path):
     port = free_port()
     args = ["python", str(APPS / "kserve_iris.py"), "--http_port", str(port), "--grpc_port", str(free_port())]
-    # Stages as child spans for every prediction, not only slow ones, so that their nesting is seen.
-    env = {"MLOTEL_STAGE_SPAN_THRESHOLD_MS": "0"}
+    # Stages as child spans for every prediction, not only slow ones, so that their nesting is seen;
+    # the version as a KServe user gives it (KServe has no model versions).
+    env = {"MLOTEL_STAGE_SPAN_THRESHOLD_MS": "0", "MLOTEL_MODEL_VERSION": "2026-12"}
     base = f"http://127.0.0.1:{port}"
     with served(venv(f"kserve-{end}"), args, f"{base}/v1/models/iris", tmp_path, tmp_path / "server.log", env) as receiver:
         for _ in range(REQUESTS):

@@ -7,8 +7,6 @@ from sklearn.linear_model import LogisticRegression
 
 
 class Iris(kserve.Model):
-    version = "2026-12"  # KServe has no model versions; an attribute of this name is what mlotel reads
-
     def __init__(self, name: str):
         super().__init__(name)
         self.load()
