@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from scripts.otlp_receiver import OtlpReceiver
-from tests.integrations.environments import installed_version, make_venv, points, predict_spans, run_instrumented
+from harness.otlp_receiver import OtlpReceiver
+from harness.throwaway_venvs import installed_version, make_venv, points, predict_spans, run_instrumented
 
 pytestmark = pytest.mark.integrations
 

@@ -18,9 +18,9 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
+from harness.telemetry_reading import Captured
 from mlotel import PredictionRecorder, TelemetryConfig, setup_telemetry
 from mlotel.instrumentors.sklearn import SklearnInstrumentor
-from tests.telemetry_reading import Captured
 
 X, Y = load_iris(return_X_y=True)
 ROWS = X[:5]

@@ -13,9 +13,9 @@ import subprocess
 import textwrap
 from pathlib import Path
 
-from scripts.otlp_receiver import OtlpReceiver, attributes
+from harness.otlp_receiver import OtlpReceiver, attributes
+from harness.processes import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 UV = os.environ.get("UV", str(ROOT / ".build" / "uv" / "bin" / "uv"))
 PYTHON = os.environ.get("PYTHON", "python3")
 
