@@ -1,8 +1,8 @@
 """A model server from PyPI run as its users run it, under ``opentelemetry-instrument``, exporting
 to a real OTLP receiver; and what every server's test asserts on what it received.
 
-The server's venv is built by ``scripts/integration_venv.sh`` (PyPI, so outside a network
-namespace: ``make test-integrations`` builds them first, then runs the tests inside one).
+The server's venv is a throwaway one (:func:`harness.throwaway_venvs.make_venv`); the server
+listens on free ports of 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -15,19 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import mlotel_contract as contract
-from scripts.api_process import ROOT, stop, wait_healthy
-from scripts.otlp_receiver import OtlpReceiver, attributes, poll_until
+from harness.otlp_receiver import OtlpReceiver, attributes
+from harness.processes import poll_until, stop, wait_healthy
+from harness.throwaway_venvs import points
 
 APPS = Path(__file__).parent / "apps"
 SERVER_KIND = 2  # OTLP's SPAN_KIND_SERVER
 # The iris rows the tests send: one of each class, so that the labels differ.
 IRIS_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3]]
-
-
-def venv(name: str) -> Path:
-    """The venv of ``scripts/integration_venv.sh <name>``, built if it is not there yet."""
-    built = subprocess.run([str(ROOT / "scripts" / "integration_venv.sh"), name], check=True, capture_output=True, text=True)
-    return Path(built.stdout.strip())
 
 
 @contextmanager
@@ -81,12 +76,7 @@ def predictions(receiver: OtlpReceiver, model: str, requests: int) -> list[Recei
 
 def metric_points(receiver: OtlpReceiver, name: str, model: str) -> list:
     """The last export's points of ``name`` for ``model`` (cumulative temporality: the last is the total)."""
-    found = receiver.metrics(name)
-    if not found:
-        return []
-    data = found[-1][2]
-    points = data.histogram.data_points if data.WhichOneof("data") == "histogram" else data.sum.data_points
-    return [p for p in points if attributes(p.attributes).get("ml.model.name") == model]
+    return [p for found, p in points(receiver, name) if found.get("ml.model.name") == model]
 
 
 def assert_ml_metrics(receiver: OtlpReceiver, model: str, version: str, requests: int, instances: int, labels: set[str]) -> None:

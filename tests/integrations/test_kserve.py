@@ -5,22 +5,30 @@ iris`` span inside, the lifecycle's hooks as stages, and the recorder's ML metri
 import httpx
 import pytest
 
-from scripts.otlp_receiver import free_port
-from tests.integrations.served import APPS, IRIS_ROWS, assert_ml_metrics, assert_prediction_span, predictions, served, venv
+from harness.processes import free_port
+from harness.throwaway_venvs import installed_version, make_venv
+from tests.integrations.served import APPS, IRIS_ROWS, assert_ml_metrics, assert_prediction_span, predictions, served
 
-pytestmark = [pytest.mark.integration, pytest.mark.integrations]
+pytestmark = pytest.mark.integrations
+ENDS = {
+    # The oldest that resolves next to mlotel's OpenTelemetry pins (0.16 and older want protobuf < 5).
+    "oldest": ("kserve==0.17.0", "scikit-learn"),
+    "newest": ("kserve==0.21.0", "scikit-learn"),
+}
 REQUESTS = 3
 
 
-@pytest.mark.parametrize("end", ["oldest", "newest"])
-def test_kserve_request_is_one_prediction_with_its_lifecycle_as_stages(end, tmp_path):
+@pytest.mark.parametrize("end", ENDS)
+def test_kserve_request_is_one_prediction_with_its_lifecycle_as_stages(end, venvs, tmp_path):
     port = free_port()
     args = ["python", str(APPS / "kserve_iris.py"), "--http_port", str(port), "--grpc_port", str(free_port())]
     # Stages as child spans for every prediction, not only slow ones, so that their nesting is seen;
     # the version as a KServe user gives it (KServe has no model versions).
     env = {"MLOTEL_STAGE_SPAN_THRESHOLD_MS": "0", "MLOTEL_MODEL_VERSION": "2026-12"}
     base = f"http://127.0.0.1:{port}"
-    with served(venv(f"kserve-{end}"), args, f"{base}/v1/models/iris", tmp_path, tmp_path / "server.log", env) as receiver:
+    venv = make_venv(venvs, ENDS[end])
+    print(f"kserve {installed_version(venv, 'kserve')}")
+    with served(venv, args, f"{base}/v1/models/iris", tmp_path, tmp_path / "server.log", env) as receiver:
         for _ in range(REQUESTS):
             response = httpx.post(f"{base}/v1/models/iris:predict", json={"instances": IRIS_ROWS}, timeout=30)
             assert response.status_code == 200, response.text
