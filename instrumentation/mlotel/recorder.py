@@ -102,9 +102,10 @@ class _Stage:
 class Prediction:
     """The prediction under way: stages and results go onto its span."""
 
-    def __init__(self, recorder: PredictionRecorder, span: Span) -> None:
+    def __init__(self, recorder: PredictionRecorder, span: Span, batch_size: int) -> None:
         self._recorder = recorder
         self.span = span
+        self.batch_size = batch_size
         self.stages: list[tuple[str, int, int]] = []
         self.labels: Sequence[Any] = ()
         self.confidences: Sequence[float] = ()
@@ -126,6 +127,11 @@ class Prediction:
 
     def set_results(self, labels: Sequence[Any], confidences: Sequence[float]) -> None:
         self.labels, self.confidences = labels, confidences
+
+    def set_batch_size(self, batch_size: int) -> None:
+        """The instances, when they are known only after the prediction began (a server parses its request inside)."""
+        self.batch_size = batch_size
+        self.span.set_attribute("ml.batch.size", batch_size)
 
     def capture_features(self, instance: Sequence[float]) -> None:
         """Put one instance's feature values on the span, only if capture is switched on."""
@@ -153,6 +159,9 @@ class _Disabled:
         return self
 
     def set_results(self, labels: Sequence[Any], confidences: Sequence[float]) -> None:
+        pass
+
+    def set_batch_size(self, batch_size: int) -> None:
         pass
 
     def capture_features(self, instance: Sequence[float]) -> None:
@@ -192,7 +201,7 @@ class PredictionRecorder:
     def _predict(self, model: str, version: str, batch_size: int) -> Iterator[Prediction]:
         base = {"ml.model.name": model, "ml.model.version": version}
         span = self.tracer.start_span(f"predict {model}", attributes={**base, "ml.batch.size": batch_size})
-        prediction = Prediction(self, span)
+        prediction = Prediction(self, span, batch_size)
         token = context.attach(context.set_value(_PREDICTION_KEY, prediction, trace.set_span_in_context(span)))
         start = time.perf_counter()
         try:
@@ -206,7 +215,7 @@ class PredictionRecorder:
             seconds = time.perf_counter() - start
             if seconds * 1e3 >= self.config.stage_span_threshold_ms:
                 prediction._emit_stage_spans()
-            self._record_success(prediction, base, batch_size, seconds)
+            self._record_success(prediction, base, seconds)
         finally:
             span.end()
             context.detach(token)
@@ -227,7 +236,7 @@ class PredictionRecorder:
         if self._instruments is not None:
             self._record(self._instruments.errors.add, 1, {**base, "error.type": error_type})
 
-    def _record_success(self, prediction: Prediction, base: dict[str, Any], batch_size: int, seconds: float) -> None:
+    def _record_success(self, prediction: Prediction, base: dict[str, Any], seconds: float) -> None:
         confidences = prediction.confidences
         threshold = self.config.low_confidence_threshold
         low = sum(1 for c in confidences if c < threshold)
@@ -249,7 +258,7 @@ class PredictionRecorder:
         # With MLOTEL_FASTPATH queued, recorded off the request path, still linked to this span (mlotel.request_path).
         record = self._record
         record(instruments.duration.record, seconds, base)
-        record(instruments.batch_size.record, batch_size, base)
+        record(instruments.batch_size.record, prediction.batch_size, base)
         for label, confidence in zip(prediction.labels, confidences):
             is_low = confidence < threshold
             by_label, by_label_and_flag = self._label_attributes(base, label, is_low)
