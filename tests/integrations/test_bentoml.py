@@ -15,7 +15,8 @@ from tests.integrations.served import APPS, IRIS_ROWS, assert_ml_metrics, assert
 
 pytestmark = pytest.mark.integrations
 ENDS = {
-    "oldest": ("bentoml==1.4.0", "scikit-learn"),
+    # setuptools < 81: bentoml 1.4.0's model store imports pkg_resources, which later setuptools no longer ship.
+    "oldest": ("bentoml==1.4.0", "scikit-learn", "setuptools<81"),
     "newest": ("bentoml==1.4.40", "scikit-learn"),
 }
 REQUESTS = 3
