@@ -1,51 +1,33 @@
-"""A model server from PyPI run as its users run it, under ``opentelemetry-instrument``, exporting
-to a real OTLP receiver; and what every server's test asserts on what it received.
-
-The server's venv is a throwaway one (:func:`harness.throwaway_venvs.make_venv`); the server
-listens on free ports of 127.0.0.1 only.
-"""
+"""A model server from PyPI (harness/model_servers.py) run under ``opentelemetry-instrument``,
+exporting to a real OTLP receiver; and what every server's test asserts on what it received."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import mlotel_contract as contract
+from harness.model_servers import SERVERS, Served, running
 from harness.otlp_receiver import OtlpReceiver, attributes
-from harness.processes import poll_until, stop, wait_healthy
-from harness.throwaway_venvs import points
+from harness.processes import poll_until
+from harness.throwaway_venvs import installed_version, points
 
-APPS = Path(__file__).parent / "apps"
 SERVER_KIND = 2  # OTLP's SPAN_KIND_SERVER
-# The iris rows the tests send: one of each class, so that the labels differ.
-IRIS_ROWS = [[5.1, 3.5, 1.4, 0.2], [6.2, 2.9, 4.3, 1.3], [7.7, 3.0, 6.1, 2.3]]
 
 
 @contextmanager
-def served(venv: Path, args: list[str], ready_url: str, cwd: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[OtlpReceiver]:
-    """``opentelemetry-instrument <args>`` from ``venv``, healthy at ``ready_url``, exporting to the receiver yielded."""
+def served(server: str, venv: Path, workdir: Path, env: dict[str, str] | None = None) -> Iterator[tuple[OtlpReceiver, str, Served]]:
+    """The server running, exporting to the receiver yielded with its base URL and launch."""
+    print(f"{server} {installed_version(venv, server)}")
+    launch = SERVERS[server](venv, workdir)
     with OtlpReceiver() as receiver:
-        inherited = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH") and not k.startswith(("OTEL_", "MLOTEL_"))}
-        full_env = {
-            **inherited,
-            "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}",
-            "OTEL_SERVICE_NAME": "served-model",
-            "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint("grpc"),
-            "OTEL_METRIC_EXPORT_INTERVAL": "300",
-            **(env or {}),
-        }
-        with open(log, "w") as out:
-            process = subprocess.Popen([str(venv / "bin" / "opentelemetry-instrument"), *args], cwd=cwd, env=full_env,
-                                       stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-            try:
-                wait_healthy(ready_url, timeout=180, process=process)
-                yield receiver
-            finally:
-                stop(process)
+        exporting = {"OTEL_SERVICE_NAME": "served-model", "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.endpoint("grpc"),
+                     "OTEL_METRIC_EXPORT_INTERVAL": "300", **(env or {})}
+        with running(venv, launch, workdir, exporting) as base:
+            yield receiver, base, launch
+    assert "Traceback" not in (workdir / "server.log").read_text()
 
 
 @dataclass

@@ -3,15 +3,12 @@ model-settings.json, started with ``mlserver start`` under ``opentelemetry-instr
 parallel worker on as by default: each request is a server span with one ``predict iris`` span
 inside, the model's name and version from its settings, and the recorder's ML metrics over OTLP."""
 
-import shutil
-import subprocess
-
 import httpx
 import pytest
 
-from harness.processes import free_port
-from harness.throwaway_venvs import installed_version, make_venv
-from tests.integrations.served import APPS, IRIS_ROWS, assert_ml_metrics, assert_prediction_span, predictions, served
+from harness.model_servers import IRIS_ROWS
+from harness.throwaway_venvs import make_venv
+from tests.integrations.served import assert_ml_metrics, assert_prediction_span, predictions, served
 
 pytestmark = pytest.mark.integrations
 ENDS = {
@@ -25,23 +22,11 @@ REQUESTS = 3
 
 @pytest.mark.parametrize("end", ENDS)
 def test_mlserver_request_is_one_prediction_named_by_its_model_settings(end, venvs, tmp_path):
-    python = make_venv(venvs, ENDS[end])
-    print(f"mlserver {installed_version(python, 'mlserver')}")
-    models = tmp_path / "models"
-    shutil.copytree(APPS / "mlserver_models", models)
-    subprocess.run([python / "bin" / "python", APPS / "train_iris.py", models / "iris"], check=True)
-    port = free_port()
-    env = {"MLSERVER_HTTP_PORT": str(port), "MLSERVER_GRPC_PORT": str(free_port()), "MLSERVER_METRICS_PORT": str(free_port())}
-    base = f"http://127.0.0.1:{port}"
-    request = {
-        "inputs": [{"name": "features", "shape": [len(IRIS_ROWS), 4], "datatype": "FP64", "data": sum(IRIS_ROWS, [])}],
-        "outputs": [{"name": "predict_proba"}],
-    }
-    with served(python, ["mlserver", "start", str(models)], f"{base}/v2/models/iris/ready", tmp_path, tmp_path / "server.log", env) as receiver:
+    with served("mlserver", make_venv(venvs, ENDS[end]), tmp_path) as (receiver, base, launch):
         for _ in range(REQUESTS):
-            response = httpx.post(f"{base}/v2/models/iris/infer", json=request, timeout=30)
+            response = launch.predict(base, {})
             assert response.status_code == 200, response.text
-        assert httpx.post(f"{base}/v2/models/absent/infer", json=request, timeout=30).status_code == 404
+        assert httpx.post(f"{base}/v2/models/absent/infer", json={"inputs": []}, timeout=30).status_code == 404
         received = predictions(receiver, "iris", REQUESTS)
         assert len(received) == REQUESTS
         for one in received:
@@ -49,4 +34,3 @@ def test_mlserver_request_is_one_prediction_named_by_its_model_settings(end, ven
             assert_prediction_span(one, "iris", "v1", len(IRIS_ROWS))
         assert_ml_metrics(receiver, "iris", "v1", REQUESTS, REQUESTS * len(IRIS_ROWS), labels={"0", "1", "2"})
         assert not [s for _, _, s in receiver.spans() if s.name == "predict absent"]
-    assert "Traceback" not in (tmp_path / "server.log").read_text()
