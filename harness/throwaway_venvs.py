@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 from harness.otlp_receiver import OtlpReceiver, attributes
@@ -65,3 +66,22 @@ def points(receiver: OtlpReceiver, name: str) -> list[tuple[dict, object]]:
         data = getattr(metric, metric.WhichOneof("data"))
         found.extend((attributes(p.attributes), p) for p in data.data_points)
     return found
+
+
+@dataclass
+class Emitted:
+    """What a program printed, and the prediction spans and ML metric points a receiver got from it."""
+
+    stdout: str
+    spans: list[tuple[str, dict]]
+    points: dict[str, list[tuple[dict, object]]]
+
+
+ML_METRICS = ("ml.prediction.confidence", "ml.predictions", "ml.prediction.duration", "ml.batch.size")
+
+
+def emitted_by(venv: Path, program: str, workdir: Path, **env: str) -> Emitted:
+    """Run ``program`` under ``opentelemetry-instrument`` against a receiver of its own, to its end."""
+    with OtlpReceiver() as receiver:
+        stdout = run_instrumented(venv, program, receiver, workdir, **env)
+        return Emitted(stdout, predict_spans(receiver), {name: points(receiver, name) for name in ML_METRICS})

@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from harness.otlp_receiver import OtlpReceiver
-from harness.throwaway_venvs import installed_version, make_venv, points, predict_spans, run_instrumented
+from harness.throwaway_venvs import emitted_by, installed_version, make_venv
 
 pytestmark = pytest.mark.integrations
 
@@ -50,11 +49,9 @@ print(json.dumps({"graph": zipmap.graph.name, "file": hashlib.sha256(open("iris.
 @pytest.mark.parametrize("end", ENDS)
 def test_onnxruntime_predictions_with_no_code(end, venvs, tmp_path):
     venv = make_venv(venvs, ENDS[end])
-    with OtlpReceiver() as receiver:
-        printed = json.loads(run_instrumented(venv, PROGRAM, receiver, tmp_path))
-        spans = predict_spans(receiver)
-        confidence = points(receiver, "ml.prediction.confidence")
-        batches = points(receiver, "ml.batch.size")
+    emitted = emitted_by(venv, PROGRAM, tmp_path)
+    printed, spans = json.loads(emitted.stdout), emitted.spans
+    confidence, batches = emitted.points["ml.prediction.confidence"], emitted.points["ml.batch.size"]
     print(f"onnxruntime {installed_version(venv, 'onnxruntime')}")
     graph = printed["graph"]
     assert [name for name, _ in spans] == [f"predict {graph}"] * 3

@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from harness.otlp_receiver import OtlpReceiver
-from harness.throwaway_venvs import installed_version, make_venv, points, predict_spans, run_instrumented
+from harness.throwaway_venvs import emitted_by, installed_version, make_venv
 
 pytestmark = pytest.mark.integrations
 
@@ -42,12 +41,11 @@ print(json.dumps({"pipeline": hashlib.sha256(pickle.dumps(pipeline, protocol=5))
 @pytest.mark.parametrize("end", ENDS)
 def test_sklearn_predictions_with_no_code(end, venvs, tmp_path):
     venv = make_venv(venvs, ENDS[end])
-    with OtlpReceiver() as receiver:
-        fingerprint = json.loads(run_instrumented(venv, PROGRAM, receiver, tmp_path))["pipeline"]
-        spans = predict_spans(receiver)
-        confidence = points(receiver, "ml.prediction.confidence")
-        predictions = points(receiver, "ml.predictions")
-        durations = points(receiver, "ml.prediction.duration")
+    emitted = emitted_by(venv, PROGRAM, tmp_path)
+    fingerprint = json.loads(emitted.stdout)["pipeline"]
+    spans = emitted.spans
+    confidence, predictions = emitted.points["ml.prediction.confidence"], emitted.points["ml.predictions"]
+    durations = emitted.points["ml.prediction.duration"]
     print(f"scikit-learn {installed_version(venv, 'scikit-learn')}")
     assert [name for name, _ in spans] == [
         "predict LogisticRegression",

@@ -88,7 +88,8 @@ def test_predict_alone_counts_labels_without_confidence_and_a_regressor_only_its
 def test_inside_a_prediction_already_open_the_library_call_adds_its_results_to_it(captured):
     model = LogisticRegression(max_iter=500).fit(X, Y)
     recorder = PredictionRecorder(TelemetryConfig.from_env({}))
-    with recorder.predict("iris", "v1", batch_size=len(ROWS)):
+    with recorder.predict("iris", "v1", batch_size=len(ROWS)):  # as a server does for one request
+        model.predict(ROWS)
         model.predict_proba(ROWS)
     (span,) = captured.spans()
     assert span.name == "predict iris" and "ml.prediction.confidence.mean" in span.attributes
