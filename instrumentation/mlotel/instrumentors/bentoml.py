@@ -55,8 +55,9 @@ def _identity(service: Any) -> tuple[str, str]:
 
 def _app(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
     app = wrapped(*args, **kwargs)
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not OpenTelemetryMiddleware]
     instrument_app(app)
+    if getattr(app, "_is_instrumented_by_mlotel", False):  # not when mlotel's is switched off: BentoML's stays then
+        app.user_middleware = [m for m in app.user_middleware if m.cls is not OpenTelemetryMiddleware]
     return app
 
 
