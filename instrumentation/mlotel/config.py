@@ -49,6 +49,7 @@ FEEDBACK_MAX_BATCH = 1000
 KNOWN_INSTRUMENTATIONS = (
     "fastapi", "system_metrics", "logging", "mlotel", "mlotel_http",
     "mlotel_sklearn", "mlotel_xgboost", "mlotel_lightgbm", "mlotel_onnxruntime",
+    "mlotel_kserve", "mlotel_mlserver", "mlotel_bentoml",
 )
 # RFC 9110's methods and PATCH, as the HTTP semantic conventions define "known".
 DEFAULT_KNOWN_METHODS = frozenset(m.value for m in HttpRequestMethodValues if m is not HttpRequestMethodValues.OTHER)

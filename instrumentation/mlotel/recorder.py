@@ -120,9 +120,10 @@ class _Stage:
 class Prediction:
     """The prediction under way: stages and results go onto its span."""
 
-    def __init__(self, recorder: PredictionRecorder, span: Span, model: str, version: str) -> None:
+    def __init__(self, recorder: PredictionRecorder, span: Span, model: str, version: str, batch_size: int) -> None:
         self._recorder, self._model, self._version = recorder, model, version
         self.span = span
+        self.batch_size = batch_size
         self.stages: list[tuple[str, int, int]] = []
         self.labels: Sequence[Any] = ()
         self.confidences: Sequence[float] = ()
@@ -148,6 +149,11 @@ class Prediction:
     def prediction_ids(self) -> list[str]:
         """One signed id per result (call after :meth:`set_results`)."""
         return self._recorder.prediction_ids.issue(self._model, self._version, self.labels, self.confidences)
+
+    def set_batch_size(self, batch_size: int) -> None:
+        """The instances, when they are known only after the prediction began (a server parses its request inside)."""
+        self.batch_size = batch_size
+        self.span.set_attribute(contract.ATTR_BATCH_SIZE, batch_size)
 
     def capture_features(self, instance: Sequence[float]) -> None:
         """Put one instance's feature values on the span, only if capture is switched on."""
@@ -179,6 +185,9 @@ class _Disabled:
 
     def prediction_ids(self) -> list[str]:
         return []
+
+    def set_batch_size(self, batch_size: int) -> None:
+        pass
 
     def capture_features(self, instance: Sequence[float]) -> None:
         pass
@@ -222,7 +231,7 @@ class PredictionRecorder:
     def _predict(self, model: str, version: str, batch_size: int) -> Iterator[Prediction]:
         base = {contract.ATTR_MODEL_NAME: model, contract.ATTR_MODEL_VERSION: version}
         span = self.tracer.start_span(f"predict {model}", attributes={**base, contract.ATTR_BATCH_SIZE: batch_size})
-        prediction = Prediction(self, span, model, version)
+        prediction = Prediction(self, span, model, version, batch_size)
         token = context.attach(context.set_value(_PREDICTION_KEY, prediction, trace.set_span_in_context(span)))
         start = time.perf_counter()
         try:
@@ -236,7 +245,7 @@ class PredictionRecorder:
             seconds = time.perf_counter() - start
             if seconds * 1e3 >= self.config.stage_span_threshold_ms:
                 prediction._emit_stage_spans()
-            self._record_success(prediction, base, batch_size, seconds)
+            self._record_success(prediction, base, seconds)
         finally:
             span.end()
             context.detach(token)
@@ -257,7 +266,7 @@ class PredictionRecorder:
         if self._instruments is not None:
             self._record(self._instruments.errors.add, 1, {**base, ERROR_TYPE: error_type})
 
-    def _record_success(self, prediction: Prediction, base: dict[str, Any], batch_size: int, seconds: float) -> None:
+    def _record_success(self, prediction: Prediction, base: dict[str, Any], seconds: float) -> None:
         confidences = prediction.confidences
         threshold = self.config.low_confidence_threshold
         low = sum(1 for c in confidences if c < threshold)
@@ -279,7 +288,7 @@ class PredictionRecorder:
         # With MLOTEL_FASTPATH queued, recorded off the request path, still linked to this span (mlotel.request_path).
         record = self._record
         record(instruments.duration.record, seconds, base)
-        record(instruments.batch_size.record, batch_size, base)
+        record(instruments.batch_size.record, prediction.batch_size, base)
         for label, confidence in zip(prediction.labels, confidences):
             is_low = confidence < threshold
             by_label, by_label_and_flag = self._label_attributes(base, label, is_low)
