@@ -3,6 +3,7 @@
 import math
 
 from harness.console.seen import chart_titles, without_data
+from mlotel_backends.prometheus import Sample
 from mlotel_console.model_data import confidence
 from mlotel_console.outcome_data import reliability
 from mlotel_contract import CONFIDENCE_BIN
