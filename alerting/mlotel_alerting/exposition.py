@@ -19,6 +19,7 @@ import mlotel_contract as contract
 from mlotel_alerting.engine import Engine
 from mlotel_alerting.feature_drift import BY, STATISTIC
 from mlotel_alerting.state import State
+from mlotel_contract import PROM_ALERTS, PROM_DELIVERY_FAILURES, PROM_RULE_HEALTHY
 
 
 class _EngineCollector:
@@ -26,9 +27,9 @@ class _EngineCollector:
         self.engine = engine
 
     def collect(self):
-        alerts = GaugeMetricFamily("mlotel_alerting_alerts", "Alert instances by rule and state",
+        alerts = GaugeMetricFamily(PROM_ALERTS, "Alert instances by rule and state",
                                    labels=["alertname", "state"])
-        health = GaugeMetricFamily("mlotel_alerting_rule_healthy", "The rule's last evaluation outcome",
+        health = GaugeMetricFamily(PROM_RULE_HEALTHY, "The rule's last evaluation outcome",
                                    labels=["alertname", "health"])
         for name, rule_state in self.engine.states.items():
             for state in (State.PENDING, State.FIRING, State.RESOLVED):
@@ -38,7 +39,8 @@ class _EngineCollector:
         yield alerts
         yield health
         yield from self._feature_drift()
-        yield CounterMetricFamily("mlotel_alerting_delivery_failures", "Failed posts to Alertmanager",
+        # prometheus_client adds the counter's _total to the name it is given.
+        yield CounterMetricFamily(PROM_DELIVERY_FAILURES.removesuffix("_total"), "Failed posts to Alertmanager",
                                   value=self.engine.delivery_failures)
 
     def _feature_drift(self):

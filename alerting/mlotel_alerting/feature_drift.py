@@ -27,11 +27,12 @@ from dataclasses import dataclass
 
 import mlotel_contract as contract
 from mlotel_alerting.chi_square import goodness_of_fit
+from mlotel_alerting.drift import psi
 from mlotel_alerting.durations import format_duration
 from mlotel_alerting.rules import FeatureDrift
 from mlotel_alerting.state import QueryOutcome
 from mlotel_backends.prometheus import Sample
-from mlotel_contract import FEATURE, FEATURE_BIN, MODEL, VERSION, Scope, psi
+from mlotel_contract import FEATURE, FEATURE_BIN, MODEL, VERSION, Scope
 
 STATISTIC = "chi-square"
 BY = (MODEL, VERSION, FEATURE)
