@@ -51,8 +51,8 @@ def _row(trace: dict) -> dict | None:
         return None
     started = min(span["startTime"] for span in trace["spans"]) / 1e6
     return {"trace_id": trace["traceID"], "started": started, "duration_ms": predict.duration_ms,
-            "request_ms": trace_spans[0].duration_ms, "model": predict.attributes.get("ml.model.name", ""),
-            "batch": predict.attributes.get("ml.batch.size"), "status": predict.status,
+            "request_ms": trace_spans[0].duration_ms, "model": predict.attributes.get(contract.ATTR_MODEL_NAME, ""),
+            "batch": predict.attributes.get(contract.ATTR_BATCH_SIZE), "status": predict.status,
             **{f"{name}_ms": ms for name, ms in spans.stages(predict).items()}}
 
 

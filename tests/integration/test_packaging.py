@@ -71,3 +71,25 @@ for generic in ("instrumentation", "ml_api", "alerting", "backends", "service_ki
 """
     # Outside the repository, so nothing of the working tree is on sys.path.
     subprocess.run([str(python), "-c", probe], cwd=tmp_path, check=True)
+
+
+@pytest.mark.parametrize(("wheel_name", "probe"), [
+    ("mlotel_alerting", "import mlotel_alerting.main; mlotel_alerting.main.create_app()"),
+    ("mlotel_console", "import mlotel_console.clients, mlotel_console.model_data"),
+])
+def test_the_alert_rule_service_and_the_console_install_without_the_sdk(wheels, tmp_path, wheel_name, probe):
+    """They read names from the contract, not the library: neither the SDK nor mlotel comes along,
+    and what they import at start loads no SDK module."""
+    (wheel,) = wheels.glob(f"{wheel_name}-*.whl")
+    env = tmp_path / "venv"
+    subprocess.run([str(UV), "venv", "-q", "--python", sys.executable, str(env)], check=True)
+    python = env / "bin" / "python"
+    subprocess.run([str(UV), "pip", "install", "-q", "--python", str(python), "--find-links", str(wheels), str(wheel)],
+                   check=True)
+    listed = subprocess.run([str(UV), "pip", "list", "--format", "json", "--python", str(python)],
+                            check=True, capture_output=True, text=True).stdout
+    installed = {item["name"].lower().replace("_", "-") for item in json.loads(listed)}
+    assert "opentelemetry-sdk" not in installed and "mlotel" not in installed
+    assert "mlotel-contract" in installed
+    check = f"import sys; {probe}; assert not [m for m in sys.modules if m.startswith('opentelemetry.sdk')]"
+    subprocess.run([str(python), "-c", check], cwd=tmp_path, check=True)

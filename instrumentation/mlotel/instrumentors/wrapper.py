@@ -111,12 +111,10 @@ def prediction_wrapper(recorder: PredictionRecorder, identities: Identities, row
     return wrapper
 
 
-class ModelLibraryInstrumentor(BaseInstrumentor):
-    """Wraps each row of ``table`` when its module is imported; ``uninstrument()`` restores the originals."""
+class CheckedInstrumentor(BaseInstrumentor):
+    """An instrumentor left out, under the launcher too, when its library is outside ``_instruments``."""
 
     _instruments: tuple[str, ...] = ()
-    table: tuple[Wrapped, ...] = ()
-    _active = False
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return self._instruments
@@ -126,6 +124,13 @@ class ModelLibraryInstrumentor(BaseInstrumentor):
         if kwargs.pop("skip_dep_check", False):
             kwargs["raise_exception_on_conflict"] = True
         super().instrument(**kwargs)
+
+
+class ModelLibraryInstrumentor(CheckedInstrumentor):
+    """Wraps each row of ``table`` when its module is imported; ``uninstrument()`` restores the originals."""
+
+    table: tuple[Wrapped, ...] = ()
+    _active = False
 
     def default_name(self, model: Any) -> str:
         return class_name(model)
