@@ -36,16 +36,16 @@ telemetrygen:  ## OpenTelemetry's load generator, for bench-collector (cached)
 	scripts/build_telemetrygen.sh
 
 up: install system collector jaeger  ## start the whole stack natively (SIDECAR=1: a sidecar in front; GATEWAYS=N: a pool behind it; LONG_TERM_METRICS=1: VictoriaMetrics), wait until healthy, print the URLs
-	$(VENV_PY) scripts/stack.py up $(if $(SIDECAR),--sidecar) $(if $(GATEWAYS),--gateways $(GATEWAYS)) $(if $(LONG_TERM_METRICS),--long-term-metrics)
+	$(VENV_PY) -m scripts.stack up $(if $(SIDECAR),--sidecar) $(if $(GATEWAYS),--gateways $(GATEWAYS)) $(if $(LONG_TERM_METRICS),--long-term-metrics)
 
 down:  ## stop the whole stack, supervisord included
-	$(VENV_PY) scripts/stack.py down
+	$(VENV_PY) -m scripts.stack down
 
 status:  ## each component's state (supervisord) and health
-	$(VENV_PY) scripts/stack.py status
+	$(VENV_PY) -m scripts.stack status
 
 demo: up  ## drive traffic through the stack and print where to look
-	$(VENV_PY) scripts/stack.py demo
+	$(VENV_PY) -m scripts.stack demo
 
 lint: install  ## ruff (style, imports, bugs) and mypy (types), configured in pyproject.toml
 	$(VENV_PY) -m ruff check .

@@ -42,11 +42,13 @@ HELD_OFF = {
     "MLOTEL_STAGE_SPAN_THRESHOLD_MS": "3600000",
 }
 SERVER = "mlotel_model_server.main:create_app"
-# mode -> (app factory, environment); mlotel-sklearn: predictions recorded by the scikit-learn instrumentor.
+# mode -> (app factory, environment); mlotel-sklearn: predictions recorded by the scikit-learn instrumentor;
+# mlotel-no-ids: mlotel with prediction ids left unsigned (the response carries null), to price the ids alone.
 MODES = {
     "off": (SERVER, {"OTEL_SDK_DISABLED": "true"}),
     "mlotel": (SERVER, {}),
     "mlotel-sklearn": ("benchmarks.apps:sklearn_app", {}),
+    "mlotel-no-ids": ("benchmarks.apps:without_ids_app", {}),
 }
 WARMUP_REQUESTS = 50
 
@@ -153,6 +155,10 @@ def main() -> None:
     if "mlotel" in per_request and "mlotel-sklearn" in per_request:
         recorder, library = per_request["mlotel"] - off, per_request["mlotel-sklearn"] - off
         print(f"telemetry's cost with the scikit-learn instrumentor / with the recorder: {library / recorder:.3f}")
+    if "mlotel" in per_request and "mlotel-no-ids" in per_request:
+        ids = per_request["mlotel"] - per_request["mlotel-no-ids"]
+        print(f"the prediction id (signed, one per instance): {ids / 1e3:.0f} K instructions per request, "
+              f"{ids / per_request['mlotel']:.1%} of the request with mlotel")
 
 
 if __name__ == "__main__":

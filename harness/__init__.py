@@ -15,6 +15,7 @@ imports it.
 | ``alerting_backends`` | real Prometheus and Alertmanager on free ports, a metrics target, a webhook receiver |
 | ``notification_receivers`` | Slack, SMTP and the service's webhook as Alertmanager's receivers |
 | ``collectors`` | gateway and sidecar collectors and Jaeger as child processes |
+| ``throwaway_venvs`` | a venv holding mlotel and someone else's package from PyPI, and a program run in it under ``opentelemetry-instrument`` |
 | ``otlp_receiver`` | a real OTLP receiver (gRPC and HTTP); ``python -m harness.otlp_receiver`` runs one |
 | ``telemetry_reading`` | what the SDK's in-memory exporter and reader hold, for assertions |
 | ``hostile_request`` | one hostile request sent while ``/health`` is probed |
