@@ -31,6 +31,7 @@ from mlotel.feature_drift import FeatureCounts, FeatureProfile
 from mlotel_alerting.feature_drift import evaluate
 from mlotel_alerting.rules import FeatureDrift
 from mlotel_backends.prometheus import Sample
+from mlotel_contract import FEATURE, FEATURE_BIN, MODEL, VERSION
 from mlotel_model_server.loadgen import SLOW_BATCH, SLOW_MODEL, InstanceSource, parse_mix, parser
 
 DATASETS = {"iris": load_iris, "digits": load_digits}
@@ -38,13 +39,13 @@ SIZES = (50, 100, 300, 1000, 3000, 10000, 100000)
 
 
 def samples(names: tuple[str, ...], per_feature: list[np.ndarray]) -> list[Sample]:
-    return [Sample({"ml_model_name": "m", "ml_model_version": "v", "ml_feature_name": name, "ml_feature_bin": str(b)},
-                   float(v)) for name, values in zip(names, per_feature) for b, v in enumerate(values)]
+    return [Sample({MODEL: "m", VERSION: "v", FEATURE: name, FEATURE_BIN: str(b)}, float(v))
+            for name, values in zip(names, per_feature) for b, v in enumerate(values)]
 
 
 def alerting(spec: FeatureDrift, profile: FeatureProfile, counts: list[np.ndarray], reference: list[Sample]) -> set[str]:
     outcome, _ = evaluate(spec, samples(profile.names, counts), reference)
-    return {s.labels["ml_feature_name"] for s in outcome.samples}
+    return {s.labels[FEATURE] for s in outcome.samples}
 
 
 def traffic_shares(profile: FeatureProfile, rows: np.ndarray) -> list[np.ndarray]:

@@ -163,21 +163,21 @@ class FeatureDrift:
 
     def _each(self) -> Iterable[tuple[dict[str, str], FeatureCounts]]:
         for (model, version), counts in list(self.tracked.items()):
-            yield {"ml.model.name": model, "ml.model.version": version}, counts
+            yield {contract.ATTR_MODEL_NAME: model, contract.ATTR_MODEL_VERSION: version}, counts
 
     def _observations(self, options: CallbackOptions) -> Iterable[Observation]:
         for base, counts in self._each():
             for name, per_bin in zip(counts.profile.names, counts.snapshot()):
                 for index, count in enumerate(per_bin):
-                    yield Observation(count, {**base, "ml.feature.name": name, "ml.feature.bin": str(index)})
+                    yield Observation(count, {**base, contract.ATTR_FEATURE: name, contract.ATTR_FEATURE_BIN: str(index)})
 
     def _reference(self, options: CallbackOptions) -> Iterable[Observation]:
         for base, counts in self._each():
             profile = counts.profile
             for feature, (name, shares) in enumerate(zip(profile.names, profile.shares)):
                 for index, (share, text) in enumerate(zip(shares, profile.ranges(feature))):
-                    yield Observation(share, {**base, "ml.feature.name": name, "ml.feature.bin": str(index),
-                                              "ml.feature.bin.range": text})
+                    yield Observation(share, {**base, contract.ATTR_FEATURE: name, contract.ATTR_FEATURE_BIN: str(index),
+                                              contract.ATTR_FEATURE_BIN_RANGE: text})
 
     def _dropped(self, options: CallbackOptions) -> Iterable[Observation]:
         for base, counts in self._each():
