@@ -99,13 +99,14 @@ def _flush() -> None:
         getattr(provider, "force_flush", lambda: None)()
 
 
-def count(mode: str, requests: int, endpoint: str, workdir: Path) -> int:
-    """Instructions counted for ``requests`` requests of ``mode``."""
+def count(mode: str, requests: int, endpoint: str, workdir: Path, child: str = "benchmarks.instructions",
+          valgrind_options: tuple[str, ...] = (), extra_env: dict[str, str] | None = None) -> int:
+    """Instructions counted for ``requests`` requests of ``mode`` (``child``: the module that drives them)."""
     env = {**os.environ, **HELD_OFF, **MODES[mode], "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-           "OTEL_TRACES_SAMPLER": "always_on", "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": ""}
+           "OTEL_TRACES_SAMPLER": "always_on", "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "", **(extra_env or {})}
     result = subprocess.run(
         ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={workdir / mode}.out",
-         sys.executable, "-m", "benchmarks.instructions", "--child", str(requests)],
+         *valgrind_options, sys.executable, "-m", child, "--child", str(requests)],
         cwd=ROOT, env=env, capture_output=True, text=True,
     )
     found = re.search(r"Collected : (\d+)", result.stderr)
