@@ -13,6 +13,7 @@ COPY pyproject.toml uv.lock ./
 COPY contract/pyproject.toml contract/
 COPY instrumentation/pyproject.toml instrumentation/README.md instrumentation/
 COPY backends/pyproject.toml backends/
+COPY service_kit/pyproject.toml service_kit/
 COPY ml_api/pyproject.toml ml_api/
 COPY alerting/pyproject.toml alerting/
 COPY console/pyproject.toml console/
@@ -20,6 +21,7 @@ RUN uv sync --locked --no-dev --all-packages --no-install-workspace
 COPY contract contract
 COPY instrumentation instrumentation
 COPY backends backends
+COPY service_kit service_kit
 COPY ml_api ml_api
 COPY alerting alerting
 COPY console console

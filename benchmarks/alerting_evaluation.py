@@ -21,8 +21,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.alerting_backends import MetricsTarget, prometheus, running
-from tests.alerting_process import running_alerting
+from harness.alerting_backends import MetricsTarget, prometheus, running
+from harness.alerting_service import running_alerting
 
 
 def _add_rules(service, count: int) -> int:

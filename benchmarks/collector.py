@@ -40,7 +40,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scripts.collector_processes import BIN, Collector, Gateway, Jaeger, Sidecar
+from harness.collectors import BIN, Collector, Gateway, Jaeger, Sidecar
 
 TELEMETRYGEN = BIN / "telemetrygen"
 ACCEPTED = "otelcol_receiver_accepted_spans_total"

@@ -33,7 +33,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.overhead import BODY, start_receiver, stop
-from scripts.api_process import ROOT
+from harness.processes import ROOT
 
 HELD_OFF = {
     "OTEL_BSP_SCHEDULE_DELAY": "3600000",

@@ -38,8 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scripts.api_process import ROOT, wait_healthy
-from scripts.otlp_receiver import free_port
+from harness.processes import ROOT, free_port, wait_healthy
 
 BODY = '{"model": "iris", "instances": [[5.1, 3.5, 1.4, 0.2]]}'
 MODES = {
@@ -61,7 +60,7 @@ def start_receiver(workdir: Path) -> tuple[subprocess.Popen, dict]:
     ready = workdir / "receiver.json"
     ready.unlink(missing_ok=True)
     process = subprocess.Popen(
-        [sys.executable, "-m", "scripts.otlp_receiver", "--ready-file", str(ready)],
+        [sys.executable, "-m", "harness.otlp_receiver", "--ready-file", str(ready)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

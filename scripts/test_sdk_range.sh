@@ -9,14 +9,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 UV=${UV:-.build/uv/bin/uv}
 PYTHON=${PYTHON:-python3}
-TESTS=(tests/unit/test_lean_spans.py tests/unit/test_span_encoding.py tests/unit/test_measurements.py
-       tests/unit/test_fastpath_switch.py tests/unit/test_setup.py)
+TESTS=(tests/unit/instrumentation/fastpath tests/unit/instrumentation/test_setup.py)
 # The packages released with the SDK (1.x) and with contrib (0.xxb), as the library requires them.
 SDK_PACKAGES=(opentelemetry-api opentelemetry-sdk opentelemetry-proto opentelemetry-exporter-otlp-proto-grpc
               opentelemetry-exporter-otlp-proto-http)
 CONTRIB_PACKAGES=(opentelemetry-instrumentation opentelemetry-instrumentation-asgi
                   opentelemetry-instrumentation-logging
-                  opentelemetry-semantic-conventions opentelemetry-util-http)
+                  opentelemetry-semantic-conventions opentelemetry-util-http opentelemetry-test-utils)
 
 lower_bound() {  # the ">=" of a requirement in instrumentation/pyproject.toml
   sed -nE "s/^ *\"$1>=([^,\"]+).*/\1/p" instrumentation/pyproject.toml
@@ -36,12 +35,12 @@ status=0
 for end in ${ENDS:-oldest newest}; do
   venv="$work/$end"
   "$UV" venv -q --python "$PYTHON" "$venv"
-  # The ML API and its backends too: the switch tests serve a prediction through it.
+  # The ML API and its service kit too: the switch tests serve a prediction through it.
   VIRTUAL_ENV="$venv" "$UV" pip install -q -c "$work/$end.txt" \
-    ./contract ./instrumentation"[fastapi]" ./backends ./ml_api pytest pytest-timeout
+    ./contract ./instrumentation"[fastapi]" ./service_kit ./ml_api pytest pytest-timeout opentelemetry-test-utils
   versions=$("$venv/bin/python" -c 'import importlib.metadata as m; print(" ".join(f"{p}=={m.version(p)}" for p in ("opentelemetry-sdk", "opentelemetry-instrumentation")))')
   echo "== $end: $versions"
-  # From the repository's root, so that tests/ and scripts/ import; mlotel is the installed one.
+  # From the repository's root, so that tests/ and harness/ import; mlotel is the installed one.
   if ! "$venv/bin/python" -m pytest -q -p no:cacheprovider "${TESTS[@]}"; then
     echo "== $end ($versions): FAILED" >&2
     status=1

@@ -7,37 +7,23 @@ from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
-from opentelemetry import metrics as metrics_api
-from opentelemetry import trace as trace_api
-from opentelemetry.metrics._internal import _ProxyMeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.util._once import Once
 
+from harness.telemetry_reading import Captured, reset_globals
 from mlotel import TelemetryConfig, setup_telemetry
 from mlotel.export_health import EXPORT_HEALTH
 from mlotel_model_server.main import create_app
 from mlotel_model_server.settings import Settings
-from tests.telemetry_reading import Captured
-
-
-def reset_otel_globals() -> None:
-    """Forget installed providers, as opentelemetry-python's own tests do."""
-    trace_api._TRACER_PROVIDER_SET_ONCE = Once()
-    trace_api._TRACER_PROVIDER = None
-    trace_api._PROXY_TRACER_PROVIDER = trace_api.ProxyTracerProvider()
-    metrics_api._internal._METER_PROVIDER_SET_ONCE = Once()
-    metrics_api._internal._METER_PROVIDER = None
-    metrics_api._internal._PROXY_METER_PROVIDER = _ProxyMeterProvider()
 
 
 @pytest.fixture(autouse=True)
 def _fresh_globals() -> Iterator[None]:
-    reset_otel_globals()
+    reset_globals()
     EXPORT_HEALTH.reset()
     yield
-    reset_otel_globals()
+    reset_globals()
     EXPORT_HEALTH.reset()
 
 

@@ -13,9 +13,10 @@ from mlotel_alerting.engine import Engine
 from mlotel_alerting.settings import Settings
 from mlotel_alerting.storage import Storage
 from mlotel_backends.alertmanager import Alertmanager
-from mlotel_backends.api_docs import api_app
-from mlotel_backends.api_errors import install_error_handlers
 from mlotel_backends.prometheus import Prometheus
+from mlotel_service_kit.api_docs import api_app
+from mlotel_service_kit.api_errors import install_error_handlers
+from mlotel_service_kit.body_limit import BodySizeLimit
 
 ROUTERS = [health.router, rules.router, alerts.router, metrics.router, ws.router, notifications.router]
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None, r
     app = api_app(title="mlotel alert-rule service", version="0.1.0", lifespan=lifespan,
                   description="Evaluates ML alert rules against Prometheus and delivers alerts to Alertmanager.")
     install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes, paths={"/notifications": notifications.MAX_BODY_BYTES})
     for router in ROUTERS:
         app.include_router(router)
     _with_schemas(app, {**rules.SCHEMAS, **notifications.SCHEMAS})

@@ -15,7 +15,7 @@ with each string's UTF-8 length taken as four bytes per character unless the
 string is ASCII, every integer as ten bytes and every optional fixed field as
 present. Written here because no
 OpenTelemetry package splits a span batch by size;
-``tests/unit/test_export_size.py`` checks the bound against the SDK's encoder.
+``tests/unit/instrumentation/test_export_size.py`` checks the bound against the SDK's encoder.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 from opentelemetry.semconv.attributes.http_attributes import HttpRequestMethodValues
 from opentelemetry.semconv.schemas import Schemas
 
-# The version of the conventions mlotel's attributes are tested against (tests/unit/test_semconv.py).
+# The version of the conventions mlotel's attributes are tested against (tests/unit/instrumentation/test_semconv.py).
 SCHEMA_URL = Schemas.V1_44_0.value
 OTHER_METHOD = HttpRequestMethodValues.OTHER.value
 

@@ -7,12 +7,12 @@ from fastapi import FastAPI
 
 from mlotel import PredictionRecorder, TelemetryConfig, instrument_app, setup_telemetry
 from mlotel.semconv import __version__
-from mlotel_backends.api_docs import api_app
-from mlotel_backends.api_errors import install_error_handlers
-from mlotel_model_server.body_limit import BodySizeLimit
 from mlotel_model_server.models import load_models
 from mlotel_model_server.routes import health, models, predict
 from mlotel_model_server.settings import Settings
+from mlotel_service_kit.api_docs import api_app
+from mlotel_service_kit.api_errors import install_error_handlers
+from mlotel_service_kit.body_limit import BodySizeLimit
 
 
 def create_app(settings: Settings | None = None, *, instrument: bool = True) -> FastAPI:

@@ -8,18 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.backends import API
+from harness.native_stack import API, STACK_ENV
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 import stack  # noqa: E402
-
-# Decisions sooner than the default, so tests wait less; same policies otherwise. The slow
-# threshold sits well under the tests' slow prediction (a 1,024-row forest batch: 50 ms on an
-# idle machine of this kind, a few hundred under load), so that trace is kept by the "slow"
-# policy, not by the 10% baseline's luck.
-STACK_ENV = {"TAIL_SAMPLING_DECISION_WAIT": "2s", "SLOW_PREDICTION_MS": "30", "TRACE_SAMPLING_PERCENT": "10",
-             "ALERTING_EVALUATION_INTERVAL": "5s"}
 
 
 @pytest.fixture(scope="session")

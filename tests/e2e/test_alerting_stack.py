@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts.otlp_receiver import poll_until
-from tests.e2e.backends import ALERTING, alerts
+from harness.native_stack import ALERTING, alerts
+from harness.processes import poll_until
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,9 +9,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from scripts.otlp_receiver import poll_until
-from tests.e2e.backends import ALERTING, jaeger_trace
-from tests.e2e.browser import (
+from harness.browser import (
     chromium,
     click_chart_point,
     click_first_cell,
@@ -21,8 +19,8 @@ from tests.e2e.browser import (
     table_cells,
     text,
 )
-from tests.e2e.conftest import STACK_ENV
-from tests.e2e.test_native_stack import slow_prediction
+from harness.native_stack import ALERTING, STACK_ENV, jaeger_trace, slow_prediction
+from harness.processes import poll_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 CONSOLE = "http://127.0.0.1:8501"

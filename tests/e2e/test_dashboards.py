@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.otlp_receiver import poll_until
-from tests.e2e.backends import prometheus
+from harness.native_stack import prometheus
+from harness.processes import poll_until
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

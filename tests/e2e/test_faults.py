@@ -21,9 +21,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts.otlp_receiver import poll_until
-from tests.e2e.backends import API, jaeger_trace, prometheus
-from tests.e2e.conftest import STACK_ENV
+from harness.native_stack import API, STACK_ENV, jaeger_trace, prometheus
+from harness.processes import poll_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 ROOT = Path(__file__).resolve().parents[2]

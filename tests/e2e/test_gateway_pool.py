@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 import mlotel_contract as contract
-from scripts.otlp_receiver import poll_until
-from tests.e2e.backends import API, PROMETHEUS, prometheus
+from harness.native_stack import API, PROMETHEUS, prometheus
+from harness.processes import poll_until
 
 pytestmark = pytest.mark.integration
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]

@@ -6,30 +6,20 @@ import time
 from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
+from harness.model_server import running_api
+from harness.native_stack import API, STACK_ENV, alerts, exemplars, jaeger_trace, prometheus, slow_prediction, tags
+from harness.processes import free_port, poll_until, wait_healthy
 from mlotel import PredictionRecorder, TelemetryConfig
-from scripts.api_process import running_api, wait_healthy
-from scripts.otlp_receiver import free_port, poll_until
-from tests.e2e.backends import API, alerts, exemplars, jaeger_trace, prometheus, tags
-from tests.e2e.conftest import STACK_ENV
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
 IRIS_ROW = [5.1, 3.5, 1.4, 0.2]
-
-
-def slow_prediction(base: str = API) -> tuple[str, float]:
-    """A forest batch of the largest allowed size: the slow prediction users hunt for."""
-    rows = np.random.default_rng(0).uniform(0, 16, (1024, 64)).round(1).tolist()
-    response = httpx.post(f"{base}/predict", json={"model": "digits", "instances": rows}, timeout=60)
-    assert response.status_code == 200
-    return response.json()["trace_id"], time.monotonic()
 
 
 def test_a_slow_prediction_is_found_in_jaeger_with_its_stages(native_stack):

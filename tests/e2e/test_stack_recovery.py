@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from scripts.otlp_receiver import poll_until
-from tests.e2e.backends import jaeger_trace
-from tests.e2e.test_native_stack import slow_prediction
+from harness.native_stack import jaeger_trace, slow_prediction
+from harness.processes import poll_until
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]

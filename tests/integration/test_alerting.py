@@ -11,14 +11,14 @@ from datetime import datetime
 import httpx
 import pytest
 
+from harness.alerting_backends import MetricsTarget, WebhookReceiver, alertmanager, prometheus, running
+from harness.processes import poll_until
 from mlotel_alerting import drift
 from mlotel_alerting.engine import Engine
 from mlotel_alerting.main import build_engine
 from mlotel_alerting.rules import load_directory
 from mlotel_alerting.settings import DEFAULT_RULES, Settings
 from mlotel_backends.prometheus import Prometheus, PrometheusError
-from scripts.otlp_receiver import poll_until
-from tests.alerting_backends import MetricsTarget, WebhookReceiver, alertmanager, prometheus, running
 
 pytestmark = pytest.mark.integration
 

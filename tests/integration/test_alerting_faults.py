@@ -13,9 +13,9 @@ import time
 import httpx
 import pytest
 
-from scripts.otlp_receiver import poll_until
-from tests.alerting_backends import MetricsTarget, WebhookReceiver, alertmanager, prometheus, running
-from tests.alerting_process import running_alerting
+from harness.alerting_backends import MetricsTarget, WebhookReceiver, alertmanager, prometheus, running
+from harness.alerting_service import running_alerting
+from harness.processes import poll_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
 

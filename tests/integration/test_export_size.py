@@ -6,10 +6,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from harness.otlp_receiver import OtlpReceiver
 from mlotel.config import SPAN_EXPORT_MAX_BYTES
 from mlotel.export_size import SizeBoundedSpanExporter
 from mlotel.fastpath.span_encoding import GrpcSpanExporter
-from scripts.otlp_receiver import OtlpReceiver
 
 pytestmark = pytest.mark.integration
 

@@ -3,8 +3,8 @@
 import httpx
 import pytest
 
-from scripts.api_process import running_api
-from scripts.otlp_receiver import free_port, poll_until
+from harness.model_server import running_api
+from harness.processes import free_port, poll_until
 
 pytestmark = pytest.mark.integration
 

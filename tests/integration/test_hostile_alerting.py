@@ -14,9 +14,9 @@ import httpx
 import pytest
 import websockets
 
-from tests.alerting_backends import MetricsTarget, prometheus, running
-from tests.alerting_process import running_alerting
-from tests.hostile_request import HEALTH_SECONDS, send_while_probing_health
+from harness.alerting_backends import MetricsTarget, prometheus, running
+from harness.alerting_service import running_alerting
+from harness.hostile_request import HEALTH_SECONDS, send_while_probing_health
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,9 @@ import httpx
 import psutil
 import pytest
 
-from scripts.api_process import running_api
-from scripts.otlp_receiver import free_port
-from tests.hostile_request import HEALTH_SECONDS, send_while_probing_health
+from harness.hostile_request import HEALTH_SECONDS, send_while_probing_health
+from harness.model_server import running_api
+from harness.processes import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from scripts.otlp_receiver import free_port, poll_until
+from harness.processes import free_port, poll_until
 
 ROOT = Path(__file__).resolve().parents[2]
 JAEGER = ROOT / ".build" / "bin" / "jaeger"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import yaml
 
-from scripts.otlp_receiver import free_port, poll_until
+from harness.processes import free_port, poll_until
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 import stack  # noqa: E402

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from scripts.otlp_receiver import poll_until
-from tests.alerting_backends import MetricsTarget, Process, prometheus, running
-from tests.notification_receivers import TOKEN, AlertingService, SlackReceiver, SmtpReceiver, alertmanager_from_template
+from harness.alerting_backends import MetricsTarget, Process, prometheus, running
+from harness.notification_receivers import TOKEN, AlertingService, SlackReceiver, SmtpReceiver, alertmanager_from_template
+from harness.processes import poll_until
 
 pytestmark = pytest.mark.integration
 

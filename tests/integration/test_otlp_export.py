@@ -3,9 +3,10 @@
 import httpx
 import pytest
 
+from harness.model_server import running_api
+from harness.otlp_receiver import OtlpReceiver, attributes
+from harness.processes import free_port, poll_until
 from mlotel_contract import CONFIDENCE_BUCKETS
-from scripts.api_process import running_api
-from scripts.otlp_receiver import OtlpReceiver, attributes, free_port, poll_until
 
 pytestmark = pytest.mark.integration
 

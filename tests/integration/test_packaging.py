@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from scripts.api_process import ROOT
+from harness.processes import ROOT
 
 pytestmark = pytest.mark.integration
 
 UV = ROOT / ".build" / "uv" / "bin" / "uv"
-PACKAGES = {"mlotel_contract", "mlotel", "mlotel_backends", "mlotel_model_server", "mlotel_alerting", "mlotel_console"}
+PACKAGES = {"mlotel_contract", "mlotel", "mlotel_backends", "mlotel_service_kit", "mlotel_model_server", "mlotel_alerting", "mlotel_console"}
 # What the services need and the library must not pull in.
 SERVICE_ONLY = {"scikit-learn", "numpy", "jinja2", "promql-parser", "prometheus-client", "tqdm", "joblib",
                 "streamlit", "plotly", "pandas", "fastapi", "starlette", "uvicorn", "httpx", "pydantic-settings",
@@ -66,7 +66,7 @@ points = {ep.value for group in ("opentelemetry_instrumentor", "opentelemetry_di
           for ep in importlib.metadata.entry_points(group=group) if ep.value.startswith("mlotel")}
 assert points == {"mlotel.instrumentor:MlotelInstrumentor", "mlotel.distro:MlotelDistro",
                   "mlotel.distro:MlotelConfigurator"}, points
-for generic in ("instrumentation", "ml_api", "alerting", "backends", "console", "fastapi"):
+for generic in ("instrumentation", "ml_api", "alerting", "backends", "service_kit", "console", "fastapi"):
     assert importlib.util.find_spec(generic) is None, generic
 """
     # Outside the repository, so nothing of the working tree is on sys.path.

@@ -17,9 +17,10 @@ import httpx
 import pytest
 import yaml
 
+from harness.model_server import running_api
+from harness.otlp_receiver import OtlpReceiver, attributes
+from harness.processes import ROOT, free_port, poll_until
 from mlotel.config import ATTRIBUTE_VALUE_LENGTH
-from scripts.api_process import ROOT, running_api
-from scripts.otlp_receiver import OtlpReceiver, attributes, free_port, poll_until
 
 pytestmark = pytest.mark.integration
 

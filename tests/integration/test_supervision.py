@@ -11,7 +11,7 @@ import pytest
 from supervisor.datatypes import RestartUnconditionally
 from supervisor.options import ServerOptions
 
-from scripts.otlp_receiver import free_port, poll_until
+from harness.processes import free_port, poll_until
 
 sys.path.insert(0, "scripts")
 from scripts import stack  # noqa: E402

@@ -23,8 +23,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
 
-from scripts.collector_processes import Gateway, Jaeger, Sidecar
-from scripts.otlp_receiver import free_port, poll_until
+from harness.collectors import Gateway, Jaeger, Sidecar
+from harness.processes import free_port, poll_until
 
 pytestmark = pytest.mark.integration
 

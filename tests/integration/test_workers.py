@@ -3,8 +3,9 @@
 import httpx
 import pytest
 
-from scripts.api_process import running_api
-from scripts.otlp_receiver import OtlpReceiver, free_port, poll_until
+from harness.model_server import running_api
+from harness.otlp_receiver import OtlpReceiver
+from harness.processes import free_port, poll_until
 
 pytestmark = pytest.mark.integration
 

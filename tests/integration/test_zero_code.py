@@ -16,9 +16,9 @@ from opentelemetry.semconv.attributes.network_attributes import NETWORK_PROTOCOL
 from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS
 from opentelemetry.semconv.attributes.url_attributes import URL_PATH, URL_SCHEME
 
+from harness.otlp_receiver import OtlpReceiver, attributes
+from harness.processes import ROOT, free_port, poll_until, wait_healthy
 from mlotel_contract import CONFIDENCE_BUCKETS, HTTP_SERVER_DURATION_BUCKETS
-from scripts.api_process import ROOT, wait_healthy
-from scripts.otlp_receiver import OtlpReceiver, attributes, free_port, poll_until
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from mlotel_alerting.api.deps import EngineDep, RuleName, TokenDep, known_rule
 from mlotel_alerting.api.views import alert_view, timestamp
 from mlotel_alerting.limits import MAX_NAME_LENGTH
 from mlotel_alerting.state import State
-from mlotel_backends.api_errors import ClientError, error_responses
+from mlotel_service_kit.api_errors import ClientError, error_responses
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 

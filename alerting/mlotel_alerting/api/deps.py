@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from mlotel_alerting.engine import Engine
 from mlotel_alerting.limits import MAX_NAME_LENGTH
 from mlotel_alerting.rules import NAME
-from mlotel_backends.api_errors import ClientError
+from mlotel_service_kit.api_errors import ClientError
 
 _bearer = HTTPBearer(auto_error=False, description="ALERTING_API_TOKEN")
 

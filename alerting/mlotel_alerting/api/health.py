@@ -23,7 +23,7 @@ from mlotel_alerting.api.deps import EngineDep
 from mlotel_alerting.api.views import timestamp
 from mlotel_alerting.engine import Engine
 from mlotel_alerting.state import Health
-from mlotel_backends.api_errors import error_responses
+from mlotel_service_kit.api_errors import error_responses
 
 router = APIRouter(prefix="/health", tags=["health"])
 

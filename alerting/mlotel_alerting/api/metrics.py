@@ -13,8 +13,8 @@ from mlotel_alerting import summary
 from mlotel_alerting.api.deps import EngineDep
 from mlotel_alerting.durations import parse_duration
 from mlotel_alerting.exposition import exposition
-from mlotel_backends.api_errors import ClientError, error_responses
 from mlotel_backends.prometheus import PrometheusError
+from mlotel_service_kit.api_errors import ClientError, error_responses
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 

@@ -19,11 +19,10 @@ from starlette.concurrency import run_in_threadpool
 
 from mlotel_alerting.api.deps import TokenDep
 from mlotel_alerting.notifications import NotificationStore, WebhookPayload
-from mlotel_backends.api_errors import ClientError, error_responses
-from mlotel_backends.body_limit import bounded_body
+from mlotel_service_kit.api_errors import ClientError, error_responses
 
 MAX_BODY_BYTES = 1024 * 1024
-"""Largest webhook body accepted (413 above): a full group of alerts fits many times over."""
+"""Largest webhook body accepted (413 above, by main.py's BodySizeLimit): a full group of alerts fits many times over."""
 
 
 def store_path(db_path: Path) -> Path | str:
@@ -64,7 +63,7 @@ _WEBHOOK_BODY = {"requestBody": {"required": True, "content": {"application/json
 @router.post("", dependencies=[TokenDep], openapi_extra=_WEBHOOK_BODY, responses=error_responses(400, 401, 403, 413, 422))
 async def receive(request: Request, store: StoreDep) -> dict:
     """Alertmanager's webhook: keep each alert once per episode and status; repeats are counted."""
-    body = await bounded_body(request, MAX_BODY_BYTES)
+    body = await request.body()
     try:
         payload = WebhookPayload.model_validate_json(body)
     except ValidationError as error:

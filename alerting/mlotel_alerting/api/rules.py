@@ -11,8 +11,7 @@ from mlotel_alerting.api.deps import EngineDep, RuleName, TokenDep, known_rule
 from mlotel_alerting.api.views import rule_view
 from mlotel_alerting.engine import RuleConflict, TooManyRules
 from mlotel_alerting.rules import Rule, RuleError, parse_rule
-from mlotel_backends.api_errors import MAX_JSON_DEPTH, ClientError, error_responses
-from mlotel_backends.body_limit import bounded_body
+from mlotel_service_kit.api_errors import MAX_JSON_DEPTH, ClientError, error_responses
 
 router = APIRouter(prefix="/rules", tags=["rules"])
 
@@ -60,7 +59,7 @@ async def put_rule(name: RuleName, engine: EngineDep, request: Request, response
     """Add or replace a rule; the body is one rule as in a rules file, as JSON (``name`` optional).
     The body is read as JSON whatever its content type, so ``curl -d`` works. Its size, the
     expression's length and nesting and the templates' sizes are checked before any parser runs."""
-    document = _document(await bounded_body(request, engine.settings.max_body_bytes))
+    document = _document(await request.body())
     if document.get("name", name) != name:
         raise ClientError(400, "invalid_rule", "the body's 'name' differs from the name in the path")
     try:

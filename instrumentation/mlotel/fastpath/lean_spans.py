@@ -18,7 +18,7 @@ when it ends, not copied.
 It is still the SDK's pipeline: the provider's sampler decides (a dropped
 span is the SDK's ``NonRecordingSpan``), its id generator makes the ids, its
 resource, span limits and span processors are used. A ``LeanSpan`` is a ``ReadableSpan``, so
-processors and exporters read it as any other; ``tests/unit/test_lean_spans.py``
+processors and exporters read it as any other; ``tests/unit/instrumentation/fastpath/test_lean_spans.py``
 checks that it exports field for field as an SDK span given the same calls.
 Left out: the SDK's tracer self-metrics (``otel.sdk.span.*``, off by default)
 and the experimental ``_on_ending`` hook of span processors (no processor of

@@ -19,8 +19,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
 from mlotel import telemetry_health
-from mlotel_backends.api_errors import error_response
 from mlotel_model_server.schemas import ErrorBody
+from mlotel_service_kit.api_errors import error_response
 
 router = APIRouter(prefix="/health", tags=["health"])
 

@@ -6,9 +6,9 @@ from fastapi.exceptions import RequestValidationError
 from opentelemetry import trace
 from pydantic import ValidationError
 
-from mlotel_backends.api_errors import ClientError
 from mlotel_model_server.dependencies import BodyDep, ModelsDep, RecorderDep, SettingsDep
 from mlotel_model_server.schemas import ErrorBody, PredictRequest, PredictResponse
+from mlotel_service_kit.api_errors import ClientError
 
 router = APIRouter(prefix="/predict", tags=["predict"])
 

@@ -7,8 +7,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 import mlotel_contract as contract
+from harness.alerting_fakes import AUTH, make_engine
 from mlotel_alerting.main import create_app
-from tests.unit.alerting.conftest import AUTH, make_engine
 
 IRIS = {"ml_model_name": "iris"}
 NEW_RULE = {"expr": "error_ratio > 0.05", "for": "1m", "labels": {"severity": "critical"}}

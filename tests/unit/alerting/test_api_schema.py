@@ -12,11 +12,11 @@ import httpx
 import schemathesis
 from hypothesis import HealthCheck, settings
 
+from harness.alerting_fakes import RULES, TOKEN, FakeAlertmanager, FakePrometheus
 from mlotel_alerting.main import build_engine, create_app
 from mlotel_alerting.settings import Settings
 from mlotel_backends.alertmanager import Alertmanager
 from mlotel_backends.prometheus import Prometheus
-from tests.unit.alerting.conftest import RULES, TOKEN, FakeAlertmanager, FakePrometheus
 
 
 class _Kept:

@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from harness.alerting_fakes import AUTH, make_engine
 from mlotel_alerting.main import create_app
 from mlotel_alerting.storage import Storage
-from tests.unit.alerting.conftest import AUTH, make_engine
 
 IRIS = {"ml_model_name": "iris"}
 

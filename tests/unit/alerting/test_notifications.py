@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from harness.alerting_fakes import AUTH, make_engine
 from mlotel_alerting.api.notifications import MAX_BODY_BYTES
 from mlotel_alerting.main import create_app
 from mlotel_alerting.notifications import NotificationStore, WebhookPayload
-from tests.unit.alerting.conftest import AUTH, make_engine
 
 STARTS = "2026-12-02T01:00:00.000Z"
 

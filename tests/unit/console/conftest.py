@@ -8,9 +8,9 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from harness.console.recording import Replay
 from mlotel_console import clients
 from mlotel_console.settings import settings
-from tests.unit.console.recording import Replay
 
 APP = Path(clients.__file__).resolve().parent / "app.py"
 PORTS = {"prometheus": 9090, "jaeger": 16686, "alerting": 8080, "alertmanager": 9093}

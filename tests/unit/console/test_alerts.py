@@ -4,9 +4,9 @@ to the service's webhook, the second firing and resolved)."""
 
 import json
 
+from harness.console.recording import RECORDED
+from harness.console.seen import links, text
 from mlotel_console.settings import settings
-from tests.unit.console.recording import RECORDED
-from tests.unit.console.seen import links, text
 
 ANSWERS = {json.loads(key)[2]: answer["body"] for key, answer in json.loads((RECORDED / "alerts.json").read_text()).items()}
 FIRING = [alert for alert in ANSWERS["/alerts/active"] if alert["state"] == "firing"]
@@ -54,7 +54,7 @@ def test_notifications_show_what_was_delivered_when_firing_or_resolved_and_to_wh
 
 
 def test_no_notification_yet_says_where_they_would_come_from(open_page, monkeypatch):
-    from tests.unit.console.recording import Replay
+    from harness.console.recording import Replay
 
     recorded = Replay.of.__func__
 

@@ -2,9 +2,9 @@
 
 import math
 
+from harness.console.seen import chart_titles, without_data
 from mlotel_backends.prometheus import Sample
 from mlotel_console.model_data import confidence
-from tests.unit.console.seen import chart_titles, without_data
 
 # As recorded: 5 minutes, so that the window before (the drift baseline) had traffic too.
 VIEW = {"model": "digits", "range": "5m"}

@@ -3,7 +3,7 @@
 import json
 from urllib.parse import parse_qs, urlsplit
 
-from tests.unit.console.seen import chart_titles, without_data
+from harness.console.seen import chart_titles, without_data
 
 RECORDED_MODELS = {"digits", "iris"}
 

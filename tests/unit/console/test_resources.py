@@ -1,6 +1,6 @@
 """The resources page against answers recorded from the live stack."""
 
-from tests.unit.console.seen import chart_titles, without_data
+from harness.console.seen import chart_titles, without_data
 
 
 def test_resources_page_draws_process_and_host_over_time(open_page):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.unit.console.seen import links, text
+from harness.console.seen import links, text
 
 # The recording's view: digits predictions of a second or more in the last 5 minutes (few, so it stays small).
 QUERY = {"model": "digits", "min_ms": "1000", "since": "5m"}

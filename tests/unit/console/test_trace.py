@@ -2,8 +2,8 @@
 
 import json
 
-from tests.unit.console.recording import RECORDED
-from tests.unit.console.seen import text
+from harness.console.recording import RECORDED
+from harness.console.seen import text
 
 # The trace the recording holds (python -m tests.unit.console.recording records a kept slow prediction).
 TRACE_ID = next(json.loads(key)[2].rsplit("/", 1)[1] for key in json.loads((RECORDED / "trace.json").read_text())

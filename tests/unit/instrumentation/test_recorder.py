@@ -1,0 +1,70 @@
+"""The prediction recorder on its own, as any model server would use it."""
+
+import pytest
+from opentelemetry.sdk.metrics import Histogram as SdkHistogram
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import StatusCode
+
+from harness.telemetry_reading import Captured
+from mlotel import PredictionRecorder, TelemetryConfig, setup_telemetry
+from mlotel.fastpath.lean_spans import LeanTracer
+from mlotel.fastpath.measurements import DROPPED_METRIC
+
+
+@pytest.fixture
+def captured():
+    spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
+    config = TelemetryConfig.from_env({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "system_metrics,logging"})
+    telemetry = setup_telemetry(config, span_processors=[SimpleSpanProcessor(spans)], metric_readers=[reader])
+    yield Captured(spans, reader)
+    telemetry.shutdown()
+
+
+def test_a_failed_prediction_is_an_error_span_with_stages_and_is_counted(captured):
+    recorder = PredictionRecorder(TelemetryConfig.from_env({}))
+    with pytest.raises(ValueError):
+        with recorder.predict("fraud", "v7", batch_size=2) as prediction:
+            with prediction.stage("preprocess"):
+                pass
+            with prediction.stage("inference"):
+                raise ValueError("model exploded")
+    (span,) = captured.spans("predict fraud")
+    assert span.status.status_code == StatusCode.ERROR
+    assert span.attributes["error.type"] == "ValueError"
+    assert [e.name for e in span.events] == ["exception"]
+    assert sorted(s.name for s in captured.spans() if s.parent) == ["inference", "preprocess"]
+    (error,) = captured.points("ml.prediction.errors")
+    assert error.value == 1 and dict(error.attributes) == {
+        "ml.model.name": "fraud",
+        "ml.model.version": "v7",
+        "error.type": "ValueError",
+    }
+    assert captured.points("ml.predictions") == []
+
+
+def test_recorder_switched_off_records_nothing(captured):
+    recorder = PredictionRecorder(TelemetryConfig.from_env({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "mlotel"}))
+    with recorder.predict("fraud", "v7", batch_size=1) as prediction:
+        with prediction.stage("inference"):
+            pass
+        prediction.set_results(["yes"], [0.9])
+    recorder.record_rejected("fraud", "v7", "bad_input")
+    assert captured.spans() == []
+    assert set(captured.metrics()) == {DROPPED_METRIC}  # the queue's own count, nothing from the recorder
+
+
+def test_a_recorder_built_before_set_up_records_through_the_sdk_not_proxies():
+    recorder = PredictionRecorder(TelemetryConfig.from_env({}))  # as create_app does, before the lifespan
+    spans = InMemorySpanExporter()
+    config = TelemetryConfig.from_env({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "system_metrics,logging"})
+    telemetry = setup_telemetry(config, span_processors=[SimpleSpanProcessor(spans)], metric_readers=[InMemoryMetricReader()])
+    try:
+        with recorder.predict("iris", "v1", batch_size=1) as prediction:
+            prediction.set_results(["setosa"], [0.9])
+        assert isinstance(recorder.tracer, LeanTracer)
+        assert isinstance(recorder._instruments.confidence, SdkHistogram)
+        assert [s.name for s in spans.get_finished_spans()] == ["predict iris"]
+    finally:
+        telemetry.shutdown()

@@ -1,0 +1,135 @@
+"""The HTTP server span and metric follow the stable HTTP semantic conventions,
+checked against the constants of opentelemetry-semantic-conventions."""
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from opentelemetry import metrics
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
+from opentelemetry.semconv.attributes.http_attributes import (
+    HTTP_REQUEST_METHOD,
+    HTTP_REQUEST_METHOD_ORIGINAL,
+    HTTP_RESPONSE_STATUS_CODE,
+    HTTP_ROUTE,
+)
+from opentelemetry.semconv.attributes.network_attributes import NETWORK_PROTOCOL_VERSION
+from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
+from opentelemetry.semconv.attributes.service_attributes import SERVICE_VERSION
+from opentelemetry.semconv.attributes.url_attributes import URL_PATH, URL_QUERY, URL_SCHEME
+
+from harness.telemetry_reading import Captured
+from mlotel import PredictionRecorder, TelemetryConfig, instrument_app, setup_telemetry
+from mlotel.semconv import SCHEMA_URL, __version__
+from mlotel_contract import BATCH_SIZE_BUCKETS, CONFIDENCE_BUCKETS, HTTP_SERVER_DURATION_BUCKETS
+
+SPEC_HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10)
+
+
+class ModelFailed(Exception):
+    pass
+
+
+@pytest.fixture
+def serve():
+    opened = []
+
+    def make(**environ: str):
+        config = TelemetryConfig.from_env(environ)
+        spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
+        telemetry = setup_telemetry(
+            config, service_version="1.2.3", span_processors=[SimpleSpanProcessor(spans)], metric_readers=[reader]
+        )
+        app = FastAPI()
+
+        @app.api_route("/items/{item}", methods=["GET", "PURGE"])
+        def item(item: str):
+            return {"item": item}
+
+        @app.get("/fail")
+        def fail():
+            raise ModelFailed
+
+        instrument_app(app, config)
+        client = TestClient(app, raise_server_exceptions=False)
+        opened.append(telemetry)
+        return client, Captured(spans, reader)
+
+    yield make
+    for telemetry in opened:
+        telemetry.shutdown()
+
+
+def test_server_span_has_the_required_and_recommended_attributes(serve):
+    client, captured = serve()
+    assert client.get("/items/7?colour=red&sig=secret", headers={"host": "models.example:8443"}).status_code == 200
+    (span,) = captured.spans("GET /items/{item}")
+    assert {k: span.attributes[k] for k in (HTTP_REQUEST_METHOD, HTTP_ROUTE, HTTP_RESPONSE_STATUS_CODE)} == {
+        HTTP_REQUEST_METHOD: "GET",
+        HTTP_ROUTE: "/items/{item}",
+        HTTP_RESPONSE_STATUS_CODE: 200,
+    }
+    assert span.attributes[URL_PATH] == "/items/7"
+    assert span.attributes[URL_SCHEME] == "http"
+    assert span.attributes[URL_QUERY] == "colour=red&sig=REDACTED"
+    assert span.attributes[NETWORK_PROTOCOL_VERSION] == "1.1"
+    assert (span.attributes[SERVER_ADDRESS], span.attributes[SERVER_PORT]) == ("models.example", 8443)
+    assert HTTP_REQUEST_METHOD_ORIGINAL not in span.attributes
+    assert (span.instrumentation_scope.version, span.instrumentation_scope.schema_url) == (__version__, SCHEMA_URL)
+    assert span.resource.attributes[SERVICE_VERSION] == "1.2.3"
+    (point,) = captured.points("http.server.request.duration")
+    assert point.attributes[NETWORK_PROTOCOL_VERSION] == "1.1"
+    assert tuple(point.explicit_bounds) == HTTP_SERVER_DURATION_BUCKETS == SPEC_HTTP_BUCKETS
+
+
+@pytest.mark.parametrize("host", [b"h:\xb2", b"h:99999", b"h:", b"x" * 5000 + b":80"])
+def test_a_host_header_that_names_no_server_is_served_and_bounded(serve, host):
+    client, captured = serve()
+    # "\xb2" is "²" in latin-1: a digit to str.isdigit, not to int().
+    assert client.get("/items/7", headers={"host": host}).status_code == 200
+    (span,) = captured.spans("GET /items/{item}")
+    assert span.attributes[SERVER_PORT] == 80  # the scheme's, as for a Host without a port
+    assert len(span.attributes[SERVER_ADDRESS]) <= 253
+
+
+def test_unknown_method_is_other_with_the_original_kept(serve):
+    client, captured = serve()
+    assert client.request("PURGE", "/items/7").status_code == 200
+    (span,) = captured.spans("HTTP /items/{item}")
+    assert span.attributes[HTTP_REQUEST_METHOD] == "_OTHER"
+    assert span.attributes[HTTP_REQUEST_METHOD_ORIGINAL] == "PURGE"
+    (point,) = captured.points("http.server.request.duration")
+    assert point.attributes[HTTP_REQUEST_METHOD] == "_OTHER"
+    assert HTTP_REQUEST_METHOD_ORIGINAL not in point.attributes
+
+
+def test_known_methods_come_from_the_environment(serve):
+    client, captured = serve(OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS="GET,PURGE")
+    client.request("PURGE", "/items/7")
+    (span,) = captured.spans("PURGE /items/{item}")
+    assert span.attributes[HTTP_REQUEST_METHOD] == "PURGE"
+    assert HTTP_REQUEST_METHOD_ORIGINAL not in span.attributes
+
+
+def test_error_type_is_the_fully_qualified_class_name(serve):
+    client, captured = serve()
+    assert client.get("/fail").status_code == 500
+    (span,) = captured.spans("GET /fail")
+    assert span.attributes[ERROR_TYPE] == f"{__name__}.ModelFailed"
+    (point,) = captured.points("http.server.request.duration")
+    assert point.attributes[ERROR_TYPE] == f"{__name__}.ModelFailed"
+
+
+def test_ml_histograms_keep_their_buckets_in_a_provider_without_mlotels_views():
+    reader = InMemoryMetricReader()
+    config = TelemetryConfig.from_env({})
+    metrics.set_meter_provider(MeterProvider(metric_readers=[reader]))  # another's, as opentelemetry-instrument's
+    recorder = PredictionRecorder(config)
+    with recorder.predict("iris", "1", batch_size=2) as prediction:
+        prediction.set_results(["setosa", "virginica"], [0.97, 0.42])
+    captured = Captured(None, reader)
+    assert tuple(captured.points("ml.prediction.confidence")[0].explicit_bounds) == CONFIDENCE_BUCKETS
+    assert tuple(captured.points("ml.batch.size")[0].explicit_bounds) == BATCH_SIZE_BUCKETS
