@@ -116,6 +116,7 @@ def main() -> None:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=200, help="requests counted per run")
     parser.add_argument("--parts", default=",".join(PARTS), help=f"parts to take away, of {', '.join(PARTS)}")
+    parser.add_argument("--threads", action=argparse.BooleanOptionalAction, default=True, help="the run by thread")
     parser.add_argument("--keep", type=Path, help="keep the per-thread callgrind files in this directory")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -133,13 +134,16 @@ def main() -> None:
                 return instructions.count(mode, args.requests, endpoint, workdir,
                                           child="benchmarks.instruction_breakdown", extra_env=env) / args.requests
 
-            off, full = run("off"), run("mlotel")
-            print(f"off {off / 1e6:.3f} M, mlotel {full / 1e6:.3f} M per request: telemetry {(full - off) / 1e6:.3f} M")
-            print("\nby part (what taking it away saves, per request):")
-            for part in filter(None, args.parts.split(",")):
+            parts = [part for part in args.parts.split(",") if part]
+            if parts:
+                full = run("mlotel")
+                print(f"mlotel {full / 1e6:.3f} M per request (telemetry off: `make bench-instructions`)")
+                print("\nby part (what taking it away saves, per request):")
+            for part in parts:
                 saved = full - run("mlotel", part)
                 print(f"  {part:<15} {saved / 1e6:7.3f} M  {PARTS[part][1]}")
-            _per_thread(args.requests, endpoint, workdir, args.keep)
+            if args.threads:
+                _per_thread(args.requests, endpoint, workdir, args.keep)
         finally:
             stop(receiver)
 
