@@ -44,6 +44,7 @@ from mlotel.semconv import SCHEMA_URL, __version__, error_type
 _SCOPE = "mlotel.prediction"
 # Bounds the attribute when request capture is switched on.
 MAX_CAPTURED_FEATURES = 64
+_MAX_CACHED_MODELS = 256
 
 
 class _Instruments:
@@ -158,6 +159,7 @@ class PredictionRecorder:
         self.enabled = self.config.enabled("mlotel")
         self.metrics_on = self.enabled and self.config.ml_metrics and self.config.metrics_on
         self._attribute_cache: dict[tuple, tuple[dict, dict]] = {}
+        self._model_cache: dict[tuple[str, str], dict[str, Any]] = {}
 
     # Looked up at the first prediction: a recorder is usually built before the providers
     # are installed, and a tracer or instrument taken then is a proxy, one more call each time.
@@ -177,7 +179,7 @@ class PredictionRecorder:
 
     @contextmanager
     def _predict(self, model: str, version: str, batch_size: int) -> Iterator[Prediction]:
-        base = {"ml.model.name": model, "ml.model.version": version}
+        base = self._model_attributes(model, version)
         span = self.tracer.start_span(f"predict {model}", attributes={**base, "ml.batch.size": batch_size})
         token = context.attach(trace.set_span_in_context(span))
         start = time.perf_counter()
@@ -243,6 +245,16 @@ class PredictionRecorder:
             record(instruments.confidence.record, confidence, by_label)
             # With MLOTEL_FASTPATH summed per label before it reaches the SDK; the cached dict makes the sum.
             self._add(instruments.predictions.add, 1, by_label_and_flag)
+
+    def _model_attributes(self, model: str, version: str) -> dict[str, Any]:
+        """One dict per model version: the measurement queue records the measurements of one dict at once."""
+        key = (model, version)
+        base = self._model_cache.get(key)
+        if base is None:
+            base = {"ml.model.name": model, "ml.model.version": version}
+            if len(self._model_cache) < _MAX_CACHED_MODELS:  # a model server serves a few; bounded all the same
+                self._model_cache[key] = base
+        return base
 
     def _label_attributes(self, base: dict[str, Any], label: Any, is_low: bool) -> tuple[dict, dict]:
         """Attribute sets per label, built once: labels are a small bounded set per model."""

@@ -5,7 +5,8 @@ import math
 import pytest
 from opentelemetry.sdk.metrics import Histogram, MeterProvider
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
-from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+from opentelemetry.sdk.metrics._internal.exemplar import AlwaysOnExemplarFilter, TraceBasedExemplarFilter
+from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, ExponentialBucketHistogramAggregation, View
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import set_span_in_context
@@ -14,16 +15,19 @@ from mlotel.fastpath import histogram_batches
 from mlotel.fastpath.measurements import MeasurementQueue
 
 BOUNDS = (0.1, 0.5, 0.9)
+NAMES = ("confidence", "labelled", "exponential")
 
 
-def _provider(temporality: AggregationTemporality) -> tuple[MeterProvider, InMemoryMetricReader]:
+def _provider(temporality: AggregationTemporality, exemplar_filter=None) -> tuple[MeterProvider, InMemoryMetricReader]:
     reader = InMemoryMetricReader(preferred_temporality={Histogram: temporality})
     views = [
         View(instrument_name="confidence", aggregation=ExplicitBucketHistogramAggregation(BOUNDS)),
         # Only the label is kept: the rest of a measurement's attributes go to its exemplar.
         View(instrument_name="labelled", attribute_keys={"label"}),
+        View(instrument_name="exponential", aggregation=ExponentialBucketHistogramAggregation()),
     ]
-    return MeterProvider(metric_readers=[reader], views=views), reader
+    exemplar_filter = exemplar_filter or TraceBasedExemplarFilter()
+    return MeterProvider(metric_readers=[reader], views=views, exemplar_filter=exemplar_filter), reader
 
 
 def _points(reader: InMemoryMetricReader) -> dict:
@@ -31,14 +35,15 @@ def _points(reader: InMemoryMetricReader) -> dict:
     data = reader.get_metrics_data()
     found = {}
     for metric in (m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics):
-        if metric.name not in ("confidence", "labelled"):  # the queue's own dropped count
+        if metric.name not in NAMES:  # the queue's own dropped count
             continue
         for point in metric.data.data_points:
             exemplars = sorted(
                 (e.value, e.trace_id, e.span_id, dict(e.filtered_attributes or {})) for e in point.exemplars
             )
             key = (metric.name, tuple(sorted(point.attributes.items())))
-            found[key] = (point.count, point.sum, point.bucket_counts, point.min, point.max, exemplars)
+            buckets = getattr(point, "bucket_counts", None) or tuple(point.positive.bucket_counts)
+            found[key] = (point.count, point.sum, buckets, point.min, point.max, exemplars)
     return found
 
 
@@ -56,14 +61,15 @@ def _measurements():
 
 
 @pytest.mark.parametrize("temporality", [AggregationTemporality.CUMULATIVE, AggregationTemporality.DELTA])
-def test_a_batch_records_what_the_sdk_records_one_by_one(temporality):
-    in_place, in_place_reader = _provider(temporality)
-    batched, batched_reader = _provider(temporality)
+@pytest.mark.parametrize("exemplar_filter", [TraceBasedExemplarFilter, AlwaysOnExemplarFilter])
+def test_a_batch_records_what_the_sdk_records_one_by_one(temporality, exemplar_filter):
+    in_place, in_place_reader = _provider(temporality, exemplar_filter())
+    batched, batched_reader = _provider(temporality, exemplar_filter())
     queue = MeasurementQueue(batched, interval_seconds=3600)
     try:
         attribute_sets = [{"label": "setosa", "model": "iris"}, {"label": "virginica", "model": "iris"}]
         instruments = [(in_place.get_meter("t").create_histogram(name), batched.get_meter("t").create_histogram(name))
-                       for name in ("confidence", "labelled")]
+                       for name in NAMES]
         for shift in (0, 0.2):  # a second batch into the same aggregations, read after each
             for sdk, ours in instruments:
                 for index, (value, context) in enumerate(_measurements()):
@@ -72,7 +78,7 @@ def test_a_batch_records_what_the_sdk_records_one_by_one(temporality):
                     queue._queue.append((ours.record, value + shift, attributes, context))
             queue.force_flush()
             expected = _points(in_place_reader)
-            assert len(expected) == 4 and all(point[5] for point in expected.values())  # exemplars to compare
+            assert len(expected) == 6 and all(point[5] for point in expected.values())  # exemplars to compare
             assert _points(batched_reader) == expected
         assert histogram_batches.foldable(instruments[0][1].record)
     finally:
