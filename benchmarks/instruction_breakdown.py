@@ -21,8 +21,6 @@ import argparse
 import asyncio
 import os
 import re
-import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path

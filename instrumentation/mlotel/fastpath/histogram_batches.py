@@ -36,9 +36,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry.context import Context
+from opentelemetry.sdk.metrics import AlignedHistogramBucketExemplarReservoir, TraceBasedExemplarFilter
 from opentelemetry.sdk.metrics._internal._view_instrument_match import _hash_attributes
 from opentelemetry.sdk.metrics._internal.aggregation import _ExplicitBucketHistogramAggregation
-from opentelemetry.sdk.metrics._internal.exemplar import AlignedHistogramBucketExemplarReservoir, TraceBasedExemplarFilter
 from opentelemetry.sdk.metrics._internal.instrument import Histogram
 from opentelemetry.sdk.metrics._internal.measurement import Measurement
 
@@ -136,7 +136,8 @@ def _fold(match: Any, batch: _Batch) -> None:
     _aggregate(aggregation, batch)
 
 
-def _aggregate(aggregation: Any, batch: _Batch) -> None:
+def _aggregate(found: Any, batch: _Batch) -> None:
+    aggregation: Any = found  # its private fields, which the SDK's types do not declare
     if type(aggregation) is not _ExplicitBucketHistogramAggregation:  # another View's aggregation: its own aggregate()
         instrument, cleaned, now = batch.instrument, batch.cleaned, batch.now
         for value, taken_in, sample in zip(batch.values, batch.contexts, batch.samples()):
@@ -147,7 +148,8 @@ def _aggregate(aggregation: Any, batch: _Batch) -> None:
     with aggregation._lock:
         if aggregation._value is None:
             aggregation._value = aggregation._get_empty_bucket_counts()
-        counts, total = aggregation._value, aggregation._sum
+        counts: list[int] = aggregation._value
+        total: float = aggregation._sum
         for value in batch.values:
             total += value  # one at a time, in order: the same float sum as the SDK's
             counts[bisect_left(boundaries, value)] += 1
