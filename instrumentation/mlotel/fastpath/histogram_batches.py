@@ -136,9 +136,9 @@ def _fold(match: Any, batch: _Batch) -> None:
     _aggregate(aggregation, batch)
 
 
-def _aggregate(found: Any, batch: _Batch) -> None:
-    aggregation: Any = found  # its private fields, which the SDK's types do not declare
-    if type(aggregation) is not _ExplicitBucketHistogramAggregation:  # another View's aggregation: its own aggregate()
+def _aggregate(aggregation: Any, batch: _Batch) -> None:
+    explicit_buckets = type(aggregation) is _ExplicitBucketHistogramAggregation
+    if not explicit_buckets:  # another View's aggregation: its own aggregate()
         instrument, cleaned, now = batch.instrument, batch.cleaned, batch.now
         for value, taken_in, sample in zip(batch.values, batch.contexts, batch.samples()):
             aggregation.aggregate(_Value(value, now, instrument, taken_in, cleaned), sample)
@@ -148,8 +148,7 @@ def _aggregate(found: Any, batch: _Batch) -> None:
     with aggregation._lock:
         if aggregation._value is None:
             aggregation._value = aggregation._get_empty_bucket_counts()
-        counts: list[int] = aggregation._value
-        total: float = aggregation._sum
+        counts, total = aggregation._value, aggregation._sum
         for value in batch.values:
             total += value  # one at a time, in order: the same float sum as the SDK's
             counts[bisect_left(boundaries, value)] += 1
