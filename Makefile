@@ -6,7 +6,7 @@ UV := .build/uv/bin/uv
 VENV_PY := .venv/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install system collector jaeger telemetrygen up down status demo lint test test-unit test-sdk-range test-browser test-fault bench bench-instructions bench-collector
+.PHONY: help install system collector jaeger telemetrygen up down status demo lint test test-unit test-sdk-range test-integrations test-browser test-fault bench bench-instructions bench-collector
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t14
@@ -59,6 +59,9 @@ test-unit: install  ## unit tests only (no servers, no builds)
 
 test-sdk-range: $(UV)  ## mlotel.fastpath's differential tests on the oldest and newest SDK the library allows (throwaway venvs)
 	UV=$(UV) PYTHON=$(PYTHON) scripts/test_sdk_range.sh
+
+test-integrations: install $(UV)  ## other people's model libraries and servers from PyPI, real, in throwaway venvs, under opentelemetry-instrument (needs PyPI)
+	UV=$(UV) PYTHON=$(PYTHON) scripts/run_pytest.sh -m integrations tests/integrations
 
 test-browser: install system collector jaeger  ## the console in headless Chromium on the native stack (screenshots in .run/artifacts/console)
 	scripts/run_pytest.sh -m browser tests/e2e

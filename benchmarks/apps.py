@@ -6,7 +6,10 @@
   ``FastAPIInstrumentor`` and the SDK's defaults (batch span processor with
   its default queue, OTLP gRPC exporters), with the same prediction spans;
 - ``contrib_http_app``, ``fastapi_native_app``: mlotel's pipeline with another
-  HTTP instrumentation in place of mlotel's middleware, to compare them.
+  HTTP instrumentation in place of mlotel's middleware, to compare them;
+- ``sklearn_app``: mlotel, with each prediction recorded by the scikit-learn
+  instrumentor (around the model's own ``predict_proba``) instead of the
+  server's recorder, named as the server names its models.
 """
 
 from contextlib import asynccontextmanager, nullcontext
@@ -23,6 +26,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from mlotel import PredictionRecorder, TelemetryConfig, setup_telemetry
+from mlotel.instrumentors.sklearn import SklearnInstrumentor
 from mlotel_model_server.main import create_app
 
 
@@ -88,4 +92,22 @@ def contrib_http_app() -> FastAPI:
 def fastapi_native_app() -> FastAPI:
     app = _with_mlotel_pipeline(create_app(instrument=False))
     app._telemetry.update(tracing=True, metrics=True, logs=False, operation_spans=False)
+    return app
+
+
+def sklearn_app() -> FastAPI:
+    app = create_app()
+    config = app.state.recorder.config
+    app.state.recorder = _BareRecorder()  # the route's own predictions go; the library call records
+    SklearnInstrumentor().instrument(config=config)
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app):
+        async with inner(app):
+            for model in app.state.models.values():
+                model.estimator.mlotel_model_name, model.estimator.mlotel_model_version = model.name, model.version
+            yield
+
+    app.router.lifespan_context = lifespan
     return app

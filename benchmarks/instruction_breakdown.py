@@ -80,13 +80,13 @@ PARTS = {
 }
 
 
-def _child(requests: int) -> None:
+def _child(requests: int, factory: str) -> None:
     part = os.environ.get(WITHOUT)
     if part:
         patch, _ = PARTS[part]
         if callable(patch):
             patch()
-    asyncio.run(instructions._drive(requests))
+    asyncio.run(instructions._drive(requests, factory))
     # Threads in the order they were started: callgrind numbers them so (the main thread is 1).
     names = os.environ.get(THREAD_NAMES)
     if names:
@@ -117,9 +117,10 @@ def main() -> None:
     parser.add_argument("--threads", action=argparse.BooleanOptionalAction, default=True, help="the run by thread")
     parser.add_argument("--keep", type=Path, help="keep the per-thread callgrind files in this directory")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--app", default=instructions.SERVER, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        _child(args.child)
+        _child(args.child, args.app)
         return
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)

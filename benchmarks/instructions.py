@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import os
 import re
 import shutil
@@ -44,7 +45,13 @@ HELD_OFF = {
     "OTEL_METRIC_EXPORT_INTERVAL": "3600000",
     "MLOTEL_STAGE_SPAN_THRESHOLD_MS": "3600000",
 }
-MODES = {"off": {"OTEL_SDK_DISABLED": "true"}, "mlotel": {}}
+SERVER = "mlotel_model_server.main:create_app"
+# mode -> (app factory, environment); mlotel-sklearn: predictions recorded by the scikit-learn instrumentor.
+MODES = {
+    "off": (SERVER, {"OTEL_SDK_DISABLED": "true"}),
+    "mlotel": (SERVER, {}),
+    "mlotel-sklearn": ("benchmarks.apps:sklearn_app", {}),
+}
 WARMUP_REQUESTS = 50
 QUEUE_RECORDED_EVERY = 50
 
@@ -53,11 +60,10 @@ def _callgrind_instrumentation(state: str) -> None:
     subprocess.run(["callgrind_control", "-i", state, str(os.getpid())], check=True, capture_output=True)
 
 
-async def _drive(requests: int) -> None:
+async def _drive(requests: int, factory: str) -> None:
     """In the child, under valgrind: warm up, then count ``requests`` requests and the flush."""
-    from mlotel_model_server.main import create_app
-
-    app = create_app()
+    module, _, name = factory.partition(":")
+    app = getattr(importlib.import_module(module), name)()
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
         "path": "/predict", "raw_path": b"/predict", "query_string": b"", "root_path": "",
@@ -114,11 +120,12 @@ def _flush() -> None:
 def count(mode: str, requests: int, endpoint: str, workdir: Path, child: str = "benchmarks.instructions",
           valgrind_options: tuple[str, ...] = (), extra_env: dict[str, str] | None = None) -> int:
     """Instructions counted for ``requests`` requests of ``mode`` (``child``: the module that drives them)."""
-    env = {**os.environ, **HELD_OFF, **MODES[mode], "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+    factory, extra = MODES[mode]
+    env = {**os.environ, **HELD_OFF, **extra, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
            "OTEL_TRACES_SAMPLER": "always_on", "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "", **(extra_env or {})}
     result = subprocess.run(
         ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={workdir / mode}.out",
-         *valgrind_options, sys.executable, "-m", child, "--child", str(requests)],
+         *valgrind_options, sys.executable, "-m", child, "--child", str(requests), "--app", factory],
         cwd=ROOT, env=env, capture_output=True, text=True,
     )
     found = re.search(r"Collected : (\d+)", result.stderr)
@@ -130,10 +137,12 @@ def count(mode: str, requests: int, endpoint: str, workdir: Path, child: str = "
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.instructions", description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=200, help="requests counted per mode")
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated, of " + ", ".join(MODES))
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--app", default=SERVER, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child is not None:
-        asyncio.run(_drive(args.child))
+        asyncio.run(_drive(args.child, args.app))
         return
     if shutil.which("valgrind") is None:
         sys.exit("valgrind is not installed (apt-get install valgrind)")
@@ -141,15 +150,21 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         receiver, ports = start_receiver(Path(tmp))
         try:
-            for mode in MODES:
+            for mode in args.modes.split(","):
                 endpoint = f"http://127.0.0.1:{ports['grpc_port']}"
                 per_request[mode] = count(mode, args.requests, endpoint, Path(tmp)) / args.requests
                 print(f"{mode:<7} {per_request[mode] / 1e6:6.2f} M instructions per request", file=sys.stderr)
         finally:
             stop(receiver)
-    off, on = per_request["off"], per_request["mlotel"]
-    print(f"\nmlotel costs {(on - off) / 1e6:.2f} M instructions per request over off's {off / 1e6:.2f} M; "
-          f"ratio off/mlotel {off / on:.3f} ({args.requests} requests each, every thread, export included)")
+    off = per_request["off"]
+    print()
+    for mode, on in per_request.items():
+        if mode != "off":
+            print(f"{mode} costs {(on - off) / 1e6:.2f} M instructions per request over off's {off / 1e6:.2f} M; "
+                  f"ratio off/{mode} {off / on:.3f} ({args.requests} requests each, every thread, export included)")
+    if "mlotel" in per_request and "mlotel-sklearn" in per_request:
+        recorder, library = per_request["mlotel"] - off, per_request["mlotel-sklearn"] - off
+        print(f"telemetry's cost with the scikit-learn instrumentor / with the recorder: {library / recorder:.3f}")
 
 
 if __name__ == "__main__":

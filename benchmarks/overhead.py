@@ -15,6 +15,8 @@ machine between rounds cancels out, with the lowest and highest round:
 - ``mlotel-public``: the same with ``MLOTEL_FASTPATH=false``: the SDK's public
   APIs only (its spans, its encoder, measurements recorded in place);
 - ``stock``: ``FastAPIInstrumentor`` and the SDK's defaults, same receiver;
+- ``mlotel-sklearn``: mlotel, the predictions recorded by the scikit-learn
+  instrumentor with no code in the route (compare with ``mlotel``);
 - ``contrib-http``, ``fastapi-native``: mlotel with another HTTP instrumentation.
 
 Spans dropped is what the SDK's batch span processor itself counted as dropped
@@ -49,11 +51,12 @@ MODES = {
     # Stock SDK setup counts its drops only with the SDK's self-metrics on, which
     # also adds three counter updates per span: its figure is a little pessimistic.
     "stock": ("benchmarks.apps:stock_app", {"OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED": "true"}),
+    "mlotel-sklearn": ("benchmarks.apps:sklearn_app", {"MLOTEL_FASTPATH": "true"}),
     "contrib-http": ("benchmarks.apps:contrib_http_app", {}),
     "fastapi-native": ("benchmarks.apps:fastapi_native_app", {}),
 }
 # What `make bench` compares; the other HTTP instrumentations on request (--modes).
-DEFAULT_MODES = ("bare", "off", "mlotel", "mlotel-public", "stock")
+DEFAULT_MODES = ("bare", "off", "mlotel", "mlotel-sklearn", "mlotel-public", "stock")
 
 
 def start_receiver(workdir: Path) -> tuple[subprocess.Popen, dict]:
@@ -179,7 +182,8 @@ def report(runs: dict[str, list[dict]], args: argparse.Namespace) -> None:
     print(f"\nmedians of {args.rounds} alternating runs of {args.seconds} s, {args.connections} connections, "
           f"{os.cpu_count()} CPUs; ratio = median of req/s against off's in the same round (range: lowest-highest "
           "round); p99/off = median p99 against off's; dropped = spans the SDK counted as dropped, summed over runs. "
-          "mlotel: MLOTEL_FASTPATH on; mlotel-public: off (public SDK APIs only); stock: FastAPIInstrumentor "
+          "mlotel: MLOTEL_FASTPATH on; mlotel-sklearn: the same, predictions recorded by the scikit-learn instrumentor; "
+          "mlotel-public: off (public SDK APIs only); stock: FastAPIInstrumentor "
           "and the SDK's defaults. Ratios hold between machines better than req/s: quote off's req/s with them.")
 
 

@@ -52,9 +52,12 @@ ALERT_RULES = [
             "summary": "p95 prediction latency of {{ labels.ml_model_name }} is {{ value | milliseconds }}",
             "description": "The slowest 5% of {{ labels.ml_model_name }} predictions took over {{ value | milliseconds }} "
                            f"in the last 5 minutes (threshold {contract.P95_LATENCY_ALERT_SECONDS * 1000:g} ms). "
-                           "trace_url lists them.",
+                           "trace_url lists them: those over {{ value | bucket_floor | milliseconds }}, where the p95's "
+                           "histogram bucket starts (the p95 is interpolated inside it, so it can lie above them all).",
         },
-        "trace_search": {"operation": "predict {{ labels.ml_model_name }}", "min_duration": "{{ value | milliseconds }}"},
+        # From the bucket's lower edge, not the p95: the link must open the predictions that made the alert fire.
+        "trace_search": {"operation": "predict {{ labels.ml_model_name }}",
+                         "min_duration": "{{ value | bucket_floor | milliseconds }}"},
     },
     {
         # Over 2 minutes, not 5: out-of-distribution inputs are worth knowing about quickly.

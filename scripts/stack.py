@@ -356,6 +356,7 @@ def start(service: Service, timeout: float = 90.0, grace: float = 10.0) -> bool:
         print(f"unhealthy {service.name}: restarting it")
         supervisor().supervisor.stopProcess(service.name)
     elif _port_taken(service.port):
+        stop(service)  # and supervisord, when nothing of the stack runs: a refused `up` leaves nothing behind
         raise SystemExit(f"{service.name}: port {service.port} is taken by another process; stop it first")
     supervisor().supervisor.startProcess(service.name, False)
     deadline = time.monotonic() + timeout

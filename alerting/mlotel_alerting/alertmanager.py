@@ -36,17 +36,17 @@ def _milliseconds(duration: str) -> int | None:
         return None
 
 
-def trace_search_url(links: TraceLinks, rule: Rule, alert: Alert) -> str | None:
-    """The traces behind ``alert``: the console's slow predictions of its model (its
-    ``ml_model_name``) or, with a trace UI, a Jaeger search for the rule's service and operation."""
+def trace_search_url(links: TraceLinks, rule: Rule, labels: dict[str, str], value: float | None) -> str | None:
+    """The traces behind an alert of ``rule`` (its ``labels`` and ``value``): the console's slow predictions
+    of its model (its ``ml_model_name``) or, with a trace UI, a Jaeger search for the rule's service and operation."""
     search = rule.trace_search
     if search is None:
         return None
 
     def filled(template: str) -> str:
-        return render(template, alert.labels, alert.value) if template else ""
+        return render(template, labels, value) if template else ""
 
-    return links.slow(alert.labels.get(MODEL, ""), _milliseconds(filled(search.min_duration)), search.lookback,
+    return links.slow(labels.get(MODEL, ""), _milliseconds(filled(search.min_duration)), search.lookback,
                       service=filled(search.service), operation=filled(search.operation))
 
 
@@ -59,7 +59,7 @@ def generator_url(prometheus_url: str, service_url: str, rule: Rule) -> str:
 
 def payload(alert: Alert, rule: Rule, now: float, resend_interval: float, links: dict[str, str]) -> dict:
     annotations = dict(alert.annotations)
-    if traces := trace_search_url(TraceLinks(links["console"], links["trace_ui"]), rule, alert):
+    if traces := trace_search_url(TraceLinks(links["console"], links["trace_ui"]), rule, alert.labels, alert.value):
         annotations["trace_url"] = traces
     ends = alert.resolved_at if alert.state is State.RESOLVED else now + VALIDITY_INTERVALS * resend_interval
     return {

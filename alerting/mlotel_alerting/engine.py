@@ -32,7 +32,7 @@ from mlotel_alerting.limits import redact
 from mlotel_alerting.promql import data_query, parse_locally
 from mlotel_alerting.rules import Rule, load_directory
 from mlotel_alerting.settings import Settings
-from mlotel_alerting.state import Alert, QueryOutcome, RuleState, State, Transition
+from mlotel_alerting.state import QueryOutcome, RuleState, State, Transition
 from mlotel_alerting.storage import AlertRows, Storage, snapshot
 from mlotel_backends.alertmanager import Alertmanager, AlertmanagerError
 from mlotel_backends.prometheus import Prometheus, PrometheusError, Sample
@@ -101,8 +101,10 @@ class Engine:
     def source(self, name: str) -> str:
         return str(self.file_rules[name][1]) if name in self.file_rules else "api"
 
-    def trace_url(self, state: RuleState, alert: Alert) -> str | None:
-        return trace_search_url(self.trace_links, state.rule, alert)
+    def trace_url(self, rule: str, labels: dict[str, str], value: float | None) -> str | None:
+        """The traces behind an alert of ``rule`` (the one Alertmanager gets as ``trace_url``), if the rule still exists."""
+        state = self.states.get(rule)
+        return None if state is None else trace_search_url(self.trace_links, state.rule, labels, value)
 
     # -- evaluation ---------------------------------------------------------------------------
 

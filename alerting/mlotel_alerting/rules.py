@@ -15,7 +15,7 @@ see ``mlotel_alerting.drift``)::
         labels: {severity: warning}
         annotations:
           summary: "p95 latency of {{ labels.ml_model_name }} is {{ value | milliseconds }}"
-        trace_search: {operation: "predict {{ labels.ml_model_name }}", min_duration: "{{ value | milliseconds }}"}
+        trace_search: {operation: "predict {{ labels.ml_model_name }}", min_duration: "{{ value | bucket_floor | milliseconds }}"}
 
 Errors name the file, the rule and the field. Names are unique across files.
 """
@@ -66,7 +66,7 @@ class TraceSearch(_Strict):
 
     service: Template = "ml-api"
     operation: Template = ""
-    min_duration: Template = Field("", description="templated, e.g. '{{ value | milliseconds }}'")
+    min_duration: Template = Field("", description="templated, e.g. '{{ value | bucket_floor | milliseconds }}'")
     lookback: str = Field("1h", max_length=32)
 
     @field_validator("service", "operation", "min_duration")

@@ -2,6 +2,11 @@
 
     summary: "p95 latency of {{ labels.ml_model_name }} is {{ value | round(3) }} s"
 
+Besides Jinja's own (listed in ``_FILTERS``): ``milliseconds`` (seconds as "812 ms"),
+``percent`` (a ratio as "12.5%") and ``bucket_floor`` (a latency quantile's bucket's lower
+edge, in seconds, ``mlotel_contract.bucket_floor``: where a search for the predictions
+slower than a p95 starts, since the p95 itself may lie above all of them).
+
 Templates are compiled when a rule is loaded, so a syntax error is reported
 with the rule. They run sandboxed (a rule cannot reach Python objects) and
 restricted to what cannot compute without bound, since a rule comes from
@@ -34,6 +39,7 @@ from jinja2.defaults import DEFAULT_FILTERS
 from jinja2.sandbox import SandboxedEnvironment, SecurityError
 
 from mlotel_alerting.limits import MAX_RENDERED_LENGTH
+from mlotel_contract import bucket_floor
 
 MAX_VALUE = 10_000  # characters of a string or list, or bits of an integer, an operator may produce
 
@@ -89,7 +95,7 @@ class _RestrictedEnvironment(SandboxedEnvironment):
 _environment = _RestrictedEnvironment(undefined=StrictUndefined, autoescape=False, optimized=False)
 _environment.globals.clear()  # range, lipsum, cycler, namespace...
 _environment.filters = {name: DEFAULT_FILTERS[name] for name in _FILTERS}
-_environment.filters.update(milliseconds=_milliseconds, percent=_percent)
+_environment.filters.update(milliseconds=_milliseconds, percent=_percent, bucket_floor=bucket_floor)
 _environment.binop_table = {**_environment.binop_table, "**": operator.pow}
 
 

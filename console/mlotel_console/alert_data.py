@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-import mlotel_contract as contract
 from mlotel_backends.errors import BackendError
-from mlotel_console import clients, ui
+from mlotel_console import clients
 from mlotel_console.loading import gather
 
 HISTORY_LIMIT = 50
@@ -42,15 +41,3 @@ def resolve(rule: str, token: str) -> str:
     return (f"{answer.get('resolved', 0)} alert(s) of {rule} resolved; if its condition still holds, "
             "it starts again at pending.")
 
-
-def slow_link(alert: dict, rules: dict[str, dict]) -> str | None:
-    """The console's slow predictions behind a model's alert: that model's, and for a rule whose
-    Jaeger search takes its minimum duration from the value (a latency, in seconds) at least that."""
-    model = (alert.get("labels") or {}).get(contract.MODEL)
-    if not model:
-        return None
-    search = (rules.get(alert.get("rule", "")) or {}).get("rule", {}).get("trace_search") or {}
-    value = alert.get("value")
-    min_ms = value * 1e3 if "value" in search.get("min_duration", "") and isinstance(value, int | float) else None
-    since = search.get("lookback", "1h")
-    return ui.slow_url(model=model, min_ms=min_ms, since=since if since in ui.TIME_RANGES else "1h")

@@ -39,9 +39,10 @@ def over_time(frame: pd.DataFrame, color: str, title: str, unit: str = "", scale
 def gauge(value: float, title: str, top: float, suffix: str = "", warn: float | None = None) -> None:
     """A dial from 0 to ``top`` (red above ``warn``); "no data" rather than a dial at 0 when ``value`` is NaN."""
     steps = [{"range": [warn, top], "color": "#f8d7da"}] if warn is not None else []
+    # ",.3~r": 4,460 ms and 12.3 %, where ".3g" wrote "4.46e+3 ms".
     figure = go.Figure(go.Indicator(
         mode="gauge+number", value=None if math.isnan(value) else value,
-        number={"suffix": suffix, "valueformat": ".3g"}, title={"text": title},
+        number={"suffix": suffix, "valueformat": ",.3~r"}, title={"text": title},
         gauge={"axis": {"range": [0, max(top, value if not math.isnan(value) else 0)]}, "steps": steps,
                "bar": {"color": "#4c78a8"}},
     ))

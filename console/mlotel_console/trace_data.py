@@ -5,7 +5,9 @@ rerun (a click, an auto-refresh) does not ask again."""
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 import streamlit as st
@@ -16,8 +18,10 @@ from mlotel_console import clients, spans
 from mlotel_console.loading import gather
 from mlotel_console.settings import settings
 
-# Jaeger's search answers its newest matches; enough of them that the slowest are likely among them.
+# Jaeger's search answers its newest matches, at most this many a search.
 SEARCH_LIMIT = 100
+# Searches again from a higher minimum while a search fills its page (see ``slow``).
+NARROWINGS = 4
 
 
 class TraceMissing(Exception):
@@ -31,6 +35,12 @@ class Slow:
     models: list[str]
     predictions: list[dict] | BackendError
     exemplars: list[dict] | BackendError
+    below_minimum: bool = False
+    """None reached the minimum: ``predictions`` are the slowest of any duration Jaeger returned."""
+    searched_ms: float = 0.0
+    """The minimum of the last search: above the asked one when more than a page of predictions reached that."""
+    complete: bool = True
+    """Jaeger returned every prediction of at least ``searched_ms``, so the slowest are among them."""
 
 
 def _row(trace: dict) -> dict | None:
@@ -50,27 +60,47 @@ def _row(trace: dict) -> dict | None:
 @st.cache_data(ttl=60, show_spinner=False)
 def slow(model: str, min_ms: float, since_s: int) -> Slow:
     """The slowest predictions (of ``model``, or all) of at least ``min_ms`` within ``since_s`` seconds,
-    slowest first, and the latency exemplars of the same time."""
+    slowest first, and the latency exemplars of the same time. If none is that slow, the slowest of
+    any duration (``below_minimum``): a link's minimum is an estimate, and an empty page answers nothing."""
     end = time.time()
     # for_model quotes the name: it comes from a link and may hold anything.
     series = contract.duration_exemplar_series(contract.for_model(model) if model else contract.Scope())
 
+    def search(c: clients.Clients, minimum: str) -> Awaitable[list[dict]]:
+        return c.jaeger.search(settings.service_name, f"predict {model}" if model else "", minimum,
+                               int((end - since_s) * 1e6), int(end * 1e6), SEARCH_LIMIT)
+
     async def work(c: clients.Clients) -> list:
-        return await gather(
-            c.jaeger.operations(settings.service_name),
-            c.jaeger.search(settings.service_name, f"predict {model}" if model else "", f"{min_ms:g}ms",
-                            int((end - since_s) * 1e6), int(end * 1e6), SEARCH_LIMIT),
-            c.prometheus.exemplars(series, end - since_s, end))
+        return await gather(c.jaeger.operations(settings.service_name), search(c, f"{min_ms:g}ms"),
+                            c.prometheus.exemplars(series, end - since_s, end))
+
+    def rows(found: list[dict] | BackendError) -> list[dict] | BackendError:
+        return found if isinstance(found, BackendError) else sorted(
+            filter(None, map(_row, found)), key=lambda row: -row["duration_ms"])
+
+    def search_from(minimum: str) -> list[dict] | BackendError:
+        return clients.run(lambda c: gather(search(c, minimum)))[0]
 
     operations, traces, exemplars = clients.run(work)
+    below_minimum, searched_ms = traces == [] and min_ms > 0, min_ms
+    if below_minimum:
+        traces, searched_ms = search_from(""), 0.0
+    predictions = rows(traces)
+    # A full page holds the newest matches, not the slowest; but the slowest half of the page bounds the
+    # slowest that many overall from below: search again from there, until a search returns all it has.
+    for _ in range(NARROWINGS):
+        if isinstance(predictions, BackendError) or len(traces) < SEARCH_LIMIT:
+            break
+        searched_ms = math.floor(predictions[SEARCH_LIMIT // 2 - 1]["duration_ms"])
+        traces = search_from(f"{searched_ms}ms")
+        predictions = rows(traces)
+    complete = not isinstance(traces, BackendError) and len(traces) < SEARCH_LIMIT
     models = [] if isinstance(operations, BackendError) else sorted(
         op.removeprefix("predict ") for op in operations if op.startswith("predict "))
-    if not isinstance(traces, BackendError):
-        traces = sorted(filter(None, map(_row, traces)), key=lambda row: -row["duration_ms"])
     if not isinstance(exemplars, BackendError):
         exemplars = [{"trace_id": e.labels["trace_id"], "at": e.at, "duration_ms": e.value * 1e3,
                       "model": e.series.get(contract.MODEL, "")} for e in exemplars if "trace_id" in e.labels]
-    return Slow(models, traces, exemplars)
+    return Slow(models, predictions, exemplars, below_minimum, searched_ms, complete)
 
 
 @st.cache_data(ttl=300, show_spinner=False)

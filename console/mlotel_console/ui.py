@@ -3,10 +3,12 @@ string so a URL reproduces the view), backend-down banners, and trace links."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import streamlit as st
 
+import mlotel_contract as contract
 from mlotel_backends.errors import BackendError
 from mlotel_backends.trace_links import TraceLinks
 from mlotel_console.settings import settings
@@ -60,3 +62,10 @@ def slow_url(model: str = "", min_ms: float | None = None, since: str = "") -> s
     """The slow predictions of ``model`` (at least ``min_ms``, within ``since`` like "1h")."""
     return TraceLinks(trace_ui_url=settings.trace_ui_url).slow(model, min_ms, since, service=settings.service_name,
                        operation=f"predict {model}" if model else "")
+
+
+def slower_than_url(model: str, quantile_s: float, since: str) -> str:
+    """The predictions of ``model`` slower than its latency quantile ``quantile_s`` (seconds, NaN: none), searched
+    from the lower edge of the quantile's histogram bucket, which no interpolation pushes above them."""
+    floor = contract.bucket_floor(quantile_s)
+    return slow_url(model, None if math.isnan(floor) else floor * 1000, since)

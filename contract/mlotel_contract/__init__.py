@@ -153,6 +153,19 @@ def latency_quantile(q: float, scope: Scope = Scope()) -> str:
     return f"histogram_quantile({q}, {_sum_rate(f'{PROM_DURATION}_bucket', scope, extra=('le',))})"
 
 
+def bucket_floor(value: float | None, bounds: tuple[float, ...] = DURATION_BUCKETS) -> float:
+    """The lower edge of the histogram bucket (``bounds``, the upper edges) that a quantile estimate
+    ``value`` lies in; 0 in the first bucket, NaN for no estimate.
+
+    ``histogram_quantile`` interpolates inside the bucket, so the p95 of ten predictions between
+    2.5 and 3.4 s may read 4.4 s, above every one of them. The bucket's lower edge cannot: at least
+    5% of the observations lie above it. Links to "the predictions slower than the p95" search from here.
+    """
+    if value is None or math.isnan(value):
+        return math.nan
+    return max((bound for bound in bounds if bound < value), default=0.0)
+
+
 def low_confidence_ratio(scope: Scope = Scope()) -> str:
     """Share of predictions under the low-confidence threshold."""
     low = _sum_rate(PROM_PREDICTIONS, scope, f'{LOW_CONFIDENCE}="true"')

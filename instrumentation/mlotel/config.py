@@ -25,6 +25,7 @@ from opentelemetry.sdk.environment_variables import (
 from opentelemetry.semconv.attributes.http_attributes import HttpRequestMethodValues
 
 from mlotel import environment_variables as env
+from mlotel import fastpath as fastpath_range
 
 DEFAULT_EXCLUDED_URLS = "/health,/health/live,/health/ready,/docs.*,/redoc.*,/openapi.json,/favicon.ico"
 SIGNAL_EXPORTERS = ("otlp", "console", "none")
@@ -40,7 +41,10 @@ ATTRIBUTE_VALUE_LENGTH = 8192
 # The collector's OTLP/gRPC receiver refuses a message over 4 MiB unless told
 # otherwise, and with it every span in it; 3 MiB leaves room for a proxy's framing.
 SPAN_EXPORT_MAX_BYTES = 3 * 1024 * 1024
-KNOWN_INSTRUMENTATIONS = ("fastapi", "system_metrics", "logging", "mlotel", "mlotel_http")
+KNOWN_INSTRUMENTATIONS = (
+    "fastapi", "system_metrics", "logging", "mlotel", "mlotel_http",
+    "mlotel_sklearn", "mlotel_xgboost", "mlotel_lightgbm", "mlotel_onnxruntime",
+)
 # RFC 9110's methods and PATCH, as the HTTP semantic conventions define "known".
 DEFAULT_KNOWN_METHODS = frozenset(m.value for m in HttpRequestMethodValues if m is not HttpRequestMethodValues.OTHER)
 
@@ -60,13 +64,17 @@ def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name}={raw!r}: expected true or false")
 
 
-def _exporter(environ: Mapping[str, str], name: str, default: str) -> str:
+def _exporters(environ: Mapping[str, str], name: str, default: str) -> tuple[str, ...]:
+    """A signal's exporters: the spec's comma-separated list, each named once; ``none`` alone means none."""
     raw = environ.get(name, "").strip().lower() or default
-    # The spec allows a list; mlotel ships one exporter per signal.
-    first = raw.split(",")[0].strip()
-    if first not in SIGNAL_EXPORTERS:
-        raise ConfigError(f"{name}={raw!r}: expected one of {', '.join(SIGNAL_EXPORTERS)}")
-    return first
+    names = tuple(dict.fromkeys(_csv(raw)))
+    unknown = [n for n in names if n not in SIGNAL_EXPORTERS]
+    if unknown or not names or ("none" in names and len(names) > 1):
+        raise ConfigError(
+            f"{name}={raw!r}: expected a comma-separated list of {', '.join(SIGNAL_EXPORTERS[:2])}, or none alone"
+            + (f" ({', '.join(map(repr, unknown))} unknown)" if unknown else "")
+        )
+    return () if names == ("none",) else names
 
 
 def _protocol(environ: Mapping[str, str], signal: str) -> str:
@@ -171,9 +179,9 @@ class TelemetryConfig:
     """What to switch on, as read from the environment unless given."""
 
     sdk_disabled: bool = False
-    traces_exporter: str = "otlp"
-    metrics_exporter: str = "otlp"
-    logs_exporter: str = "none"
+    traces_exporters: tuple[str, ...] = ("otlp",)
+    metrics_exporters: tuple[str, ...] = ("otlp",)
+    logs_exporters: tuple[str, ...] = ()
     disabled_instrumentations: frozenset[str] = frozenset()
     excluded_urls: re.Pattern[str] | None = None
     ml_metrics: bool = True
@@ -193,7 +201,15 @@ class TelemetryConfig:
     attribute_value_length: int = ATTRIBUTE_VALUE_LENGTH
     span_attribute_value_length: int = ATTRIBUTE_VALUE_LENGTH
     span_export_max_bytes: int = SPAN_EXPORT_MAX_BYTES
+    model_name: str | None = None
+    model_version: str | None = None
     unknown_instrumentations: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        # Asked for, the fast path is still used only on the SDK releases it is tested with
+        # (mlotel.fastpath.TESTED_WITH); on others, public APIs. Frozen: hence object.__setattr__.
+        if self.fastpath and not fastpath_range.supported():
+            object.__setattr__(self, "fastpath", False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> TelemetryConfig:
@@ -201,9 +217,9 @@ class TelemetryConfig:
         disabled = _csv(environ.get(env.OTEL_PYTHON_DISABLED_INSTRUMENTATIONS, "").lower())
         values: dict[str, object] = {
             "sdk_disabled": _bool(environ, env.OTEL_SDK_DISABLED, False),
-            "traces_exporter": _exporter(environ, env.OTEL_TRACES_EXPORTER, "otlp"),
-            "metrics_exporter": _exporter(environ, env.OTEL_METRICS_EXPORTER, "otlp"),
-            "logs_exporter": _exporter(environ, env.OTEL_LOGS_EXPORTER, "none"),
+            "traces_exporters": _exporters(environ, env.OTEL_TRACES_EXPORTER, "otlp"),
+            "metrics_exporters": _exporters(environ, env.OTEL_METRICS_EXPORTER, "otlp"),
+            "logs_exporters": _exporters(environ, env.OTEL_LOGS_EXPORTER, "none"),
             "disabled_instrumentations": frozenset(disabled),
             "unknown_instrumentations": tuple(d for d in disabled if d not in KNOWN_INSTRUMENTATIONS),
             "excluded_urls": _excluded_urls(environ),
@@ -224,21 +240,23 @@ class TelemetryConfig:
             "known_http_methods": _known_methods(environ),
             **_attribute_lengths(environ),
             "span_export_max_bytes": _positive_int(environ, env.MLOTEL_SPAN_EXPORT_MAX_BYTES, SPAN_EXPORT_MAX_BYTES),
+            "model_name": environ.get(env.MLOTEL_MODEL_NAME, "").strip() or None,
+            "model_version": environ.get(env.MLOTEL_MODEL_VERSION, "").strip() or None,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
 
     @property
     def traces_on(self) -> bool:
-        return not self.sdk_disabled and self.traces_exporter != "none"
+        return not self.sdk_disabled and bool(self.traces_exporters)
 
     @property
     def metrics_on(self) -> bool:
-        return not self.sdk_disabled and self.metrics_exporter != "none"
+        return not self.sdk_disabled and bool(self.metrics_exporters)
 
     @property
     def logs_on(self) -> bool:
-        return not self.sdk_disabled and self.logs_exporter != "none"
+        return not self.sdk_disabled and bool(self.logs_exporters)
 
     def enabled(self, instrumentation: str) -> bool:
         """Whether a part is on: telemetry on and not listed as disabled."""

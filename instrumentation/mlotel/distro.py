@@ -23,9 +23,12 @@ instrumentors as the launcher would, except:
   reports the process and host metrics itself, under the current semantic
   conventions' attribute names (:mod:`mlotel.system_metrics`); contrib's would
   report the same instruments again under the old ones.
-- an instrumentor that is already instrumented (``logging``, set up by the
-  configurator): constructing it again re-runs its ``__init__`` on the shared
-  instance, which replaces the configuration it was set up with.
+- an instrumentor that the configurator already instrumented (``logging``):
+  constructing it again re-runs its ``__init__`` on the shared instance,
+  which replaces the configuration it was set up with.
+
+The configurator registers the final export (flush and shut down) at exit,
+and makes SIGTERM such an exit where the program has no handler of its own.
 
 ``OTEL_PYTHON_DISTRO`` / ``OTEL_PYTHON_CONFIGURATOR`` choose another distro
 or configurator where several are installed; mlotel's middleware then finds
@@ -37,14 +40,15 @@ from __future__ import annotations
 
 import atexit
 import logging
+import signal
 from importlib.metadata import EntryPoint
+from types import FrameType
 from typing import Any
 
 from opentelemetry.instrumentation.distro import BaseDistro  # type: ignore[attr-defined]  # not in its __all__
-from opentelemetry.sdk._configuration import _BaseConfigurator
 
 from mlotel.instrumentor import MlotelInstrumentor
-from mlotel.setup import already_instrumented, setup_telemetry
+from mlotel.setup import instrumented_by_mlotel, setup_telemetry
 from mlotel.system_metrics import SystemMetrics
 
 _logger = logging.getLogger(__name__)
@@ -63,15 +67,39 @@ class MlotelDistro(BaseDistro):
             _logger.debug("%s left out: mlotel's %s does its part", entry_point.value, REPLACED[entry_point.name].__name__)
             return
         instrumentor = entry_point.load()
-        if already_instrumented(instrumentor):
+        if instrumented_by_mlotel(instrumentor):
             _logger.debug("%s left out: already instrumented", entry_point.value)
             return
         instrumentor().instrument(**kwargs)
 
 
-class MlotelConfigurator(_BaseConfigurator):
-    """Installs mlotel's providers for ``opentelemetry-instrument``."""
+class MlotelConfigurator:
+    """Installs mlotel's providers for ``opentelemetry-instrument``.
 
-    def _configure(self, **kwargs: Any) -> None:
+    Not a subclass of the SDK's ``_BaseConfigurator`` (private): the launcher
+    only calls ``configure(**kwargs)`` on what the entry point names.
+    """
+
+    def configure(self, **kwargs: Any) -> None:
         telemetry = setup_telemetry()
-        atexit.register(telemetry.shutdown)  # the queued measurements and the last spans
+        atexit.register(telemetry.shutdown)  # the queued measurements, the last spans and metrics
+        _exit_on_sigterm()
+
+
+def _exit_on_sigterm() -> None:
+    """Make SIGTERM an exit that runs ``atexit`` (the final export), where nothing else handles it.
+
+    Python's default for SIGTERM ends the process at once, atexit unrun: a batch
+    job or a plain server stopped by its supervisor would lose every metric since
+    the last export. An app that installs its own handler later (uvicorn does)
+    replaces this one and exits cleanly itself, which runs atexit too.
+    """
+    try:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _raise_exit)
+    except ValueError:  # not the main thread: signals are not ours to set
+        pass
+
+
+def _raise_exit(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)  # as the shell reports a process ended by the signal

@@ -75,3 +75,15 @@ could be larger is sent as several requests, each under this, so that a
 receiver's message limit (the collector's OTLP/gRPC receiver refuses more than
 4 MiB by default) never costs a whole batch. A single span over it is sent
 alone. Default ``3145728`` (3 MiB)."""
+
+MLOTEL_MODEL_NAME = "MLOTEL_MODEL_NAME"
+"""The ``ml.model.name`` of every prediction that a model-library
+instrumentor (:mod:`mlotel.instrumentors`) records, in place of its default
+(the model's class name; see there). A model's own ``mlotel_model_name``
+attribute wins over this. Default: unset."""
+
+MLOTEL_MODEL_VERSION = "MLOTEL_MODEL_VERSION"
+"""The ``ml.model.version`` of every prediction that a model-library
+instrumentor records, in place of its default (a fingerprint of the fitted
+model, 12 hex digits). A model's own ``mlotel_model_version`` attribute wins
+over this. Default: unset."""

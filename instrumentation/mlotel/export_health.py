@@ -3,7 +3,8 @@
 mlotel's span exporters (both pipelines, :mod:`mlotel.export_size` and
 :mod:`mlotel.fastpath.span_encoding`) record each export request's outcome
 here, and :func:`telemetry_health` adds what was dropped before export
-(measurements turned away by the fast path's full queue). It is per process,
+(measurements turned away by the fast path's full queue, whose count
+:func:`~mlotel.setup_telemetry` hands over when it installs the queue). It is per process,
 as the exports are: each worker of ``uvicorn --workers N`` reports its own.
 
 Meant for a body, not a verdict on the app: a collector that is down makes
@@ -15,9 +16,9 @@ the spans in every deployment of this project.
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,7 @@ class ExportHealth:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._signals: dict[str, _Exports] = {}
+        self._measurements_dropped: Callable[[], int] | None = None
 
     def record(self, signal: str, ok: bool, items: int) -> None:
         now = time.time()
@@ -66,9 +68,17 @@ class ExportHealth:
                 for signal, e in self._signals.items()
             }
 
+    def count_dropped_measurements(self, dropped: Callable[[], int] | None) -> None:
+        """Where to read the number of measurements dropped (the fast path's queue); None: nothing drops them."""
+        self._measurements_dropped = dropped
+
+    def measurements_dropped(self) -> int:
+        return self._measurements_dropped() if self._measurements_dropped is not None else 0
+
     def reset(self) -> None:
         with self._lock:
             self._signals.clear()
+        self._measurements_dropped = None
 
 
 EXPORT_HEALTH = ExportHealth()
@@ -81,10 +91,7 @@ def telemetry_health() -> dict[str, Any]:
     ``"idle"`` before anything was exported, else ``"ok"``.
     """
     signals = EXPORT_HEALTH.snapshot()
-    # Only if the fast path is in use: with MLOTEL_FASTPATH off its modules are not even imported.
-    measurements = sys.modules.get("mlotel.fastpath.measurements")
-    queue = measurements.installed() if measurements is not None else None
-    dropped = queue.dropped if queue is not None else 0
+    dropped = EXPORT_HEALTH.measurements_dropped()
     if any(s["status"] == "failing" for s in signals.values()):
         status = "failing"
     else:

@@ -21,6 +21,12 @@ do not pay for three more spans. Metrics are taken while the span is
 current, so their exemplars point at this trace, and with ``MLOTEL_FASTPATH``
 recorded off the request path (:mod:`mlotel.request_path`). An exception inside the
 block is recorded on the span and counted in ``ml.prediction.errors``.
+
+Inside the block, :func:`current_prediction` returns the prediction under way:
+the model-library instrumentors (:mod:`mlotel.instrumentors`) find it there
+and add their results to it instead of recording a second prediction.
+Results with labels and no confidences (a ``predict`` that gives classes
+only) count in ``ml.predictions`` by label, without the low-confidence flag.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ from mlotel.config import TelemetryConfig
 from mlotel.semconv import SCHEMA_URL, __version__, error_type
 
 _SCOPE = "mlotel.prediction"
+# Set by the outermost prediction, read by the library calls inside it (one prediction per call a user makes).
+_PREDICTION_KEY = context.create_key("mlotel-prediction")
 # Bounds the attribute when request capture is switched on.
 MAX_CAPTURED_FEATURES = 64
 _MAX_CACHED_MODELS = 256
@@ -126,6 +134,11 @@ class Prediction:
             self.span.set_attribute("ml.request.features", json.dumps(list(instance[:MAX_CAPTURED_FEATURES])))
 
 
+def current_prediction() -> Prediction | None:
+    """The prediction under way in this context, opened by a recorder, or None."""
+    return context.get_value(_PREDICTION_KEY)  # type: ignore[return-value]  # only ever a Prediction
+
+
 class _Disabled:
     """What a switched-off recorder hands out: one shared object, no clock reads."""
 
@@ -181,9 +194,9 @@ class PredictionRecorder:
     def _predict(self, model: str, version: str, batch_size: int) -> Iterator[Prediction]:
         base = self._model_attributes(model, version)
         span = self.tracer.start_span(f"predict {model}", attributes={**base, "ml.batch.size": batch_size})
-        token = context.attach(trace.set_span_in_context(span))
-        start = time.perf_counter()
         prediction = Prediction(self, span)
+        token = context.attach(context.set_value(_PREDICTION_KEY, prediction, trace.set_span_in_context(span)))
+        start = time.perf_counter()
         try:
             yield prediction
         except BaseException as exc:
@@ -245,6 +258,10 @@ class PredictionRecorder:
             record(instruments.confidence.record, confidence, by_label)
             # With MLOTEL_FASTPATH summed per label before it reaches the SDK; the cached dict makes the sum.
             self._add(instruments.predictions.add, 1, by_label_and_flag)
+        if not confidences:
+            # Labels alone (a classifier's predict): counted, with no confidence to flag.
+            for label in prediction.labels:
+                self._add(instruments.predictions.add, 1, self._label_attributes(base, label, False)[0])
 
     def _model_attributes(self, model: str, version: str) -> dict[str, Any]:
         """One dict per model version: the measurement queue records the measurements of one dict at once."""

@@ -10,10 +10,11 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from opentelemetry.semconv.attributes.http_attributes import HttpRequestMethodValues
-from opentelemetry.semconv.schemas import Schemas
 
 # The version of the conventions mlotel's attributes are tested against (tests/unit/instrumentation/test_semconv.py).
-SCHEMA_URL = Schemas.V1_44_0.value
+# Spelled out rather than taken from ``Schemas``: semantic-conventions releases before
+# 0.66b0, which mlotel allows (instrumentation/pyproject.toml), do not declare it yet.
+SCHEMA_URL = "https://opentelemetry.io/schemas/1.44.0"
 OTHER_METHOD = HttpRequestMethodValues.OTHER.value
 
 try:

@@ -36,52 +36,45 @@ from opentelemetry.semconv._incubating.attributes.service_attributes import SERV
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_NAME, SERVICE_VERSION
 
 from mlotel.config import TelemetryConfig
+from mlotel.export_health import EXPORT_HEALTH
 from mlotel.export_size import SizeBoundedSpanExporter
 from mlotel.views import ml_views
 
 _logger = logging.getLogger(__name__)
-
+# The instrumentors that setup_telemetry instrumented in this process: the distro leaves them out.
+_instrumented: set[type] = set()
 
 
 # Per signal: the exporter's module under opentelemetry.exporter.otlp.proto.{grpc,http}, and its class.
 _OTLP_EXPORTERS = {
     "traces": ("trace_exporter", "OTLPSpanExporter"),
     "metrics": ("metric_exporter", "OTLPMetricExporter"),
-    "logs": ("_log_exporter", "OTLPLogExporter"),
 }
 
 
-def _otlp_exporter(signal: str, protocol: str, **kwargs: Any) -> Any:
-    """The OTLP exporter for ``signal`` over ``protocol``."""
+def otlp_exporter(signal: str, protocol: str, **kwargs: Any) -> Any:
+    """The OTLP exporter for ``signal`` (traces, metrics) over ``protocol``."""
     transport = "http" if protocol == "http/protobuf" else "grpc"
     module, name = _OTLP_EXPORTERS[signal]
     return getattr(importlib.import_module(f"opentelemetry.exporter.otlp.proto.{transport}.{module}"), name)(**kwargs)
 
 
-def _span_exporter(config: TelemetryConfig, meter_provider: metrics.MeterProvider) -> SpanExporter:
-    """The span exporter, whose export requests stay under ``span_export_max_bytes``."""
-    if config.traces_exporter == "console":
+def _span_exporter(config: TelemetryConfig, meter_provider: metrics.MeterProvider, name: str = "otlp") -> SpanExporter:
+    """The span exporter ``name``; OTLP export requests stay under ``span_export_max_bytes``."""
+    if name == "console":
         return ConsoleSpanExporter()
     if config.fastpath and config.traces_protocol == "grpc":
         from mlotel.fastpath.span_encoding import GrpcSpanExporter
 
         return GrpcSpanExporter(meter_provider=meter_provider, max_bytes=config.span_export_max_bytes)
-    exporter = _otlp_exporter("traces", config.traces_protocol, meter_provider=meter_provider)
+    exporter = otlp_exporter("traces", config.traces_protocol, meter_provider=meter_provider)
     return SizeBoundedSpanExporter(exporter, config.span_export_max_bytes)
 
 
-def _metric_exporter(config: TelemetryConfig) -> MetricExporter:
-    if config.metrics_exporter == "console":
+def _metric_exporter(config: TelemetryConfig, name: str) -> MetricExporter:
+    if name == "console":
         return ConsoleMetricExporter()
-    return _otlp_exporter("metrics", config.metrics_protocol)
-
-
-def _log_exporter(config: TelemetryConfig) -> Any:
-    if config.logs_exporter == "console":
-        from opentelemetry.sdk._logs.export import ConsoleLogExporter
-
-        return ConsoleLogExporter()
-    return _otlp_exporter("logs", config.logs_protocol)
+    return otlp_exporter("metrics", config.metrics_protocol)
 
 
 def build_resource(service_name: str, service_version: str | None = None) -> Resource:
@@ -114,12 +107,14 @@ class Telemetry:
             owned.force_flush(timeout_millis)
 
     def shutdown(self) -> None:
-        for undo in reversed(self._uninstrument):
-            undo()
-        self._uninstrument.clear()
+        # Providers first: their last collection still observes the process and host metrics,
+        # whose callbacks stopping them would silence (a batch job would then export none).
         for owned in reversed(self._owned):
             owned.shutdown()
         self._owned.clear()
+        for undo in reversed(self._uninstrument):
+            undo()
+        self._uninstrument.clear()
 
 
 def setup_telemetry(
@@ -149,8 +144,16 @@ def setup_telemetry(
             _install_measurement_queue(telemetry, meter_provider)
     if config.traces_on:
         telemetry.tracer_provider = _install_tracer_provider(telemetry, resource, config, span_processors)
-    if config.logs_on:
-        telemetry.logger_provider = _install_logger_provider(telemetry, resource, config)
+    if config.logs_on and not config.fastpath:
+        # The SDK's logs API is still private (opentelemetry.sdk._logs): used only where the fast path is.
+        _logger.warning("OTEL_LOGS_EXPORTER ignored: shipping log records needs MLOTEL_FASTPATH on, on an SDK "
+                        "release it is tested with (mlotel.fastpath.TESTED_WITH); trace ids still go on records")
+    elif config.logs_on:
+        from mlotel.fastpath import log_export
+
+        telemetry.logger_provider, created = log_export.install_logger_provider(resource, config)
+        if created:
+            telemetry._owned.append(telemetry.logger_provider)
     if config.enabled("logging"):
         from opentelemetry.instrumentation.logging import LoggingInstrumentor
 
@@ -165,30 +168,36 @@ def setup_telemetry(
     if config.metrics_on and config.enabled("system_metrics") and telemetry.meter_provider is not None:
         from mlotel import system_metrics
 
-        stop = system_metrics.start(telemetry.meter_provider)
+        stop = system_metrics.start(telemetry.meter_provider, look_for_contrib=config.fastpath)
         if stop is not None:
             telemetry._uninstrument.append(stop)
     return telemetry
 
 
-def already_instrumented(instrumentor: type) -> bool:
-    """Whether this instrumentor's one shared instance (``BaseInstrumentor`` is a singleton) is instrumented."""
-    instance = getattr(instrumentor, "_instance", None)
-    return instance is not None and instance.is_instrumented_by_opentelemetry
+def instrumented_by_mlotel(instrumentor: type) -> bool:
+    """Whether :func:`setup_telemetry` instrumented this instrumentor in this process (and has not undone it)."""
+    return instrumentor in _instrumented
 
 
-def _instrument_once(telemetry: Telemetry, instrumentor: type, init: dict | None = None, **kwargs: Any) -> None:
-    """Instrument unless something else (``opentelemetry-instrument``) already has, and then leave it as it is.
+def _instrument_once(telemetry: Telemetry, instrumentor: type, **kwargs: Any) -> None:
+    """Instrument unless an earlier :func:`setup_telemetry` did (``opentelemetry-instrument``'s, then the app's).
 
-    Constructing an instrumentor again re-runs ``__init__`` on its shared
-    instance, replacing the configuration it was instrumented with (for
-    contrib's system metrics, its callbacks then failed with ``KeyError``).
+    mlotel keeps its own record rather than ask the instrumentor: the only
+    public way, constructing it, re-runs ``__init__`` on its shared instance
+    (``BaseInstrumentor`` is a singleton), replacing its configuration. One
+    instrumented by something else is refused by ``instrument()`` itself.
     """
-    if already_instrumented(instrumentor):
+    if instrumentor in _instrumented:
         return
-    instance = instrumentor(**(init or {}))
+    instance = instrumentor()
     instance.instrument(**kwargs)
-    telemetry._uninstrument.append(instance.uninstrument)
+    _instrumented.add(instrumentor)
+
+    def undo() -> None:
+        instance.uninstrument()
+        _instrumented.discard(instrumentor)
+
+    telemetry._uninstrument.append(undo)
 
 
 def _install_meter_provider(telemetry: Telemetry, resource: Resource, config: TelemetryConfig,
@@ -199,8 +208,9 @@ def _install_meter_provider(telemetry: Telemetry, resource: Resource, config: Te
     if metric_readers is None:
         metric_readers = [
             PeriodicExportingMetricReader(
-                _metric_exporter(config), export_interval_millis=config.metric_export_interval_ms
+                _metric_exporter(config, name), export_interval_millis=config.metric_export_interval_ms
             )
+            for name in config.metrics_exporters
         ]
     provider = MeterProvider(resource=resource, metric_readers=list(metric_readers), views=ml_views())
     metrics.set_meter_provider(provider)
@@ -216,6 +226,9 @@ def _install_measurement_queue(telemetry: Telemetry, meter_provider: MeterProvid
     queue = measurements.MeasurementQueue(meter_provider)
     measurements.install(queue)
     telemetry._owned.append(queue)
+    # Handed over rather than looked up: export_health imports nothing of the fast path.
+    EXPORT_HEALTH.count_dropped_measurements(lambda: queue.dropped)
+    telemetry._uninstrument.append(lambda: EXPORT_HEALTH.count_dropped_measurements(None))
 
 
 def _install_tracer_provider(telemetry: Telemetry, resource: Resource, config: TelemetryConfig,
@@ -230,18 +243,7 @@ def _install_tracer_provider(telemetry: Telemetry, resource: Resource, config: T
     provider = TracerProvider(resource=resource, span_limits=limits)
     if span_processors is None:
         meter_provider = telemetry.meter_provider or metrics.NoOpMeterProvider()
-        processor = BatchSpanProcessor(
-            _span_exporter(config, meter_provider),
-            meter_provider=meter_provider,
-            max_queue_size=config.bsp_max_queue_size,
-            schedule_delay_millis=config.bsp_schedule_delay_ms,
-            max_export_batch_size=config.bsp_max_export_batch_size,
-        )
-        if config.sdk_metrics and config.fastpath:
-            from mlotel.fastpath.sdk_metrics import count_drops
-
-            count_drops(processor, meter_provider)
-        span_processors = [processor]
+        span_processors = [_batch_processor(config, meter_provider, name) for name in config.traces_exporters]
     for each in span_processors:
         provider.add_span_processor(each)
     trace.set_tracer_provider(provider)
@@ -249,16 +251,16 @@ def _install_tracer_provider(telemetry: Telemetry, resource: Resource, config: T
     return provider
 
 
-def _install_logger_provider(telemetry: Telemetry, resource: Resource, config: TelemetryConfig) -> Any:
-    from opentelemetry import _logs
-    from opentelemetry.sdk._logs import LoggerProvider
-    from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+def _batch_processor(config: TelemetryConfig, meter_provider: metrics.MeterProvider, name: str) -> BatchSpanProcessor:
+    processor = BatchSpanProcessor(
+        _span_exporter(config, meter_provider, name),
+        meter_provider=meter_provider,
+        max_queue_size=config.bsp_max_queue_size,
+        schedule_delay_millis=config.bsp_schedule_delay_ms,
+        max_export_batch_size=config.bsp_max_export_batch_size,
+    )
+    if config.sdk_metrics and config.fastpath and name == "otlp":
+        from mlotel.fastpath.sdk_metrics import count_drops
 
-    existing = _logs.get_logger_provider()
-    if isinstance(existing, LoggerProvider):
-        return existing
-    provider = LoggerProvider(resource=resource)
-    provider.add_log_record_processor(BatchLogRecordProcessor(_log_exporter(config)))
-    _logs.set_logger_provider(provider)
-    telemetry._owned.append(provider)
-    return provider
+        count_drops(processor, meter_provider)
+    return processor

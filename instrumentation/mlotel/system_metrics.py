@@ -21,7 +21,9 @@ as observable instruments named and labelled from
 Switched off with ``system_metrics`` in ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS``.
 Started once per process; where the contrib instrumentation is already
 instrumented (another distro set it up), mlotel leaves the host to it rather
-than report the same instruments twice.
+than report the same instruments twice (found with ``MLOTEL_FASTPATH`` only:
+see :func:`contrib_instrumented`). They are observed at the providers' last
+collection too, so a short process (a batch job) exports them at exit.
 """
 
 from __future__ import annotations
@@ -82,17 +84,22 @@ _start_lock = threading.Lock()
 
 
 def contrib_instrumented() -> bool:
-    """Whether the contrib instrumentation reports them already (it is imported only if something used it)."""
+    """Whether the contrib instrumentation reports them already (it is imported only if something used it).
+
+    Read from its private shared instance (``BaseInstrumentor._instance``;
+    constructing it would reconfigure it): asked only where private names are
+    used at all, with :mod:`mlotel.fastpath` (``MLOTEL_FASTPATH`` on a tested SDK).
+    """
     module = sys.modules.get("opentelemetry.instrumentation.system_metrics")
     instance = getattr(getattr(module, "SystemMetricsInstrumentor", None), "_instance", None)
     return instance is not None and instance.is_instrumented_by_opentelemetry
 
 
-def start(meter_provider: metrics.MeterProvider) -> Callable[[], None] | None:
+def start(meter_provider: metrics.MeterProvider, look_for_contrib: bool = True) -> Callable[[], None] | None:
     """Report the metrics through ``meter_provider``, once per process; the function that stops them, or None."""
     global _started
     with _start_lock:
-        if _started is not None or contrib_instrumented():
+        if _started is not None or (look_for_contrib and contrib_instrumented()):
             return None
         _started = SystemMetrics(meter_provider)
         return stop

@@ -6,7 +6,9 @@ thousand rows) and a fraction of out-of-distribution instances that give low
 confidence. Prints a progress bar, then throughput, latency percentiles of the
 answered requests, failures by kind (refused, timeout, disconnected, 4xx,
 5xx), the low-confidence share per request and per row, and the slowest
-answered requests with their trace ids. ``--json`` prints the same as JSON;
+answered requests, each a link to its trace: the console's trace page
+(``--console-url``, ``CONSOLE_URL``) or, with ``--trace-ui-url`` (``TRACE_UI_URL``),
+Jaeger's UI, as ``make demo`` prints them. ``--json`` prints the same as JSON (trace ids);
 ``--record FILE`` writes every request as a JSON line (when it was sent, its
 outcome, its trace id). Loopback only unless ``--allow-remote``.
 """
@@ -17,6 +19,7 @@ import argparse
 import asyncio
 import ipaddress
 import json
+import os
 import random
 import sys
 import time
@@ -31,6 +34,7 @@ from sklearn.datasets import load_digits, load_iris
 from tqdm import tqdm
 
 from mlotel.config import TelemetryConfig
+from mlotel_backends.trace_links import TraceLinks
 
 DATASETS = {"iris": load_iris, "digits": load_digits}
 SLOW_MODEL, SLOW_BATCH = "digits", 1000
@@ -229,7 +233,7 @@ async def run(args: argparse.Namespace, record: IO[str] | None = None) -> Summar
     return summary
 
 
-def print_summary(summary: dict) -> None:
+def print_summary(summary: dict, links: TraceLinks) -> None:
     print(f"requests   {summary['requests']}  ({summary['throughput_rps']:.1f}/s)")
     latency = summary["latency_ms"]
     print(f"latency    p50 {latency['p50']} ms  p90 {latency['p90']} ms  p99 {latency['p99']} ms  max {latency['max']} ms  (answered requests)")
@@ -243,7 +247,8 @@ def print_summary(summary: dict) -> None:
         print(f"low-confidence  {model:<7} {share['requests']:.1%} of requests, {share['rows']:.1%} of rows")
     print("slowest answered requests:")
     for r in summary["slowest"]:
-        print(f"  {r['ms']:>8.1f} ms  {r['model']:<7} batch {r['batch']:<5} {r['kind']:<6} trace_id {r['trace_id']}")
+        trace = links.trace(r["trace_id"]) if r["trace_id"] else "no trace id"
+        print(f"  {r['ms']:>8.1f} ms  {r['model']:<7} batch {r['batch']:<5} {r['kind']:<6} {trace}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -266,6 +271,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--record", metavar="FILE", help="write every request as a JSON line to FILE")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --url")
+    p.add_argument("--console-url", default=os.environ.get("CONSOLE_URL", "http://127.0.0.1:8501"),
+                   help="the console the slowest requests' trace links open (env CONSOLE_URL)")
+    p.add_argument("--trace-ui-url", default=os.environ.get("TRACE_UI_URL", ""),
+                   help="a Jaeger UI to open them in instead (env TRACE_UI_URL)")
     return p
 
 
@@ -283,7 +292,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
-        print_summary(summary)
+        print_summary(summary, TraceLinks(args.console_url, args.trace_ui_url))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ own run directory, so it runs beside a stack that `make up` started."""
 
 import os
 import signal
+import socket
 import sys
 import time
 
@@ -80,3 +81,10 @@ def test_up_restarts_a_running_but_unhealthy_service(ml_api):
             pass
     assert ml_api.healthy()
     assert stack.supervisor().supervisor.getProcessInfo("ml-api")["pid"] != pid
+
+
+def test_an_up_refused_for_a_taken_port_leaves_no_supervisord_behind(ml_api):
+    with socket.create_server(("127.0.0.1", ml_api.port)):
+        with pytest.raises(SystemExit, match=f"port {ml_api.port} is taken"):
+            stack.up()
+    assert not stack.supervisor_running()

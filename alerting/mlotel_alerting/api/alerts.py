@@ -23,7 +23,7 @@ RuleFilter = Annotated[str | None, Query(max_length=MAX_NAME_LENGTH, description
 @router.get("/active", responses=error_responses(422))
 async def active(engine: EngineDep, rule: RuleFilter = None) -> list[dict]:
     """Pending and firing alerts (optionally of one rule), each with its ``trace_url`` when the rule has a trace search."""
-    return [alert_view(alert, engine.trace_url(state, alert)) for state in engine.states.values()
+    return [alert_view(alert, engine.trace_url(alert.rule, alert.labels, alert.value)) for state in engine.states.values()
             if rule in (None, state.rule.name) for alert in state.active()]
 
 
@@ -31,11 +31,12 @@ async def active(engine: EngineDep, rule: RuleFilter = None) -> list[dict]:
 async def history(engine: EngineDep, rule: RuleFilter = None,
                   since: Annotated[datetime | float | None, Query(description="RFC 3339 time or Unix seconds")] = None,
                   limit: Annotated[int, Query(ge=1, le=10_000)] = 500) -> list[dict]:
-    """State changes, newest first."""
+    """State changes, newest first, each with its ``trace_url`` when its rule (still) has a trace search."""
     if isinstance(since, datetime):
         since = since.timestamp()
     rows = await engine.history(rule, since, limit)
-    return [{**row, "at": timestamp(row["at"])} for row in rows]
+    return [{**row, "at": timestamp(row["at"]), "trace_url": engine.trace_url(row["rule"], row["labels"], row["value"])}
+            for row in rows]
 
 
 @router.get("/summary")

@@ -42,7 +42,7 @@ async def alert_stream(websocket: WebSocket) -> None:
     await websocket.accept()
     queue = engine.hub.subscribe()
     try:
-        active = [alert_view(alert, engine.trace_url(state, alert)) for state in engine.states.values()
+        active = [alert_view(alert, engine.trace_url(alert.rule, alert.labels, alert.value)) for state in engine.states.values()
                   for alert in state.active()]
         await websocket.send_json({"type": "snapshot", "alerts": active})
         while True:

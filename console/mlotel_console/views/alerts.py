@@ -16,21 +16,28 @@ COLUMNS = {"slow predictions": st.column_config.LinkColumn("slow predictions", d
            **{name: st.column_config.DatetimeColumn(name, format="YYYY-MM-DD HH:mm:ss") for name in TIMES}}
 
 
-def _alert_rows(alerts: list[dict], rules: dict[str, dict], columns: dict[str, str]) -> pd.DataFrame:
+def _slow_link(alert: dict) -> str | None:
+    """The alert-rule service's ``trace_url`` (the link Alertmanager's notifications carry too), made from
+    the rule's trace search; for a model's alert of a rule without one, that model's slow predictions."""
+    model = (alert.get("labels") or {}).get(contract.MODEL)
+    return alert.get("trace_url") or (ui.slow_url(model) if model else None)
+
+
+def _alert_rows(alerts: list[dict], columns: dict[str, str]) -> pd.DataFrame:
     """One row per alert: the ``columns`` it has (API name -> shown name), its model and slow-predictions link."""
     frame = pd.DataFrame([{"rule": alert.get("rule"), "model": (alert.get("labels") or {}).get(contract.MODEL, ""),
-                           "slow predictions": alert_data.slow_link(alert, rules),
+                           "slow predictions": _slow_link(alert),
                            **{shown: alert.get(key) for key, shown in columns.items()}} for alert in alerts])
     for name in set(TIMES) & set(frame):
         frame[name] = pd.to_datetime(frame[name], utc=True)
     return frame
 
 
-def _active(active: list[dict], rules: dict[str, dict]) -> None:
+def _active(active: list[dict]) -> None:
     if not active:
         st.success("No alert is pending or firing.")
         return
-    frame = _alert_rows(active, rules, {"state": "state", "value": "value",
+    frame = _alert_rows(active, {"state": "state", "value": "value",
                                         "active_at": "since", "fired_at": "firing since"})
     frame["summary"] = [(alert.get("annotations") or {}).get("summary", "") for alert in active]
     st.dataframe(frame, hide_index=True, column_config=COLUMNS)
@@ -63,11 +70,11 @@ def _resolve(names: list[str]) -> None:
         getattr(st, outcome[0])(outcome[1])
 
 
-def _history(history: list[dict], rules: dict[str, dict]) -> None:
+def _history(history: list[dict]) -> None:
     if not history:
         st.info("No alert has changed state yet.")
         return
-    st.dataframe(_alert_rows(history, rules, {"at": "at", "previous": "from", "current": "to",
+    st.dataframe(_alert_rows(history, {"at": "at", "previous": "from", "current": "to",
                                               "value": "value"}),
                  hide_index=True, column_config=COLUMNS)
 
@@ -100,9 +107,8 @@ def _notifications(delivered: list[dict]) -> None:
 
 def body() -> None:
     data = alert_data.alerts()
-    rules = {} if isinstance(data.rules, BackendError) else {rule["name"]: rule for rule in data.rules}
-    for title, part, show in (("Active", data.active, lambda a: _active(a, rules)), ("Rules", data.rules, _rules),
-                              ("Recent changes", data.history, lambda h: _history(h, rules)),
+    for title, part, show in (("Active", data.active, _active), ("Rules", data.rules, _rules),
+                              ("Recent changes", data.history, _history),
                               ("Notifications delivered", data.notifications, _notifications),
                               ("In Alertmanager", data.alertmanager, _alertmanager)):
         st.subheader(title)

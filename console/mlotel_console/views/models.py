@@ -45,7 +45,7 @@ def body(model: str, version: str) -> None:
         return
     latency = data["latency"]
     p95 = latency[latency["quantile"] == "p95"]["value"]
-    slow = ui.slow_url(model, round(p95.iloc[-1] * 1000) if not p95.empty else None, range_label)
+    slow = ui.slower_than_url(model, p95.iloc[-1] if not p95.empty else math.nan, range_label)
     st.markdown(f"[Slow predictions of {model} ›]({slow}) — the traces slower than its latest p95.")
     charts.over_time(latency, "quantile", f"{model} prediction latency", "ms", 1000,
                      empty=f"No predictions of {model} in the last {range_label}.")

@@ -22,8 +22,7 @@ range_label, seconds = ui.time_range()
 def model_table(models: pd.DataFrame) -> None:
     rows = models.assign(
         model=[f"/models?{urlencode({'model': name})}" for name in models[MODEL]],
-        slow=[ui.slow_url(name, round(p95 * 1000) if not math.isnan(p95) else None, range_label)
-              for name, p95 in zip(models[MODEL], models["p95"])],
+        slow=[ui.slower_than_url(name, p95, range_label) for name, p95 in zip(models[MODEL], models["p95"])],
         **{q: models[q] * 1000 for q in ("p50", "p95", "p99")},
     )
     st.dataframe(

@@ -2,6 +2,7 @@
 kept, with their stage breakdown, and the latency exemplars Prometheus stored.
 Every row and every point opens its trace."""
 
+import math
 from datetime import datetime
 
 import pandas as pd
@@ -36,10 +37,15 @@ def _controls(models: list[str], model: str, min_ms: float, since: str) -> None:
                     on_change=_set, args=("since", "slow_since", "1h"))
 
 
-def _table(rows: list[dict], min_ms: float, since: str) -> None:
+def _table(rows: list[dict], data: trace_data.Slow, min_ms: float, since: str) -> None:
     if not rows:
-        st.info(f"Jaeger has no prediction of at least {min_ms:g} ms in the last {since}.")
+        st.info(f"Jaeger has no prediction in the last {since}." if data.below_minimum
+                else f"Jaeger has no prediction of at least {min_ms:g} ms in the last {since}.")
         return
+    if data.below_minimum:
+        st.warning(f"None of the predictions Jaeger has from the last {since} took {min_ms:g} ms; "
+                   f"the slowest it has took {rows[0]['duration_ms']:,.0f} ms. Here they are, slowest first.",
+                   icon=":material/arrow_downward:")
     frame = pd.DataFrame(rows)
     frame["trace"] = frame.pop("trace_id").map(ui.trace_url)
     frame["started"] = frame["started"].map(datetime.fromtimestamp)
@@ -50,10 +56,13 @@ def _table(rows: list[dict], min_ms: float, since: str) -> None:
         "duration_ms": st.column_config.NumberColumn("predict ms", format="%.1f"),
         "request_ms": st.column_config.NumberColumn("request ms", format="%.1f"),
         **STAGE_COLUMNS})
-    if len(rows) >= trace_data.SEARCH_LIMIT:
+    if not data.complete:
         # Jaeger's search returns the newest matches, not the slowest: say so rather than miss the slowest.
         st.caption(f"Jaeger returned its {trace_data.SEARCH_LIMIT} newest matches, sorted here by duration; "
                    "raise \"At least\" or shorten \"Within\" to be sure the slowest are among them.")
+    elif data.searched_ms > min_ms:
+        st.caption(f"More than {trace_data.SEARCH_LIMIT} predictions took at least {min_ms:g} ms: "
+                   f"these are all {len(rows)} of at least {data.searched_ms:,.0f} ms, the slowest.")
 
 
 def _exemplars(points: list[dict], min_ms: float) -> None:
@@ -65,9 +74,15 @@ def _exemplars(points: list[dict], min_ms: float) -> None:
     figure = px.scatter(frame, x="at", y="duration_ms", color="model", custom_data=["trace_id"], log_y=True,
                         render_mode="svg",
                         labels={"at": "time", "duration_ms": "prediction ms"}, hover_data=["trace_id"])
+    low, high = frame["duration_ms"].min(), frame["duration_ms"].max()
     if min_ms > 0:
         # No annotation_text: on a log axis plotly places it in log10 units, far off the chart.
         figure.add_hline(y=min_ms, line_dash="dot")
+        low, high = min(low, min_ms), max(high, min_ms)  # the line inside the plot, not over the toolbar
+    low, high = low / 1.6, high * 1.6  # a margin, and a range over 2.5x: at least one 1-2-5 tick
+    ticks = _log_ticks(low, high)
+    figure.update_yaxes(range=[math.log10(low), math.log10(high)],
+                        tickvals=ticks, ticktext=[f"{tick:,g}" for tick in ticks])
     figure.update_layout(height=320, margin={"t": 10, "b": 10})
     event = st.plotly_chart(figure, on_select="rerun", selection_mode=("points", "box"), key="slow_exemplars")
     chosen = [point["customdata"][0] for point in event.selection.points]
@@ -77,6 +92,12 @@ def _exemplars(points: list[dict], min_ms: float) -> None:
                f"{settings.slow_prediction_ms:g} ms were kept by the tail sampler only "
                f"{settings.trace_sampling_percent:g}% of the time.")
     st.markdown("  \n".join(f"[{trace_id}]({ui.trace_url(trace_id)})" for trace_id in chosen))
+
+
+def _log_ticks(low: float, high: float) -> list[float]:
+    """1, 2, 5 times each power of ten within [low, high]: Plotly's own log ticks label 200 and 500 as "2" and "5"."""
+    decades = range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+    return [tick for power in decades for tick in (10.0**power, 2 * 10.0**power, 5 * 10.0**power) if low <= tick <= high]
 
 
 def _params() -> tuple[str, float, str]:
@@ -100,7 +121,7 @@ def body() -> None:
     if isinstance(data.predictions, Exception):
         ui.backend_down(data.predictions)
     else:
-        _table(data.predictions, min_ms, since)
+        _table(data.predictions, data, min_ms, since)
     st.subheader("Latency exemplars")
     if isinstance(data.exemplars, Exception):
         ui.backend_down(data.exemplars)

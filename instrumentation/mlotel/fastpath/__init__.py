@@ -1,12 +1,13 @@
 """mlotel's stand-ins for SDK internals on the request path, behind ``MLOTEL_FASTPATH``.
 
 Each module here does what a public SDK API does, for less CPU per request,
-by reaching into the SDK's private names. They are tested against the SDK
-release range that ``instrumentation/pyproject.toml`` allows
-(``scripts/test_sdk_range.sh`` runs their differential tests at both ends);
-an SDK outside it may move those names. ``MLOTEL_FASTPATH=false`` switches
-all of them off: nothing here is then imported, and mlotel uses public SDK
-APIs only. On by default because it is what makes telemetry cost ~0.85 of
+by reaching into the SDK's private names. They are used only on the SDK
+releases in :data:`TESTED_WITH` (``scripts/test_sdk_range.sh`` runs their
+differential tests there); another release may move those names, so on it
+mlotel logs one warning and uses public SDK APIs only, as with
+``MLOTEL_FASTPATH=false``: the library itself allows a wider range
+(``instrumentation/pyproject.toml``). Either way nothing under this package
+is then imported. On by default because it is what makes telemetry cost ~0.85 of
 telemetry off rather than ~0.71-0.76 (README, "What telemetry costs").
 
 - :mod:`~mlotel.fastpath.lean_spans` replaces the SDK tracer's ``start_span``
@@ -35,3 +36,55 @@ telemetry off rather than ~0.71-0.76 (README, "What telemetry costs").
   ``_metrics`` (and reading ``_batch_processor``, ``_max_queue_size``,
   ``_endpoint``, ``_component_type``).
 """
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+
+from packaging.specifiers import SpecifierSet
+
+_logger = logging.getLogger(__name__)
+
+# The releases whose private names the modules here are tested against: the SDK (spans,
+# span processors), the OTLP exporters' shared code (self-metrics) and the gRPC exporter (encoder).
+TESTED_WITH: dict[str, SpecifierSet] = {
+    "opentelemetry-sdk": SpecifierSet("~=1.45.0"),
+    "opentelemetry-exporter-otlp-proto-common": SpecifierSet("~=1.45.0"),
+    "opentelemetry-exporter-otlp-proto-grpc": SpecifierSet("~=1.45.0"),
+}
+
+
+def untested(installed: Mapping[str, str | None]) -> dict[str, str | None]:
+    """The distributions of ``installed`` (name -> version, None if absent) outside :data:`TESTED_WITH`."""
+    return {
+        name: found for name, found in installed.items()
+        if name in TESTED_WITH and (found is None or not TESTED_WITH[name].contains(found, prereleases=True))
+    }
+
+
+def _installed() -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for name in TESTED_WITH:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
+
+@functools.cache
+def supported() -> bool:
+    """Whether the installed SDK is one the fast path is tested with; says once, in a warning, when not."""
+    outside = untested(_installed())
+    if outside:
+        _logger.warning(
+            "mlotel: MLOTEL_FASTPATH is on but %s %s not among the releases it is tested with (%s); "
+            "using the SDK's public APIs instead",
+            ", ".join(f"{name} {found or '(absent)'}" for name, found in outside.items()),
+            "is" if len(outside) == 1 else "are",
+            ", ".join(f"{name}{spec}" for name, spec in TESTED_WITH.items() if name in outside),
+        )
+    return not outside

@@ -14,8 +14,11 @@ telemetry off.
   most one interval late.
 - Counter increments queued with :func:`add` are summed per attribute set
   before they reach the SDK, whose ``add()`` costs as much as a histogram's
-  ``record()``: one call per interval instead of one per prediction (per
-  instance, for a batch). The sum carries no exemplar; histograms keep theirs.
+  ``record()``: two calls per interval instead of one per prediction (per
+  instance, for a batch). The last increment of each interval is recorded on
+  its own, in the context it was taken in, so that counters keep exemplars
+  pointing at a request's trace, as they have without the fast path; the sum
+  of the others belongs to no one trace and is recorded without one.
 - A full queue (the thread cannot keep up) turns measurements away and counts
   them in ``mlotel.measurements.dropped``.
 - ``Telemetry.force_flush()`` and ``shutdown()`` record what is queued first.
@@ -50,8 +53,6 @@ DEFAULT_INTERVAL_SECONDS = 0.1
 RecordMethod = Callable[..., None]
 
 _installed: MeasurementQueue | None = None
-# In the context slot of a queued counter increment: summed, recorded without a context.
-_SUMMED = object()
 # A sum belongs to no one trace, whatever is current where it is recorded. Not an empty
 # Context: the SDK takes an empty (falsy) one for none and reads the current context.
 _NO_EXEMPLAR = trace.set_span_in_context(trace.INVALID_SPAN)
@@ -146,23 +147,28 @@ class MeasurementQueue:
             with self._dropped_lock:  # several request threads may drop at once
                 self.dropped += 1
             return
-        self._queue.append((method, value, attributes, _SUMMED if summed else context.get_current()))
+        self._queue.append((method, value, attributes, context.get_current(), summed))
 
     def force_flush(self, timeout_millis: int | None = None) -> None:
         """Record everything queued so far, in this thread (as providers' ``force_flush``)."""
         with self._drain_lock:
             queue = self._queue
             # Keyed by the attribute dict's id; the entry keeps the dict alive, so no other takes its id meanwhile.
+            # Per counter and attribute set: [the sum of the increments before the last, attributes, the last, its context].
             sums: dict[tuple[RecordMethod, int], list] = {}
             # What is queued now, not what requests add meanwhile: under steady load the
             # loop would never end, and the sums would never be recorded.
             # Histogram measurements by instrument and attribute dict, each batch folded in at once (histogram_batches).
             batches: dict[tuple[RecordMethod, int], tuple[dict[str, Any], list, list]] = {}
             for _ in range(len(queue)):
-                method, value, attributes, taken_in = queue.popleft()
-                if taken_in is _SUMMED:
-                    entry = sums.setdefault((method, id(attributes)), [0, attributes])
-                    entry[0] += value
+                method, value, attributes, taken_in, summed = queue.popleft()
+                if summed:
+                    entry = sums.get((method, id(attributes)))
+                    if entry is None:
+                        sums[(method, id(attributes))] = [0, attributes, value, taken_in]
+                    else:
+                        entry[0] += entry[2]
+                        entry[2], entry[3] = value, taken_in
                 elif histogram_batches.foldable(method):
                     batch = batches.get((method, id(attributes)))
                     if batch is None:
@@ -173,8 +179,10 @@ class MeasurementQueue:
                     _record(method, value, attributes, taken_in)
             for (method, _), (attributes, values, contexts) in batches.items():
                 _record_batch(method, attributes, values, contexts)
-            for (method, _), (total, attributes) in sums.items():
-                _record(method, total, attributes, _NO_EXEMPLAR)
+            for (method, _), (earlier, attributes, last, taken_in) in sums.items():
+                if earlier:
+                    _record(method, earlier, attributes, _NO_EXEMPLAR)
+                _record(method, last, attributes, taken_in)
 
     def shutdown(self) -> None:
         self._stopped.set()

@@ -113,6 +113,10 @@ def test_a_firing_alert_reaches_alertmanager_with_times_links_and_annotations(se
     active = service.get("/alerts/active").json()
     assert {(a["rule"], a["state"], a["delivered"]) for a in active} == {
         ("LowConfidence", "firing", "firing"), ("SlowPredictions", "firing", "firing")}
+    # Past changes link to the same traces, so the console's history opens them too.
+    history = service.get("/alerts/history", params={"rule": "SlowPredictions"}).json()
+    assert posted["SlowPredictions"]["annotations"]["trace_url"] in {row["trace_url"] for row in history}
+    assert all(row["trace_url"].startswith("http://127.0.0.1:8501/slow?model=iris") for row in history)
 
 
 def test_with_a_trace_ui_the_trace_url_is_a_jaeger_search_for_the_rules_operation(settings, backends):

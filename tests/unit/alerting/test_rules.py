@@ -4,10 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from mlotel_alerting.alertmanager import trace_search_url
 from mlotel_alerting.durations import format_duration, parse_duration
 from mlotel_alerting.rules import RuleError, load_directory, parse_rule
 from mlotel_alerting.settings import DEFAULT_RULES
 from mlotel_alerting.templating import render
+from mlotel_backends.trace_links import TraceLinks
 
 
 def write(directory: Path, name: str, text: str) -> Path:
@@ -71,6 +73,14 @@ def test_the_shipped_default_rules_load_and_cover_the_ml_alerts():
                           "ConfidenceDrift", "NoPredictionTraffic"}
     assert rules["PredictionLatencyHigh"][0].trace_search.operation == "predict {{ labels.ml_model_name }}"
     assert rules["ConfidenceDrift"][0].drift.threshold == 0.2
+
+
+@pytest.mark.parametrize(("p95", "min_ms"), [(4.433, 2500), (2.5, 1000), (0.5001, 500), (12.0, 10000), (None, None)])
+def test_the_default_latency_rule_links_from_the_lower_edge_of_its_p95s_bucket(p95, min_ms):
+    # The p95 is interpolated inside its bucket and may lie above every prediction; the bucket's edge cannot.
+    rule = load_directory(DEFAULT_RULES)["PredictionLatencyHigh"][0]
+    url = trace_search_url(TraceLinks("http://127.0.0.1:8501"), rule, {"ml_model_name": "digits"}, p95)
+    assert url == "http://127.0.0.1:8501/slow?model=digits" + (f"&min_ms={min_ms}" if min_ms else "") + "&since=1h"
 
 
 def test_a_rule_round_trips_through_its_document():

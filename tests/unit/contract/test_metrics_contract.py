@@ -2,6 +2,7 @@
 the generated rule files are its output, and no consumer spells a metric of its own; the
 builders the console adds write PromQL a person could have typed, and PSI's arithmetic holds."""
 
+import math
 import subprocess
 import sys
 
@@ -74,3 +75,9 @@ def test_the_pipeline_alerts_on_loss_ask_the_contracts_queries():
     assert rules["CollectorQueueFilling"] == f"{contract.export_queue_fill(everywhere)} > 0.8"
     assert rules["CollectorRefusingSpans"] == (
         f"{contract.collector_rate(contract.PROM_RECEIVER_REFUSED_SPANS, everywhere, 'receiver')} > 0")
+
+
+def test_a_quantiles_bucket_floor_is_the_bound_below_it():
+    assert contract.bucket_floor(4.433) == 2.5 and contract.bucket_floor(2.5) == 1.0  # le="2.5" holds 2.5 itself
+    assert contract.bucket_floor(0.0004) == 0.0 and contract.bucket_floor(30.0) == 10.0
+    assert math.isnan(contract.bucket_floor(math.nan)) and math.isnan(contract.bucket_floor(None))

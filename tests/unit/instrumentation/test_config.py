@@ -59,6 +59,7 @@ def test_sdk_disabled_turns_every_part_off():
     assert not any((config.traces_on, config.metrics_on, config.logs_on, config.enabled("mlotel")))
 
 
+@pytest.mark.fastpath
 def test_the_fast_path_is_on_unless_switched_off():
     assert TelemetryConfig.from_env({}).fastpath is True
     assert TelemetryConfig.from_env({"MLOTEL_FASTPATH": "false"}).fastpath is False

@@ -44,6 +44,7 @@ def test_a_failed_prediction_is_an_error_span_with_stages_and_is_counted(capture
     assert captured.points("ml.predictions") == []
 
 
+@pytest.mark.fastpath
 def test_recorder_switched_off_records_nothing(captured):
     recorder = PredictionRecorder(TelemetryConfig.from_env({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "mlotel"}))
     with recorder.predict("fraud", "v7", batch_size=1) as prediction:
@@ -55,6 +56,7 @@ def test_recorder_switched_off_records_nothing(captured):
     assert set(captured.metrics()) == {DROPPED_METRIC}  # the queue's own count, nothing from the recorder
 
 
+@pytest.mark.fastpath
 def test_a_recorder_built_before_set_up_records_through_the_sdk_not_proxies():
     recorder = PredictionRecorder(TelemetryConfig.from_env({}))  # as create_app does, before the lifespan
     spans = InMemorySpanExporter()

@@ -2,9 +2,7 @@ import os
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.exporter.otlp.common._exporter_metrics import NoOpExporterMetrics
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
-from opentelemetry.sdk._shared_internal._processor_metrics import NoOpProcessorMetrics
 from opentelemetry.sdk.trace import TracerProvider
 
 from mlotel import ConfigError, TelemetryConfig, setup_telemetry
@@ -19,6 +17,7 @@ def _batch_processor(telemetry):
     return processor._batch_processor
 
 
+@pytest.mark.fastpath
 def test_grpc_is_the_default_protocol_with_a_deep_queue():
     telemetry = setup_telemetry(TelemetryConfig.from_env({}), metric_readers=[])
     try:
@@ -73,7 +72,12 @@ def test_setup_with_sdk_disabled_installs_nothing():
     assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
 
 
+@pytest.mark.fastpath
 def test_setup_leaves_the_environment_alone_and_counts_drops_of_its_own_pipeline_only(monkeypatch):
+    # Private SDK modules, as mlotel.fastpath.sdk_metrics reads them: only where it is tested.
+    from opentelemetry.exporter.otlp.common._exporter_metrics import NoOpExporterMetrics
+    from opentelemetry.sdk._shared_internal._processor_metrics import NoOpProcessorMetrics
+
     monkeypatch.delenv("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", raising=False)
     before = dict(os.environ)
     telemetry = setup_telemetry(TelemetryConfig.from_env({}), metric_readers=[])
@@ -93,3 +97,31 @@ def test_config_is_read_once_and_bad_values_name_their_variable():
         TelemetryConfig.from_env({"OTEL_BSP_SCHEDULE_DELAY": "soon"})
     with pytest.raises(ConfigError, match="OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"):
         TelemetryConfig.from_env({"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "http/json"})
+
+
+def test_each_exporter_of_a_list_gets_its_spans_and_metrics(monkeypatch):
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:9")  # nothing there: the final export fails fast
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TIMEOUT", "1")
+    config = TelemetryConfig.from_env({"OTEL_TRACES_EXPORTER": "console, otlp", "OTEL_METRICS_EXPORTER": "otlp,console",
+                                       "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "system_metrics,logging"})
+    telemetry = setup_telemetry(config)
+    try:
+        processors = telemetry.tracer_provider._active_span_processor._span_processors
+        exporters = [type(getattr(p.span_exporter, "exporter", p.span_exporter)).__name__ for p in processors]
+        assert exporters[0] == "ConsoleSpanExporter" and exporters[1] in ("OTLPSpanExporter", "GrpcSpanExporter")
+        readers = telemetry.meter_provider._measurement_consumer._reader_storages  # this provider's readers
+        assert {type(r._exporter).__name__ for r in readers} == {"OTLPMetricExporter", "ConsoleMetricExporter"}
+    finally:
+        telemetry.shutdown()
+
+
+@pytest.mark.parametrize("listed", ["console,jaeger", "zipkin", "none,otlp", " , "])
+def test_an_exporter_list_with_an_unknown_name_or_none_among_others_is_refused(listed):
+    with pytest.raises(ConfigError, match="OTEL_TRACES_EXPORTER") as refused:
+        TelemetryConfig.from_env({"OTEL_TRACES_EXPORTER": listed})
+    assert ("'jaeger' unknown" in str(refused.value)) == (listed == "console,jaeger")
+
+
+def test_none_means_no_exporter():
+    config = TelemetryConfig.from_env({"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "None"})
+    assert (config.traces_exporters, config.traces_on, config.metrics_on) == ((), False, False)

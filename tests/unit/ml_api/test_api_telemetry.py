@@ -96,8 +96,9 @@ def test_exemplars_carry_the_trace_id_of_their_span(make_harness):
         assert {f"{e.trace_id:032x}" for e in exemplars} == {body["trace_id"]}, name
     (duration_exemplar,) = collected["ml.prediction.duration"][0].exemplars
     assert duration_exemplar.span_id == predict_span.context.span_id
-    # The prediction counter is summed per label before it is recorded: a sum has no one trace.
-    assert collected["ml.predictions"] and not [e for p in collected["ml.predictions"] for e in p.exemplars]
+    # Counters too, with the fast path as without it (it sums increments, and keeps the last one's trace).
+    exemplars = [e for p in collected["ml.predictions"] for e in p.exemplars]
+    assert exemplars and {f"{e.trace_id:032x}" for e in exemplars} == {body["trace_id"]}
 
 
 def test_prediction_counter_duration_and_batch_size(make_harness):

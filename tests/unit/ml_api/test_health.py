@@ -110,3 +110,18 @@ def test_the_kubernetes_probes_use_the_liveness_and_readiness_routes(settings):
             assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
             assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
             assert client.get(container["livenessProbe"]["httpGet"]["path"]).status_code == 200
+
+
+@pytest.mark.fastpath
+def test_the_report_counts_what_the_fast_paths_queue_dropped_while_its_set_up_lasts():
+    from mlotel import TelemetryConfig, setup_telemetry
+    from mlotel.fastpath import measurements
+
+    config = TelemetryConfig.from_env({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "system_metrics,logging"})
+    telemetry = setup_telemetry(config, span_processors=[], metric_readers=[])
+    queue = measurements.installed()
+    assert queue is not None
+    queue.dropped = 3  # as a full queue counts them
+    assert telemetry_health()["measurements_dropped"] == 3
+    telemetry.shutdown()
+    assert telemetry_health()["measurements_dropped"] == 0

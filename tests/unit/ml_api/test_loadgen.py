@@ -4,7 +4,18 @@ import httpx
 import numpy as np
 import pytest
 
-from mlotel_model_server.loadgen import ERROR_KINDS, InstanceSource, Result, Summary, check_loopback, error_kind, main, transport_error_kind
+from mlotel_backends.trace_links import TraceLinks
+from mlotel_model_server.loadgen import (
+    ERROR_KINDS,
+    InstanceSource,
+    Result,
+    Summary,
+    check_loopback,
+    error_kind,
+    main,
+    print_summary,
+    transport_error_kind,
+)
 from mlotel_model_server.models import load_models
 
 
@@ -48,6 +59,14 @@ def test_failures_are_counted_by_kind_and_left_out_of_latency_and_slowest():
     assert out["errors_by_status"] == {"422": 1, "500": 1, "503": 1}
     assert [r["ms"] for r in out["slowest"]] == [50.0, 20.0]
     assert out["latency_ms"]["max"] == 50.0 and out["max_failed_ms"] == 30000.0
+
+
+def test_the_slowest_are_printed_as_links_to_their_traces(capsys):
+    summary = Summary([result(seconds=0.05), result("5xx", 9.0, 503)], elapsed=1.0).as_dict()
+    print_summary(summary, TraceLinks("http://127.0.0.1:8501"))
+    assert f"http://127.0.0.1:8501/trace?trace_id={'ab' * 16}" in capsys.readouterr().out
+    print_summary(summary, TraceLinks("http://127.0.0.1:8501", trace_ui_url="http://jaeger:16686"))
+    assert f"http://jaeger:16686/trace/{'ab' * 16}" in capsys.readouterr().out
 
 
 def test_no_failure_is_zero_of_every_kind():

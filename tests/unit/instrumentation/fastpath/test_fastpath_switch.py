@@ -1,4 +1,9 @@
-"""``MLOTEL_FASTPATH``: off, only public SDK APIs are used; either way the same telemetry is emitted."""
+"""``MLOTEL_FASTPATH``: off, only public SDK APIs are used; either way the same telemetry is emitted.
+
+On an SDK release outside ``mlotel.fastpath.TESTED_WITH`` "on" means off,
+with one warning: these tests assert that too (``scripts/test_sdk_range.sh``
+runs them on such a release).
+"""
 
 import json
 import os
@@ -11,7 +16,8 @@ from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.trace import ReadableSpan
 
 from harness.telemetry_reading import reset_globals
-from mlotel import TelemetryConfig
+from mlotel import TelemetryConfig, fastpath
+from mlotel.export_size import SizeBoundedSpanExporter
 from mlotel.fastpath.span_encoding import GrpcSpanExporter
 from mlotel.setup import _span_exporter
 
@@ -57,7 +63,8 @@ def test_off_the_spans_are_the_sdks_and_the_exporter_is_the_stock_one(make_harne
     config = TelemetryConfig.from_env({"MLOTEL_FASTPATH": "false"})
     # Behind mlotel's size bound, which uses only the public SpanExporter interface.
     assert type(_span_exporter(config, metrics.NoOpMeterProvider()).exporter) is OTLPSpanExporter
-    assert type(_span_exporter(TelemetryConfig.from_env({}), metrics.NoOpMeterProvider())) is GrpcSpanExporter
+    on = GrpcSpanExporter if fastpath.supported() else SizeBoundedSpanExporter
+    assert type(_span_exporter(TelemetryConfig.from_env({}), metrics.NoOpMeterProvider())) is on
 
 
 _SERVE_ONE_PREDICTION = """
@@ -76,16 +83,36 @@ with TestClient(create_app(Settings())) as client:
 """
 
 
-@pytest.mark.parametrize("fastpath", ["false", "true"])
-def test_off_no_fastpath_module_is_even_imported(fastpath):
+@pytest.mark.parametrize("switch", ["false", "true"])
+def test_off_no_fastpath_module_is_even_imported(switch):
     # A process of its own: this one has imported them all for the other tests.
-    env = {**os.environ, "MLOTEL_FASTPATH": fastpath, "OTEL_METRICS_EXPORTER": "none", "OTEL_BSP_SCHEDULE_DELAY": "60000",
+    env = {**os.environ, "MLOTEL_FASTPATH": switch, "OTEL_METRICS_EXPORTER": "none", "OTEL_BSP_SCHEDULE_DELAY": "60000",
            "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "system_metrics"}
-    out = subprocess.run([sys.executable, "-c", _SERVE_ONE_PREDICTION], env=env, capture_output=True, text=True,
-                         timeout=120, check=True).stdout
-    found = json.loads(out.strip().splitlines()[-1])
-    if fastpath == "false":
+    served = subprocess.run([sys.executable, "-c", _SERVE_ONE_PREDICTION], env=env, capture_output=True, text=True,
+                            timeout=120, check=True)
+    found = json.loads(served.stdout.strip().splitlines()[-1])
+    said = [line for line in served.stderr.splitlines() if "MLOTEL_FASTPATH is on but" in line]
+    if switch == "false" or not fastpath.supported():
         assert found == {"exporters": ["opentelemetry.exporter.otlp.proto.grpc.trace_exporter"], "fastpath": []}
     else:
         assert found["exporters"] == ["mlotel.fastpath.span_encoding"]
         assert {"mlotel.fastpath.lean_spans", "mlotel.fastpath.span_encoding"} <= set(found["fastpath"])
+    # Once per process, however many times the configuration is read, and only when it was asked for.
+    assert len(said) == (switch == "true" and not fastpath.supported())
+
+
+def test_the_fast_path_is_used_only_on_the_releases_it_is_tested_with(monkeypatch, caplog):
+    monkeypatch.setattr(fastpath, "_installed", lambda: {**{n: "1.45.1" for n in fastpath.TESTED_WITH},
+                                                          "opentelemetry-sdk": "1.44.0"})
+    fastpath.supported.cache_clear()
+    try:
+        assert fastpath.untested({"opentelemetry-sdk": "1.46.0rc1", "opentelemetry-exporter-otlp-proto-grpc": None}) == {
+            "opentelemetry-sdk": "1.46.0rc1", "opentelemetry-exporter-otlp-proto-grpc": None}
+        assert not fastpath.untested({"opentelemetry-sdk": "1.45.2"})
+        with caplog.at_level("WARNING", logger="mlotel.fastpath"):
+            configs = [TelemetryConfig.from_env({}), TelemetryConfig(fastpath=True), TelemetryConfig.from_env({})]
+        assert [c.fastpath for c in configs] == [False, False, False]
+        (line,) = caplog.messages
+        assert "opentelemetry-sdk 1.44.0 is not among" in line and "~=1.45.0" in line
+    finally:
+        fastpath.supported.cache_clear()

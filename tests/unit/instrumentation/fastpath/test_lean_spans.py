@@ -18,6 +18,8 @@ from mlotel.fastpath import lean_spans
 from mlotel.fastpath.lean_spans import LeanSpan, LeanTracer
 from mlotel.fastpath.span_encoding import encode_spans
 
+pytestmark = pytest.mark.fastpath  # mlotel.fastpath itself: only on the SDK releases it is tested with
+
 
 class CountingIds(IdGenerator):
     """The same ids in the same order for each provider, so that two pipelines can be compared."""

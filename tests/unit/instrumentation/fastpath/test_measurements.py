@@ -12,6 +12,8 @@ from harness.processes import poll_until
 from mlotel.fastpath import measurements
 from mlotel.fastpath.measurements import DROPPED_METRIC, MeasurementQueue
 
+pytestmark = pytest.mark.fastpath  # mlotel.fastpath itself: only on the SDK releases it is tested with
+
 
 class Reader:
     """What the meter provider holds, read without flushing any queue."""
@@ -88,21 +90,29 @@ class CallsOf:
         self.counter.add(value, attributes, context=context)
 
 
-def test_counter_increments_of_one_attribute_set_reach_the_sdk_as_one_sum_without_exemplar(meter, idle_queue):
+def test_counter_increments_are_summed_and_the_last_keeps_its_trace_as_exemplar(meter, idle_queue):
     provider, captured = meter
     counter = CallsOf(provider.get_meter("t").create_counter("predictions"))
     histogram = provider.get_meter("t").create_histogram("confidence")
     setosa, versicolor = {"label": "setosa"}, {"label": "versicolor"}
-    with TracerProvider().get_tracer("t").start_as_current_span("request"):
-        for label in (setosa, setosa, versicolor, setosa):
+    tracer = TracerProvider().get_tracer("t")
+    requests = []
+    for label in (setosa, setosa, versicolor, setosa):
+        with tracer.start_as_current_span("request") as request:
             idle_queue.put(counter.add, 1, label, summed=True)
             idle_queue.put(histogram.record, 0.9, label)
-        idle_queue.force_flush()  # where a span is current: a sum must still not claim it
-    assert sorted(counter.calls, key=str) == [(1, {"label": "versicolor"}), (3, {"label": "setosa"})]
+        requests.append((label["label"], request.get_span_context()))
+    with tracer.start_as_current_span("flushing"):
+        idle_queue.force_flush()  # where another span is current: the sum must not claim it
+    # Per attribute set: the earlier increments as one sum, the last one on its own.
+    assert sorted(counter.calls, key=str) == [(1, {"label": "setosa"}), (1, {"label": "versicolor"}), (2, {"label": "setosa"})]
     collected = captured.metrics()  # once: the SDK hands each exemplar out once
     points = {point.attributes["label"]: point for point in collected["predictions"]}
     assert (points["setosa"].value, points["versicolor"].value) == (3, 1)
-    assert not [e for point in points.values() for e in point.exemplars]
+    last = dict(requests)  # each label's last request
+    for label, point in points.items():
+        (exemplar,) = point.exemplars
+        assert (exemplar.trace_id, exemplar.span_id, exemplar.value) == (last[label].trace_id, last[label].span_id, 1)
     # Histogram measurements are not summed: each recorded, each may be an exemplar.
     assert sum(point.count for point in collected["confidence"]) == 4
     assert [e for point in collected["confidence"] for e in point.exemplars]
@@ -208,7 +218,7 @@ def test_add_queues_a_summed_increment_or_adds_in_place_without_a_queue(meter, i
     measurements.add(counter.add, 1, attributes)
     assert len(counter.calls) == 1
     idle_queue.force_flush()
-    assert counter.calls[1:] == [(2, attributes)]
+    assert counter.calls[1:] == [(1, attributes), (1, attributes)]  # the sum of those before the last, and the last
     assert captured.metrics()["predictions"][0].value == 3
 
 

@@ -13,6 +13,8 @@ from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, S
 
 from mlotel.fastpath.span_encoding import encode_spans
 
+pytestmark = pytest.mark.fastpath  # mlotel.fastpath itself: only on the SDK releases it is tested with
+
 
 class Colour(str, enum.Enum):  # noqa: UP042 -- the str-mixin enum users' code has, not StrEnum
     RED = "red"
