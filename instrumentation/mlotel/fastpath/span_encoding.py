@@ -50,9 +50,11 @@ _LOCAL_PARENT_FLAGS = SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
 _REMOTE_PARENT_FLAGS = _LOCAL_PARENT_FLAGS | SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
 # Which AnyValue field holds each scalar type, in the order the SDK tests them (bool before int).
 _SCALAR_FIELDS = {bool: "bool_value", str: "string_value", int: "int_value", float: "double_value", bytes: "bytes_value"}
-# Encoded attributes by (key, type, value), for span attributes that repeat; bounded, past it encoded each time.
+# Encoded attributes by (key, type, value), for span attributes that repeat. Bounded: past it, the first
+# ones stay and others are encoded each time (a high-cardinality attribute only fills it).
 _REPEATED: dict[tuple[str, type, Any], KeyValue] = {}
 _MAX_REPEATED = 4096
+_MAX_REPEATED_LENGTH = 256
 
 
 class GrpcSpanExporter(OTLPSpanExporter):
@@ -190,7 +192,8 @@ def _add_span_attributes(pb_attributes: Any, attributes: Mapping[str, Any] | Non
     repeated: list[KeyValue] = []  # cached, waiting to be copied in at once
     for key, value in (attributes or {}).items():
         kind = type(value)
-        if kind is str or kind is int or kind is bool:  # floats are measured values: they rarely repeat
+        # Floats are measured values: they rarely repeat. Long strings would make the cache large.
+        if kind is int or kind is bool or (kind is str and len(value) <= _MAX_REPEATED_LENGTH):
             cache_key = (key, kind, value)
             key_value = _REPEATED.get(cache_key)
             if key_value is None:
