@@ -3,6 +3,7 @@
 import math
 
 import pytest
+from opentelemetry.context import attach, detach
 from opentelemetry.sdk.metrics import AlwaysOnExemplarFilter, Histogram, MeterProvider, TraceBasedExemplarFilter
 from opentelemetry.sdk.metrics.export import AggregationTemporality, InMemoryMetricReader
 from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, ExponentialBucketHistogramAggregation, View
@@ -74,7 +75,10 @@ def test_a_batch_records_what_the_sdk_records_one_by_one(temporality, exemplar_f
                 for index, (value, context) in enumerate(_measurements()):
                     attributes = attribute_sets[index // 6]
                     sdk.record(value + shift, attributes, context=context)
-                    queue._queue.append((ours.record, value + shift, attributes, context))
+                    token = attach(context) if context is not None else None
+                    queue.put(ours.record, value + shift, attributes)  # in the context it was taken in
+                    if token is not None:
+                        detach(token)
             queue.force_flush()
             expected = _points(in_place_reader)
             assert len(expected) == 6 and all(point[5] for point in expected.values())  # exemplars to compare
