@@ -25,7 +25,7 @@ from typing import Any
 
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue, KeyValueList
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as PbSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import SpanFlags
 from opentelemetry.sdk.trace import ReadableSpan
@@ -50,11 +50,6 @@ _LOCAL_PARENT_FLAGS = SpanFlags.SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK
 _REMOTE_PARENT_FLAGS = _LOCAL_PARENT_FLAGS | SpanFlags.SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK
 # Which AnyValue field holds each scalar type, in the order the SDK tests them (bool before int).
 _SCALAR_FIELDS = {bool: "bool_value", str: "string_value", int: "int_value", float: "double_value", bytes: "bytes_value"}
-# Encoded attributes by (key, type, value), for span attributes that repeat. Bounded: past it, the first
-# ones stay and others are encoded each time (a high-cardinality attribute only fills it).
-_REPEATED: dict[tuple[str, type, Any], KeyValue] = {}
-_MAX_REPEATED = 4096
-_MAX_REPEATED_LENGTH = 256
 
 
 class GrpcSpanExporter(OTLPSpanExporter):
@@ -136,7 +131,7 @@ def _fill_span(pb: PbSpan, span: ReadableSpan) -> None:
         pb.start_time_unix_nano = span.start_time
     if span.end_time is not None:
         pb.end_time_unix_nano = span.end_time
-    _add_span_attributes(pb.attributes, span.attributes)
+    _add_attributes(pb.attributes, span.attributes)
     for event in span.events:
         pb_event = pb.events.add(name=event.name, time_unix_nano=event.timestamp)
         _add_attributes(pb_event.attributes, event.attributes)
@@ -181,67 +176,25 @@ def _encode_scope(scope: InstrumentationInfo | None) -> InstrumentationScope:
     return pb
 
 
-def _add_span_attributes(pb_attributes: Any, attributes: Mapping[str, Any] | None) -> None:
-    """As :func:`_add_attributes`, with the attributes that repeat from span to span copied from a cache.
-
-    A model's name, a route, a status code: most of a span's attributes have
-    the values of the last span's. Each is encoded once as a ``KeyValue`` and
-    copied in C (``extend``) after that, rather than built field by field
-    from Python for every span, which was most of the encoder's cost.
-    """
-    repeated: list[KeyValue] = []  # cached, waiting to be copied in at once
-    for key, value in (attributes or {}).items():
-        kind = type(value)
-        # Floats are measured values: they rarely repeat. Long strings would make the cache large.
-        if kind is int or kind is bool or (kind is str and len(value) <= _MAX_REPEATED_LENGTH):
-            cache_key = (key, kind, value)
-            key_value = _REPEATED.get(cache_key)
-            if key_value is None:
-                key_value = _key_value(key, value)
-                if key_value is None:
-                    continue
-                if len(_REPEATED) < _MAX_REPEATED:
-                    _REPEATED[cache_key] = key_value
-            repeated.append(key_value)
-        else:
-            if repeated:  # in order: the cached ones before this one
-                pb_attributes.extend(repeated)
-                repeated.clear()
-            _add_attribute(pb_attributes, key, value)
-    if repeated:
-        pb_attributes.extend(repeated)
-
-
-def _key_value(key: str, value: Any) -> KeyValue | None:
-    """One attribute as a ``KeyValue`` of its own, or None where OTLP cannot carry it (logged, as the SDK's encoder)."""
-    holder = KeyValueList()
-    _add_attribute(holder.values, key, value)
-    return holder.values[0] if len(holder.values) else None
-
-
 def _add_attributes(pb_attributes: Any, attributes: Mapping[str, Any] | None) -> None:
     for key, value in (attributes or {}).items():
-        _add_attribute(pb_attributes, key, value)
-
-
-def _add_attribute(pb_attributes: Any, key: str, value: Any) -> None:
-    key_value: KeyValue = pb_attributes.add()
-    try:
-        key_value.key = key
-        # Inline for the common types: this runs for every attribute of every span.
-        kind = type(value)
-        if kind is str:
-            key_value.value.string_value = value
-        elif kind is float:
-            key_value.value.double_value = value
-        elif kind is int:
-            key_value.value.int_value = value
-        elif not _set_value(key_value.value, value):
-            raise TypeError(f"OTLP cannot carry a {type(value).__name__}")
-    except (TypeError, ValueError) as error:  # e.g. an int beyond 64 bits
-        # As the SDK's encoder does: the attribute is left out, the rest of the batch goes.
-        _logger.error("Span attribute %r left out: %s", key, error)
-        del pb_attributes[-1]
+        key_value: KeyValue = pb_attributes.add()
+        try:
+            key_value.key = key
+            # Inline for the common types: this runs for every attribute of every span.
+            kind = type(value)
+            if kind is str:
+                key_value.value.string_value = value
+            elif kind is float:
+                key_value.value.double_value = value
+            elif kind is int:
+                key_value.value.int_value = value
+            elif not _set_value(key_value.value, value):
+                raise TypeError(f"OTLP cannot carry a {type(value).__name__}")
+        except (TypeError, ValueError) as error:  # e.g. an int beyond 64 bits
+            # As the SDK's encoder does: the attribute is left out, the rest of the batch goes.
+            _logger.error("Span attribute %r left out: %s", key, error)
+            del pb_attributes[-1]
 
 
 def _set_value(pb: AnyValue, value: Any) -> bool:
