@@ -37,12 +37,17 @@ from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import AlignedHistogramBucketExemplarReservoir, TraceBasedExemplarFilter
-from opentelemetry.sdk.metrics._internal._view_instrument_match import _hash_attributes
 from opentelemetry.sdk.metrics._internal.aggregation import _ExplicitBucketHistogramAggregation
 from opentelemetry.sdk.metrics._internal.instrument import Histogram
 from opentelemetry.sdk.metrics._internal.measurement import Measurement
 
+try:
+    from opentelemetry.sdk.metrics._internal._view_instrument_match import _hash_attributes
+except ImportError:  # a release without it (1.44): every measurement goes to the SDK's record()
+    _hash_attributes = None  # type: ignore[assignment]
 _SDK_RECORD = Histogram.record
+# What _fold reads of a view match.
+_MATCH_PARTS = ("_view", "_lock", "_reset_on_collect", "_attributes_aggregation", "_get_or_create_aggregation")
 
 
 class _Value:
@@ -57,7 +62,7 @@ class _Value:
 
 def foldable(method: Any) -> bool:
     """Whether ``method`` is an SDK histogram's own ``record``, which :func:`record_batch` can stand in for."""
-    return getattr(method, "__func__", None) is _SDK_RECORD
+    return _hash_attributes is not None and getattr(method, "__func__", None) is _SDK_RECORD
 
 
 def record_batch(method: Any, attributes: Any, values: Sequence[float], contexts: Sequence[Context]) -> bool:
@@ -77,13 +82,15 @@ def record_batch(method: Any, attributes: Any, values: Sequence[float], contexts
     # The SDK warns about and skips these; its record() does that.
     if not all(math.isfinite(value) and value >= 0 for value in values):
         return False
+    matches = [match for storage in storages for match in storage._get_or_init_view_instrument_match(instrument)]
+    if not all(hasattr(match, name) for match in matches for name in _MATCH_PARTS):
+        return False  # a release that keeps them otherwise (1.45.0 has no _reset_on_collect): the SDK records
     now = time.time_ns()
     # Built once to clean the attributes as the SDK's Measurement does.
     cleaned = Measurement(values[0], now, instrument, contexts[0], attributes).attributes
     batch = _Batch(instrument, cleaned, values, contexts, exemplar_filter, now)
-    for storage in storages:
-        for match in storage._get_or_init_view_instrument_match(instrument):
-            _fold(match, batch)
+    for match in matches:
+        _fold(match, batch)
     return True
 
 
