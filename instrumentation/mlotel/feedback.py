@@ -164,7 +164,7 @@ class FeedbackScorer:
         instruments = self._instruments
         if instruments is None:
             return
-        base = {"ml.model.name": issued.model, "ml.model.version": issued.version}
+        base = {contract.ATTR_MODEL_NAME: issued.model, contract.ATTR_MODEL_VERSION: issued.version}
         attributes: dict[str, str | bool] = {
             **base,
             contract.ATTR_CORRECT: issued.label == actual,
