@@ -128,7 +128,8 @@ def run_mode(mode: str, args, workdir: Path) -> dict:
     )
     url = f"http://127.0.0.1:{port}/predict"
     try:
-        wait_healthy(f"http://127.0.0.1:{port}/health", process=server)
+        # Generous: on a shared 2-core machine under load, start-up alone has taken over a minute.
+        wait_healthy(f"http://127.0.0.1:{port}/health", timeout=180, process=server)
         run_wrk(url, args.warmup, args.connections, workdir)  # warm-up, not measured
         result = run_wrk(url, args.seconds, args.connections, workdir)
     finally:

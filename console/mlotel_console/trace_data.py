@@ -20,8 +20,9 @@ from mlotel_console.settings import settings
 
 # Jaeger's search answers its newest matches, at most this many a search.
 SEARCH_LIMIT = 100
-# Searches again from a higher minimum while a search fills its page (see ``slow``).
-NARROWINGS = 4
+# Searches again from a higher minimum while a search fills its page (see ``slow``): from its
+# KEEP-th slowest, so each search keeps at least the KEEP slowest there are.
+NARROWINGS, KEEP = 4, 10
 
 
 class TraceMissing(Exception):
@@ -86,12 +87,12 @@ def slow(model: str, min_ms: float, since_s: int) -> Slow:
     if below_minimum:
         traces, searched_ms = search_from(""), 0.0
     predictions = rows(traces)
-    # A full page holds the newest matches, not the slowest; but the slowest half of the page bounds the
-    # slowest that many overall from below: search again from there, until a search returns all it has.
+    # A full page holds the newest matches, not the slowest; but its KEEP-th slowest bounds the KEEP slowest
+    # overall from below: search again from there, until a search returns all it has.
     for _ in range(NARROWINGS):
         if isinstance(predictions, BackendError) or len(traces) < SEARCH_LIMIT:
             break
-        searched_ms = math.floor(predictions[SEARCH_LIMIT // 2 - 1]["duration_ms"])
+        searched_ms = math.floor(predictions[KEEP - 1]["duration_ms"])
         traces = search_from(f"{searched_ms}ms")
         predictions = rows(traces)
     complete = not isinstance(traces, BackendError) and len(traces) < SEARCH_LIMIT

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+import tomllib
 import venv
 import zipfile
 from pathlib import Path
@@ -59,13 +60,16 @@ def test_the_library_installs_alone_with_opentelemetry_only(wheels, tmp_path):
           f"{len(installed)} distributions: {', '.join(sorted(installed))}", file=sys.stderr)
     assert not installed & SERVICE_ONLY
     assert {name for name in installed if name.startswith("mlotel")} == {"mlotel", "mlotel-contract"}
-    probe = """
+    # Every entry point the project declares, the instrumentors of other people's libraries and servers included.
+    declared = tomllib.loads((ROOT / "instrumentation" / "pyproject.toml").read_text())["project"]["entry-points"]
+    expected = {value for group in declared.values() for value in group.values()}
+    assert {"mlotel.instrumentor:MlotelInstrumentor", "mlotel.distro:MlotelDistro", "mlotel.distro:MlotelConfigurator"} <= expected
+    probe = f"""
 import importlib.metadata, importlib.util
 import mlotel, mlotel.distro, mlotel.instrumentor, mlotel_contract
-points = {ep.value for group in ("opentelemetry_instrumentor", "opentelemetry_distro", "opentelemetry_configurator")
-          for ep in importlib.metadata.entry_points(group=group) if ep.value.startswith("mlotel")}
-assert points == {"mlotel.instrumentor:MlotelInstrumentor", "mlotel.distro:MlotelDistro",
-                  "mlotel.distro:MlotelConfigurator"}, points
+points = {{ep.value for group in ("opentelemetry_instrumentor", "opentelemetry_distro", "opentelemetry_configurator")
+          for ep in importlib.metadata.entry_points(group=group) if ep.value.startswith("mlotel")}}
+assert points == set({sorted(expected)!r}), points
 for generic in ("instrumentation", "ml_api", "alerting", "backends", "service_kit", "console", "fastapi"):
     assert importlib.util.find_spec(generic) is None, generic
 """

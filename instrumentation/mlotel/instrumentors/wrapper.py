@@ -83,8 +83,11 @@ def _add_results(prediction: Prediction, to_results: ToResults, model: Any, outp
     except Exception:  # an output this adapter does not know: the prediction is kept, without results
         _logger.debug("no results from %s's output", type(model).__name__, exc_info=True)
         return
-    if found is not None and (found[1] or not (prediction.confidences or (prediction.labels and not outermost))):
-        prediction.set_results(*found)
+    if found is None:
+        return
+    labels, confidences = found
+    if confidences or (not prediction.confidences and (outermost or not prediction.labels)):
+        prediction.set_results(labels, confidences)
 
 
 def prediction_wrapper(recorder: PredictionRecorder, identities: Identities, row: Wrapped) -> Callable[..., Any]:
