@@ -5,6 +5,7 @@
 - ``stock_app``: what the OpenTelemetry docs set up by hand:
   ``FastAPIInstrumentor`` and the SDK's defaults (batch span processor with
   its default queue, OTLP gRPC exporters), with the same prediction spans;
+- ``without_ids_app``: the ML API with mlotel, its prediction ids left out, to price them;
 - ``contrib_http_app``, ``fastapi_native_app``: mlotel's pipeline with another
   HTTP instrumentation in place of mlotel's middleware, to compare them;
 - ``sklearn_app``: mlotel, with each prediction recorded by the scikit-learn
@@ -25,7 +26,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-from mlotel import PredictionRecorder, TelemetryConfig, setup_telemetry
+from mlotel import PredictionIds, PredictionRecorder, TelemetryConfig, setup_telemetry
 from mlotel.instrumentors.sklearn import SklearnInstrumentor
 from mlotel_model_server.main import create_app
 
@@ -40,8 +41,14 @@ class _BarePrediction:
     def set_results(self, labels, confidences):
         pass
 
+    def prediction_ids(self):
+        return []
+
 
 class _BareRecorder:
+    # The feedback route needs one to check ids against; no id is ever issued here.
+    prediction_ids = PredictionIds(b"bare", 1.0)
+
     def predict(self, model, version, batch_size):
         return nullcontext(_BarePrediction())
 
@@ -53,6 +60,16 @@ def bare_app() -> FastAPI:
     app = create_app(instrument=False)
     app.state.recorder = _BareRecorder()
     return app
+
+
+def skip_prediction_ids() -> None:
+    """Prediction ids left unsigned (the response carries null), to price them alone."""
+    PredictionIds.issue = lambda self, *args, **kwargs: []  # type: ignore[method-assign]
+
+
+def without_ids_app() -> FastAPI:
+    skip_prediction_ids()
+    return create_app()
 
 
 def stock_app() -> FastAPI:

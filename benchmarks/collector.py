@@ -40,16 +40,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import mlotel_contract as contract
 from harness.collectors import BIN, Collector, Gateway, Jaeger, Sidecar
 
 TELEMETRYGEN = BIN / "telemetrygen"
-ACCEPTED = "otelcol_receiver_accepted_spans_total"
-REFUSED = "otelcol_receiver_refused_spans_total"
-DROPPED_EARLY = "otelcol_processor_tail_sampling_sampling_trace_dropped_too_early_total"
+ACCEPTED = contract.PROM_RECEIVER_ACCEPTED_SPANS
+REFUSED = contract.PROM_RECEIVER_REFUSED_SPANS
+DROPPED_EARLY = contract.PROM_TRACES_DROPPED_TOO_EARLY
 GENERATED = re.compile(r'"traces": (\d+)')
-CPU = "otelcol_process_cpu_seconds_total"
-RSS = "otelcol_process_memory_rss_bytes"
-SEND_FAILED = "otelcol_exporter_send_failed_spans_total"
+CPU = contract.PROM_COLLECTOR_CPU
+RSS = contract.PROM_COLLECTOR_RSS
+SEND_FAILED = contract.PROM_EXPORTER_FAILED_SPANS
 
 
 @dataclass

@@ -46,11 +46,13 @@ HELD_OFF = {
     "MLOTEL_STAGE_SPAN_THRESHOLD_MS": "3600000",
 }
 SERVER = "mlotel_model_server.main:create_app"
-# mode -> (app factory, environment); mlotel-sklearn: predictions recorded by the scikit-learn instrumentor.
+# mode -> (app factory, environment); mlotel-sklearn: predictions recorded by the scikit-learn instrumentor;
+# mlotel-no-ids: mlotel with prediction ids left unsigned (the response carries null), to price the ids alone.
 MODES = {
     "off": (SERVER, {"OTEL_SDK_DISABLED": "true"}),
     "mlotel": (SERVER, {}),
     "mlotel-sklearn": ("benchmarks.apps:sklearn_app", {}),
+    "mlotel-no-ids": ("benchmarks.apps:without_ids_app", {}),
 }
 WARMUP_REQUESTS = 50
 QUEUE_RECORDED_EVERY = 50
@@ -67,8 +69,9 @@ async def _drive(requests: int, factory: str) -> None:
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "http",
         "path": "/predict", "raw_path": b"/predict", "query_string": b"", "root_path": "",
-        "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/json"),
-                    (b"content-length", str(len(BODY)).encode())],
+        # A user agent, as every real client sends (the server span records it).
+        "headers": [(b"host", b"127.0.0.1"), (b"user-agent", b"python-httpx/0.28.1"),
+                    (b"content-type", b"application/json"), (b"content-length", str(len(BODY)).encode())],
         "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000),
     }
 
@@ -165,6 +168,10 @@ def main() -> None:
     if "mlotel" in per_request and "mlotel-sklearn" in per_request:
         recorder, library = per_request["mlotel"] - off, per_request["mlotel-sklearn"] - off
         print(f"telemetry's cost with the scikit-learn instrumentor / with the recorder: {library / recorder:.3f}")
+    if "mlotel" in per_request and "mlotel-no-ids" in per_request:
+        ids = per_request["mlotel"] - per_request["mlotel-no-ids"]
+        print(f"the prediction id (signed, one per instance): {ids / 1e3:.0f} K instructions per request, "
+              f"{ids / per_request['mlotel']:.1%} of the request with mlotel")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+import mlotel_contract as contract
 from harness.otlp_receiver import OtlpReceiver, attributes
 from harness.processes import ROOT
 
@@ -77,7 +78,7 @@ class Emitted:
     points: dict[str, list[tuple[dict, object]]]
 
 
-ML_METRICS = ("ml.prediction.confidence", "ml.predictions", "ml.prediction.duration", "ml.batch.size")
+ML_METRICS = (contract.CONFIDENCE, contract.PREDICTIONS, contract.PREDICTION_DURATION, contract.BATCH_SIZE)
 
 
 def emitted_by(venv: Path, program: str, workdir: Path, **env: str) -> Emitted:

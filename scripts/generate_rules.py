@@ -109,6 +109,58 @@ ALERT_RULES = [
 ]
 
 
+# Model correctness (contract: "Model correctness"): need labels, see docs/model-correctness.md.
+ALERT_RULES += [
+    {
+        "name": "AccuracyBelowFloor",
+        "expr": contract.accuracy_below_floor(),
+        "for": "2m",
+        "keep_firing_for": "1m",
+        "labels": {"severity": "critical"},
+        "annotations": {
+            "summary": "{{ labels.ml_model_name }} is right on {{ value | percent }} of labelled predictions",
+            "description": f"Realized accuracy over the last 10 minutes' feedback is under {contract.ACCURACY_FLOOR:.0%} "
+                           f"(at least {contract.FEEDBACK_MIN_SAMPLES} labels). Compare the confidence-based estimate: "
+                           f"{contract.estimated_accuracy(ALERTED_MODEL)}",
+        },
+    },
+    {
+        "name": "AccuracyDropped",
+        "expr": contract.accuracy_dropped(),
+        "for": "5m",
+        "labels": {"severity": "warning"},
+        "annotations": {
+            "summary": "accuracy of {{ labels.ml_model_name }} fell to {{ value | percent }}",
+            "description": f"Realized accuracy over the last 10 minutes is over {contract.ACCURACY_DROP:.0%} below the "
+                           "hour before it: the data or the model changed.",
+        },
+    },
+    {
+        "name": "CalibrationErrorHigh",
+        "expr": contract.calibration_error_high(),
+        "for": "10m",
+        "labels": {"severity": "warning"},
+        "annotations": {
+            "summary": "confidence of {{ labels.ml_model_name }} is off from its accuracy by {{ value | percent }} (ECE)",
+            "description": f"The expected calibration error over the last 30 minutes' feedback is over "
+                           f"{contract.CALIBRATION_ERROR_ALERT:g}: confidences no longer say how often the model is right, "
+                           "so the confidence-based estimate and low-confidence alerts mislead.",
+        },
+    },
+    {
+        "name": "LabelsStopped",
+        "expr": contract.labels_stopped(),
+        "for": "5m",
+        "labels": {"severity": "warning"},
+        "annotations": {
+            "summary": "no labels for {{ labels.ml_model_name }} for 15 minutes",
+            "description": "{{ value }} labels arrived in the hour before and none since: the feedback job or "
+                           "its path to POST /feedback is broken, and accuracy is blind.",
+        },
+    },
+]
+
+
 def alert_rules() -> str:
     for rule in ALERT_RULES:
         parse_rule(rule, "scripts/generate_rules.py: ALERT_RULES")

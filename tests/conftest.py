@@ -33,6 +33,16 @@ def settings() -> Settings:
     return Settings()
 
 
+@pytest.fixture
+def captured() -> Iterator[Captured]:
+    """Telemetry set up in memory, as a model server's own set-up would be, without an app."""
+    spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
+    config = TelemetryConfig.from_env({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "system_metrics,logging"})
+    telemetry = setup_telemetry(config, span_processors=[SimpleSpanProcessor(spans)], metric_readers=[reader])
+    yield Captured(spans, reader)
+    telemetry.shutdown()
+
+
 @dataclass
 class Harness:
     """An app whose telemetry goes to memory, and what it emitted."""

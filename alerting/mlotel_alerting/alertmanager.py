@@ -10,6 +10,7 @@ so a re-post (after a restart, say) is never a new notification.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
@@ -57,9 +58,18 @@ def generator_url(prometheus_url: str, service_url: str, rule: Rule) -> str:
     return f"{service_url.rstrip('/')}/rules/{rule.name}"
 
 
-def payload(alert: Alert, rule: Rule, now: float, resend_interval: float, links: dict[str, str]) -> dict:
+@dataclass(frozen=True)
+class Links:
+    """Where an alert's links point: where it comes from (``generator_url``) and its traces."""
+
+    prometheus_url: str
+    service_url: str
+    traces: TraceLinks
+
+
+def payload(alert: Alert, rule: Rule, now: float, resend_interval: float, links: Links) -> dict:
     annotations = dict(alert.annotations)
-    if traces := trace_search_url(TraceLinks(links["console"], links["trace_ui"]), rule, alert.labels, alert.value):
+    if traces := trace_search_url(links.traces, rule, alert.labels, alert.value):
         annotations["trace_url"] = traces
     ends = alert.resolved_at if alert.state is State.RESOLVED else now + VALIDITY_INTERVALS * resend_interval
     return {
@@ -67,5 +77,5 @@ def payload(alert: Alert, rule: Rule, now: float, resend_interval: float, links:
         "annotations": annotations,
         "startsAt": _timestamp(alert.fired_at),
         "endsAt": _timestamp(ends),
-        "generatorURL": generator_url(links["prometheus"], links["service"], rule),
+        "generatorURL": generator_url(links.prometheus_url, links.service_url, rule),
     }

@@ -5,19 +5,62 @@ distribution over a recent window and over a baseline window.
 
 over the histogram's buckets as proportions. Rules of thumb: < 0.1 stable,
 0.1–0.25 moderate shift, > 0.25 a real one. Prometheus returns cumulative
-``le`` buckets; ``bucket_counts`` turns them into counts per bucket. Both come
-from the metrics contract, which the console shares. Each
+``le`` buckets; ``bucket_counts`` turns them into counts per bucket. Each
 group (by default each model) is an alert instance; a group with fewer than
 ``min_samples`` observations in either window has no data.
+
+The statistics are computed here and nowhere else: the console shows the
+confidence drift that ``compare`` works out for ``GET /metrics/drift``.
 """
 
 from __future__ import annotations
+
+import math
 
 from mlotel_alerting.durations import format_duration
 from mlotel_alerting.rules import Drift
 from mlotel_alerting.state import QueryOutcome
 from mlotel_backends.prometheus import Sample
-from mlotel_contract import bucket_counts, psi
+
+# Proportions are floored at this so that an empty bucket on one side does not
+# make the index infinite.
+PSI_EPSILON = 1e-4
+
+
+def bucket_counts(cumulative: dict[float, float]) -> list[float]:
+    """Observations per bucket, in ``le`` order, from Prometheus' cumulative counts (clamped at 0)."""
+    bounds = sorted(cumulative)
+    counts, below = [], 0.0
+    for bound in bounds:
+        counts.append(max(cumulative[bound] - below, 0.0))
+        below = max(below, cumulative[bound])
+    return counts
+
+
+def psi(baseline: list[float], recent: list[float]) -> float:
+    """The index between two count vectors over the same buckets."""
+    if len(baseline) != len(recent):
+        raise ValueError("both distributions need the same buckets")
+    total_b, total_r = sum(baseline), sum(recent)
+    if total_b <= 0 or total_r <= 0:
+        raise ValueError("a distribution without observations has no proportions")
+    index = 0.0
+    for b, r in zip(baseline, recent):
+        p, q = max(r / total_r, PSI_EPSILON), max(b / total_b, PSI_EPSILON)
+        index += (p - q) * math.log(p / q)
+    return index
+
+
+def compare(recent: list[Sample], baseline: list[Sample]) -> dict:
+    """One histogram's two windows (Prometheus' cumulative ``le`` buckets, a bucket missing on one
+    side counted as empty there): the buckets' upper bounds, the observations in each and the PSI,
+    None when either window has none."""
+    cumulative = [{float(s.labels["le"]): s.value for s in samples} for samples in (recent, baseline)]
+    bounds = sorted(set(cumulative[0]) | set(cumulative[1]))
+    counts = [bucket_counts({b: c.get(b, 0.0) for b in bounds}) for c in cumulative]
+    index = psi(counts[1], counts[0]) if bounds and all(sum(c) for c in counts) else None
+    return {"statistic": "psi", "le": [str(b) if math.isfinite(b) else "+Inf" for b in bounds],
+            "recent": counts[0], "baseline": counts[1], "psi": index}
 
 
 def queries(spec: Drift) -> tuple[str, str]:

@@ -26,7 +26,7 @@ import logging
 import time
 
 from mlotel_alerting import drift
-from mlotel_alerting.alertmanager import payload, trace_search_url
+from mlotel_alerting.alertmanager import Links, payload, trace_search_url
 from mlotel_alerting.hub import Hub
 from mlotel_alerting.limits import redact
 from mlotel_alerting.promql import data_query, parse_locally
@@ -77,9 +77,7 @@ class Engine:
         self.evaluation_seconds: float | None = None
         self._outage: str | None = None
         self._queries = asyncio.Semaphore(settings.max_concurrent_queries)
-        self.links = {"prometheus": settings.prometheus_url, "service": settings.external_url,
-                      "console": settings.console_url, "trace_ui": settings.trace_ui_url}
-        self.trace_links = TraceLinks(settings.console_url, settings.trace_ui_url)
+        self.links = Links(settings.prometheus_url, settings.external_url, TraceLinks(settings.console_url, settings.trace_ui_url))
         self.hub = Hub()
 
     def _restore(self) -> None:
@@ -104,7 +102,7 @@ class Engine:
     def trace_url(self, rule: str, labels: dict[str, str], value: float | None) -> str | None:
         """The traces behind an alert of ``rule`` (the one Alertmanager gets as ``trace_url``), if the rule still exists."""
         state = self.states.get(rule)
-        return None if state is None else trace_search_url(self.trace_links, state.rule, labels, value)
+        return None if state is None else trace_search_url(self.links.traces, state.rule, labels, value)
 
     # -- evaluation ---------------------------------------------------------------------------
 

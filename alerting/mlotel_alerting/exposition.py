@@ -13,6 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from mlotel_alerting.engine import Engine
 from mlotel_alerting.state import State
+from mlotel_contract import PROM_ALERTS, PROM_DELIVERY_FAILURES, PROM_RULE_HEALTHY
 
 
 class _EngineCollector:
@@ -20,9 +21,9 @@ class _EngineCollector:
         self.engine = engine
 
     def collect(self):
-        alerts = GaugeMetricFamily("mlotel_alerting_alerts", "Alert instances by rule and state",
+        alerts = GaugeMetricFamily(PROM_ALERTS, "Alert instances by rule and state",
                                    labels=["alertname", "state"])
-        health = GaugeMetricFamily("mlotel_alerting_rule_healthy", "The rule's last evaluation outcome",
+        health = GaugeMetricFamily(PROM_RULE_HEALTHY, "The rule's last evaluation outcome",
                                    labels=["alertname", "health"])
         for name, rule_state in self.engine.states.items():
             for state in (State.PENDING, State.FIRING, State.RESOLVED):
@@ -31,7 +32,8 @@ class _EngineCollector:
             health.add_metric([name, rule_state.health.value], 1)
         yield alerts
         yield health
-        yield CounterMetricFamily("mlotel_alerting_delivery_failures", "Failed posts to Alertmanager",
+        # prometheus_client adds the counter's _total to the name it is given.
+        yield CounterMetricFamily(PROM_DELIVERY_FAILURES.removesuffix("_total"), "Failed posts to Alertmanager",
                                   value=self.engine.delivery_failures)
 
 

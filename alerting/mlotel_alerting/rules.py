@@ -40,7 +40,7 @@ from mlotel_alerting.limits import (
     check_promql,
 )
 from mlotel_alerting.templating import check_template
-from mlotel_contract import MODEL, PROM_CONFIDENCE
+from mlotel_contract import API_JOB, MODEL, PROM_CONFIDENCE
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # Prometheus label names; a rule name becomes one
 LabelName = Annotated[str, StringConstraints(pattern=f"^{NAME.pattern}$", max_length=MAX_NAME_LENGTH)]
@@ -64,7 +64,7 @@ class TraceSearch(_Strict):
     """The traces behind an alert, its ``trace_url`` annotation: the console's slow predictions
     of the alert's model, or (``TRACE_UI_URL`` set) a Jaeger search for ``operation`` of ``service``."""
 
-    service: Template = "ml-api"
+    service: Template = API_JOB
     operation: Template = ""
     min_duration: Template = Field("", description="templated, e.g. '{{ value | bucket_floor | milliseconds }}'")
     lookback: str = Field("1h", max_length=32)

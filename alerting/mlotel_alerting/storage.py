@@ -102,10 +102,6 @@ class Storage:
             alerts.append(Alert(**fields))
         return alerts
 
-    def save_alerts(self, rule: str, alerts: list[Alert], transitions: list[Transition]) -> None:
-        """Replace ``rule``'s alert instances and append its transitions, atomically."""
-        self.write_alerts([snapshot(rule, alerts, transitions)])
-
     def write_alerts(self, batch: list[AlertRows]) -> None:
         """Replace each rule's alert instances and append its transitions, all in one transaction
         (one evaluation of a thousand rules is one commit, not a thousand)."""

@@ -49,5 +49,9 @@ class AlertingService(HttpClient):
         """What Alertmanager delivered to the service's webhook, newest first."""
         return await self._call("GET", "/notifications", **params)
 
+    async def confidence_drift(self, model: str, version: str, window: str) -> dict:
+        """One model's confidence distribution in the last ``window`` and the one before, and their PSI."""
+        return await self._call("GET", "/metrics/drift", model=model, version=version, window=window)
+
     async def resolve(self, name: str, token: str) -> dict:
         return await self._call("POST", f"/alerts/{name}/resolve", token=token)

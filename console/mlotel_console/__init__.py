@@ -5,4 +5,6 @@ its backends are reachable. ``python -m mlotel_console`` starts it on 127.0.0.1:
 Pages (each a stable, linkable URL; state lives in the query string):
 ``/`` overview, ``/models?model=&version=``, ``/slow?model=&min_ms=&since=``,
 ``/trace?trace_id=<32 hex>``, ``/alerts``, ``/resources``.
+
+It exports no telemetry of its own and installs without the OpenTelemetry SDK.
 """

@@ -62,3 +62,18 @@ def bars(frame: pd.DataFrame, x: str, y: list[str] | str, title: str, unit: str 
                          legend=dict(yanchor="top", y=1, xanchor="left", x=0.01, title=None,
                                      bgcolor="rgba(255,255,255,0.7)"))
     st.plotly_chart(figure, key=title)
+
+
+def reliability(frame: pd.DataFrame, title: str) -> None:
+    """The reliability diagram: accuracy against mean confidence per bin, the diagonal where they agree,
+    each point as large as its bin's share of the scored predictions."""
+    figure = go.Figure([
+        go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="calibrated", line={"dash": "dot", "color": "#999"}),
+        go.Scatter(x=frame["confidence"], y=frame["accuracy"], mode="lines+markers", name="model",
+                   marker={"size": 6 + 24 * frame["scored"] / frame["scored"].max(), "color": "#4c78a8"},
+                   customdata=frame[["scored"]], hovertemplate="confidence %{x:.2f}<br>accuracy %{y:.1%}"
+                                                               "<br>%{customdata[0]:.0f} scored<extra></extra>"),
+    ])
+    figure.update_layout(title=title, height=HEIGHT, margin=MARGIN, xaxis_title="mean confidence",
+                         yaxis_title="accuracy", xaxis_range=[0, 1.02], yaxis_range=[0, 1.02], legend=LEGEND)
+    st.plotly_chart(figure, key=title)

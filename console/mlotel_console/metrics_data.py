@@ -94,13 +94,20 @@ def overview(range_label: str, seconds: int) -> dict:
          "predictions/s": mc.prediction_rate(scope),
          "gauge p95": mc.latency_quantile(0.95, latest), "gauge errors": mc.error_ratio(latest),
          "gauge cpu": mc.process_cpu(mc.API_SCOPE(by=())), "alerts": mc.active_alerts()},
-        {"requests over time": mc.request_rate(mc.Scope(window=rate_window(seconds)))},
+        {"requests over time": mc.request_rate(mc.Scope(window=rate_window(seconds))),
+         "predictions over time": mc.prediction_rate(mc.Scope(window=rate_window(seconds)))},
         seconds,
     )
     models = table({k: data[k] for k in ("requests/s", "error ratio", *quantiles, "predictions/s")}, mc.MODEL)
+    requests = timeline(data["requests over time"], mc.MODEL)
+    # A rate over [1h] divides by the whole hour, though a stack may have run three minutes: the mean of
+    # the chart's points, which exist only where there was traffic, is the rate while the model served.
+    for column, over_time in (("requests/s", requests), ("predictions/s", timeline(data["predictions over time"], mc.MODEL))):
+        served = over_time.groupby(mc.MODEL)["value"].mean()
+        models[column] = models[mc.MODEL].map(served).fillna(models[column])
     return {
         "models": models,
-        "requests": timeline(data["requests over time"], mc.MODEL),
+        "requests": requests,
         "p95": scalar(data["gauge p95"]), "error ratio": scalar(data["gauge errors"]),
         "cpu": scalar(data["gauge cpu"]), "alerts": scalar(data["alerts"]),
     }

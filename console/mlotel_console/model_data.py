@@ -10,7 +10,8 @@ import pandas as pd
 import streamlit as st
 
 import mlotel_contract as mc
-from mlotel_backends.prometheus import Sample
+from mlotel_backends.errors import BackendError
+from mlotel_console import clients
 from mlotel_console.metrics_data import TTL, fetch, rate_window, scalar, table, timeline
 
 
@@ -28,18 +29,20 @@ def _bucket_name(lower: float, upper: float) -> str:
     return f"{lower:g}–{min(upper, 1.0):g}"
 
 
-def confidence(recent: list[Sample], baseline: list[Sample]) -> tuple[pd.DataFrame, float]:
-    """Share of predictions per confidence bucket in both windows, and their PSI (NaN without data in either)."""
-    cumulative = [{float(s.labels["le"]): s.value for s in samples} for samples in (recent, baseline)]
-    bounds = sorted(set(cumulative[0]) | set(cumulative[1]))
-    counts = [mc.bucket_counts({b: c.get(b, 0.0) for b in bounds}) for c in cumulative]
+def confidence(drift: dict) -> tuple[pd.DataFrame, float]:
+    """Share of predictions per confidence bucket in both windows, and their PSI (NaN without data in
+    either), from the alert-rule service's ``GET /metrics/drift``: the service computes drift, the
+    console shows it."""
+    bounds = [float(le) for le in drift["le"]]
     names = [_bucket_name(lower, upper) for lower, upper in zip([0.0, *bounds], bounds)]
-    frame = pd.DataFrame({"confidence": names, "recent": counts[0], "baseline": counts[1]})
-    totals = [sum(c) for c in counts]
-    for column, total in zip(("recent", "baseline"), totals):
-        frame[column] = frame[column] / total if total else 0.0
-    index = mc.psi(counts[1], counts[0]) if all(totals) and bounds else math.nan
-    return frame, index
+    frame = pd.DataFrame({"confidence": names, "recent": drift["recent"], "baseline": drift["baseline"]})
+    for column in ("recent", "baseline"):
+        total = sum(drift[column])
+        frame[column] = [count / total if total else 0.0 for count in drift[column]]
+    return frame, math.nan if drift["psi"] is None else drift["psi"]
+
+
+NO_DRIFT: dict = {"le": [], "recent": [], "baseline": [], "psi": None}
 
 
 @st.cache_data(ttl=TTL, show_spinner=False)
@@ -49,18 +52,21 @@ def model_detail(model: str, version: str, range_label: str, seconds: int) -> di
     over_time = mc.for_model(model, version, mc.Scope(window=rate_window(seconds), by=()))
     quantiles = {f"p{round(q * 100)}": q for q in mc.QUANTILES}
     data = fetch(
-        {"recent": mc.confidence_buckets(over_range), "baseline": mc.confidence_buckets(over_range, range_label),
-         "low confidence": mc.low_confidence_ratio(over_range),
+        {"low confidence": mc.low_confidence_ratio(over_range),
          "labels": mc.predictions_by_label_rate(over_range),
          **{f"batch {name}": mc.batch_size_quantile(q, over_range) for name, q in quantiles.items()}},
         {name: mc.latency_quantile(q, over_time) for name, q in quantiles.items()},
         seconds,
     )
     latency = pd.concat([timeline(data[name], "quantile", name) for name in quantiles], ignore_index=True)
-    distribution, index = confidence(data["recent"], data["baseline"])
+    try:
+        drift, drift_error = clients.run(lambda c: c.alerting.confidence_drift(model, version, range_label)), None
+    except BackendError as error:
+        drift, drift_error = NO_DRIFT, str(error)
+    distribution, index = confidence(drift)
     return {
         "latency": latency,
-        "confidence": distribution, "psi": index,
+        "confidence": distribution, "psi": index, "drift error": drift_error,
         "low confidence": scalar(data["low confidence"]),
         "labels": table({"predictions/s": data["labels"]}, mc.LABEL),
         "batch": {name: scalar(data[f"batch {name}"]) for name in quantiles},

@@ -3,6 +3,8 @@
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mlotel_contract import API_JOB
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CONSOLE_", populate_by_name=True)
@@ -21,7 +23,7 @@ class Settings(BaseSettings):
     trace_ui_url: str = Field("", validation_alias=AliasChoices("TRACE_UI_URL", "CONSOLE_TRACE_UI_URL"),
                               description="where trace links open: empty for the console's own pages, "
                                           "or a Jaeger UI (e.g. http://localhost:16686) where one exists")
-    service_name: str = Field("ml-api", description="the traced service whose predictions the console searches")
+    service_name: str = Field(API_JOB, description="the traced service whose predictions the console searches")
     timeout: float = Field(5.0, gt=0, description="seconds per backend request")
     # The collector's tail sampler (otel-collector/gateway.yaml, same variables): the trace page
     # says why a trace is missing from Jaeger.

@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+import mlotel_contract as mc
+
 STAGES = ("preprocess", "inference", "postprocess")
 # Attributes of the predict span shown as its summary (instrumentation/mlotel/recorder.py sets them).
-SUMMARY = {"model": "ml.model.name", "version": "ml.model.version", "batch size": "ml.batch.size",
-           "confidence min": "ml.prediction.confidence.min", "confidence mean": "ml.prediction.confidence.mean",
-           "confidence max": "ml.prediction.confidence.max", "low confidence": "ml.prediction.low_confidence_count"}
+SUMMARY = {"model": mc.ATTR_MODEL_NAME, "version": mc.ATTR_MODEL_VERSION, "batch size": mc.ATTR_BATCH_SIZE,
+           "confidence min": mc.ATTR_CONFIDENCE_MIN, "confidence mean": mc.ATTR_CONFIDENCE_MEAN,
+           "confidence max": mc.ATTR_CONFIDENCE_MAX, "low confidence": mc.ATTR_LOW_CONFIDENCE_COUNT}
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def stages(span: Span) -> dict[str, float]:
     """Milliseconds per stage, from the predict span's ``ml.stage.<name>.duration_ms`` attributes
     (set on every prediction; the stage child spans exist only for slow or failed ones)."""
     return {name: float(span.attributes[key]) for name in STAGES
-            if (key := f"ml.stage.{name}.duration_ms") in span.attributes}
+            if (key := mc.stage_duration_attribute(name)) in span.attributes}
 
 
 def summary(span: Span) -> dict[str, object]:

@@ -20,8 +20,9 @@ from mlotel_console.settings import settings
 
 # Jaeger's search answers its newest matches, at most this many a search.
 SEARCH_LIMIT = 100
-# Searches again from a higher minimum while a search fills its page (see ``slow``).
-NARROWINGS = 4
+# Searches again from a higher minimum while a search fills its page (see ``slow``): from its
+# KEEP-th slowest, so each search keeps at least the KEEP slowest there are.
+NARROWINGS, KEEP = 4, 10
 
 
 class TraceMissing(Exception):
@@ -51,8 +52,8 @@ def _row(trace: dict) -> dict | None:
         return None
     started = min(span["startTime"] for span in trace["spans"]) / 1e6
     return {"trace_id": trace["traceID"], "started": started, "duration_ms": predict.duration_ms,
-            "request_ms": trace_spans[0].duration_ms, "model": predict.attributes.get("ml.model.name", ""),
-            "batch": predict.attributes.get("ml.batch.size"), "status": predict.status,
+            "request_ms": trace_spans[0].duration_ms, "model": predict.attributes.get(contract.ATTR_MODEL_NAME, ""),
+            "batch": predict.attributes.get(contract.ATTR_BATCH_SIZE), "status": predict.status,
             **{f"{name}_ms": ms for name, ms in spans.stages(predict).items()}}
 
 
@@ -86,12 +87,12 @@ def slow(model: str, min_ms: float, since_s: int) -> Slow:
     if below_minimum:
         traces, searched_ms = search_from(""), 0.0
     predictions = rows(traces)
-    # A full page holds the newest matches, not the slowest; but the slowest half of the page bounds the
-    # slowest that many overall from below: search again from there, until a search returns all it has.
+    # A full page holds the newest matches, not the slowest; but its KEEP-th slowest bounds the KEEP slowest
+    # overall from below: search again from there, until a search returns all it has.
     for _ in range(NARROWINGS):
         if isinstance(predictions, BackendError) or len(traces) < SEARCH_LIMIT:
             break
-        searched_ms = math.floor(predictions[SEARCH_LIMIT // 2 - 1]["duration_ms"])
+        searched_ms = math.floor(predictions[KEEP - 1]["duration_ms"])
         traces = search_from(f"{searched_ms}ms")
         predictions = rows(traces)
     complete = not isinstance(traces, BackendError) and len(traces) < SEARCH_LIMIT

@@ -1,5 +1,12 @@
-"""The metrics contract of mlotel: instrument names, buckets, the Prometheus
-names they become, and the PromQL over them.
+"""The metrics contract of mlotel: instrument and attribute names, buckets, the
+Prometheus names they become, and the PromQL over them. A module of its own
+distribution with no dependencies (it imports only the standard library), so
+that what reads metrics need not install the library and its SDK.
+
+What writes them takes their names from here: the recorder and the middleware
+(``instrumentation/mlotel``), the model server (its service name) and the
+alert-rule service's own ``GET /metrics``. Statistics over the metrics (drift)
+are not here but where they are computed, in the alert-rule service.
 
 Everything that reads mlotel's metrics takes them from here: the recording
 rules (``prometheus/rules/ml.rules.yml``) and the default alert rules
@@ -58,7 +65,10 @@ PROM_PROCESS_THREADS = "process_thread_count"
 PROM_SYSTEM_CPU = "system_cpu_utilization_ratio"
 PROM_SYSTEM_MEMORY = "system_memory_usage_bytes"
 PROM_SYSTEM_DISK_IO = "system_disk_io_bytes_total"
+# The alert-rule service's own metrics (its GET /metrics, mlotel_alerting/exposition.py).
 PROM_ALERTS = "mlotel_alerting_alerts"
+PROM_RULE_HEALTHY = "mlotel_alerting_rule_healthy"
+PROM_DELIVERY_FAILURES = "mlotel_alerting_delivery_failures_total"
 
 # Prometheus label names.
 MODEL = "ml_model_name"
@@ -74,7 +84,32 @@ MEMORY_STATE = "system_memory_state"
 DISK_DIRECTION = "disk_io_direction"
 STATUS = "http_response_status_code"
 
-# The Prometheus job of the ML API's own metrics (prometheus/prometheus.yml).
+# OpenTelemetry attribute names mlotel sets (the standard ones, error.type and
+# http.*, come from opentelemetry-semantic-conventions). On metrics they become the
+# Prometheus labels above; the predict span carries them too, and the console reads
+# them from Jaeger.
+ATTR_MODEL_NAME = "ml.model.name"
+ATTR_MODEL_VERSION = "ml.model.version"
+ATTR_PREDICTION_LABEL = "ml.prediction.label"
+ATTR_LOW_CONFIDENCE = "ml.prediction.low_confidence"
+ATTR_BATCH_SIZE = "ml.batch.size"
+# The predict span's summary of its results.
+ATTR_CONFIDENCE_MIN = "ml.prediction.confidence.min"
+ATTR_CONFIDENCE_MAX = "ml.prediction.confidence.max"
+ATTR_CONFIDENCE_MEAN = "ml.prediction.confidence.mean"
+ATTR_LOW_CONFIDENCE_COUNT = "ml.prediction.low_confidence_count"
+# A stage span's name, and the instance's feature values (only when request capture is switched on).
+ATTR_STAGE = "ml.stage"
+ATTR_REQUEST_FEATURES = "ml.request.features"
+
+
+def stage_duration_attribute(stage: str) -> str:
+    """The predict span's attribute holding one stage's duration in milliseconds."""
+    return f"ml.stage.{stage}.duration_ms"
+
+
+# The model server's service.name, which the collector makes the Prometheus job of
+# its metrics (prometheus/prometheus.yml) and Jaeger the service of its traces.
 API_JOB = "ml-api"
 QUANTILES = (0.5, 0.95, 0.99)
 # The default alert rules' thresholds: the rules fire there and the console's gauges turn red there.
@@ -90,6 +125,8 @@ class Scope:
     window: str = "5m"
     matchers: str = ""
     by: tuple[str, ...] = (MODEL,)
+    # Read the window ending this long ago (``1h``): a baseline to compare the latest window with.
+    offset: str = ""
 
     def __call__(self, **changes: Any) -> Scope:
         return replace(self, **changes)
@@ -101,16 +138,22 @@ class Scope:
         inner = ", ".join(m for m in (self.matchers, *matchers) if m)
         return f"{metric}{{{inner}}}" if inner else metric
 
+    def range(self) -> str:
+        """The range of a range vector selector, with the offset if any: ``[5m]`` or ``[1h] offset 10m``."""
+        return f"[{self.window}]" + (f" offset {self.offset}" if self.offset else "")
+
 
 def for_model(model: str, version: str = "", scope: Scope = Scope()) -> Scope:
     """``scope`` narrowed to one model (and one version, if given); names are quoted for PromQL."""
-    # A JSON string is a valid PromQL string literal: the same escapes.
-    wanted = [f"{MODEL}={json.dumps(model)}", *([f"{VERSION}={json.dumps(version)}"] if version else [])]
+    # A JSON string is a valid PromQL string literal: the same escapes. Other characters stay as they
+    # are (UTF-8): JSON's \u escapes of surrogate pairs, for those beyond the BMP, are not PromQL's.
+    wanted = [f"{MODEL}={json.dumps(model, ensure_ascii=False)}",
+              *([f"{VERSION}={json.dumps(version, ensure_ascii=False)}"] if version else [])]
     return scope(matchers=", ".join(m for m in (scope.matchers, *wanted) if m))
 
 
 def _sum_rate(metric: str, scope: Scope, *matchers: str, extra: tuple[str, ...] = ()) -> str:
-    return f"sum by ({scope.grouping(*extra)}) (rate({scope.select(metric, *matchers)}[{scope.window}]))"
+    return f"sum by ({scope.grouping(*extra)}) (rate({scope.select(metric, *matchers)}{scope.range()}))"
 
 
 def _or_zero(expr: str, like: str) -> str:
@@ -246,41 +289,6 @@ def disk_io_rate(scope: Scope = _HOST_BY_DISK_DIRECTION) -> str:
     return _sum_rate(PROM_SYSTEM_DISK_IO, scope)
 
 
-# Confidence drift: the population stability index (PSI) between a histogram's
-# distribution over a recent window and over a baseline window,
-#     PSI = Σ (recentᵢ − baselineᵢ) · ln(recentᵢ / baselineᵢ)
-# over the buckets as proportions (< 0.1 stable, 0.1–0.25 moderate, > 0.25 a real shift).
-# Here rather than in the alert-rule service so the console computes the same index.
-
-# Proportions are floored at this so that an empty bucket on one side does not
-# make the index infinite.
-PSI_EPSILON = 1e-4
-
-
-def bucket_counts(cumulative: dict[float, float]) -> list[float]:
-    """Observations per bucket, in ``le`` order, from Prometheus' cumulative counts (clamped at 0)."""
-    bounds = sorted(cumulative)
-    counts, below = [], 0.0
-    for bound in bounds:
-        counts.append(max(cumulative[bound] - below, 0.0))
-        below = max(below, cumulative[bound])
-    return counts
-
-
-def psi(baseline: list[float], recent: list[float]) -> float:
-    """The index between two count vectors over the same buckets."""
-    if len(baseline) != len(recent):
-        raise ValueError("both distributions need the same buckets")
-    total_b, total_r = sum(baseline), sum(recent)
-    if total_b <= 0 or total_r <= 0:
-        raise ValueError("a distribution without observations has no proportions")
-    index = 0.0
-    for b, r in zip(baseline, recent):
-        p, q = max(r / total_r, PSI_EPSILON), max(b / total_b, PSI_EPSILON)
-        index += (p - q) * math.log(p / q)
-    return index
-
-
 def active_alerts(state: str = "firing") -> str:
     """Alerts of the alert-rule service in ``state``; 0 rather than nothing when there are none."""
     return f'sum({PROM_ALERTS}{{state="{state}"}}) or vector(0)'
@@ -292,7 +300,7 @@ def alerts_by_rule() -> str:
 
 
 # The collectors' own metrics (their telemetry port, job "otel-collector-self"): one
-# target, so one instance label, per gateway of a pool (scripts/stack.py GATEWAYS=N).
+# target, so one instance label, per gateway of a pool (scripts/stack/ GATEWAYS=N).
 COLLECTOR_JOB = "otel-collector-self"
 GATEWAY = "instance"
 PROM_RECEIVER_ACCEPTED_SPANS = "otelcol_receiver_accepted_spans_total"
@@ -342,3 +350,164 @@ RECORDING_RULES = {
     "ml_model:low_confidence_ratio:rate5m": low_confidence_ratio(),
     "ml_model:error_ratio:rate5m": error_ratio(),
 }
+
+
+# ---------------------------------------------------------------------------
+# Model correctness: feedback, accuracy and calibration (issue 21's ground truth;
+# mlotel/feedback.py records these, docs/model-correctness.md explains them).
+# ---------------------------------------------------------------------------
+# Scored predictions, by correctness and confidence bin: realized accuracy and the reliability curve.
+FEEDBACK_OUTCOMES = "ml.feedback.outcomes"
+# The top-class confidences of scored predictions, summed, with the same attributes: with the
+# count above, each bin's mean confidence, so the expected calibration error is exact per bin.
+FEEDBACK_CONFIDENCE = "ml.feedback.confidence"
+# Seconds from the prediction to its feedback.
+FEEDBACK_DELAY = "ml.feedback.delay"
+FEEDBACK_REFUSED = "ml.feedback.refused"
+FEEDBACK_DUPLICATES = "ml.feedback.duplicates"
+# Scored predictions forgotten before their join window ended (the dedupe memory was full).
+FEEDBACK_DEDUPE_EVICTED = "ml.feedback.dedupe.evicted"
+# Attribute names as the library records them.
+ATTR_CORRECT = "ml.feedback.correct"
+ATTR_CONFIDENCE_BIN = "ml.confidence.bin"
+# Labels arrive minutes to days after their prediction.
+FEEDBACK_DELAY_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 10800.0, 43200.0, 86400.0, 259200.0, 604800.0)
+
+PROM_FEEDBACK_OUTCOMES = "ml_feedback_outcomes_total"
+PROM_FEEDBACK_CONFIDENCE = "ml_feedback_confidence_total"
+PROM_FEEDBACK_DELAY = "ml_feedback_delay_seconds"
+PROM_FEEDBACK_REFUSED = "ml_feedback_refused_total"
+PROM_FEEDBACK_DUPLICATES = "ml_feedback_duplicates_total"
+PROM_FEEDBACK_DEDUPE_EVICTED = "ml_feedback_dedupe_evicted_total"
+CORRECT = "ml_feedback_correct"
+CONFIDENCE_BIN = "ml_confidence_bin"
+
+# Labels are sparser than predictions: a longer window than the 5 minutes of latency.
+FEEDBACK = Scope(window="10m")
+_FEEDBACK_ALL_MODELS = FEEDBACK(by=())
+# Calibration needs more labels than accuracy (each bin its share); silence needs a wider look.
+_CALIBRATION = FEEDBACK(window="30m")
+_LABEL_SILENCE = FEEDBACK(window="15m")
+# The default alert rules' thresholds (and where the console's figures turn red).
+ACCURACY_FLOOR = 0.8
+ACCURACY_DROP = 0.1
+CALIBRATION_ERROR_ALERT = 0.1
+# Fewer scored predictions than this in a window say too little to alert on.
+FEEDBACK_MIN_SAMPLES = 50
+
+
+def confidence_bin(confidence: float) -> str:
+    """The reliability bin of a confidence: the lower bound of its ``CONFIDENCE_BUCKETS`` interval, as text."""
+    lower = 0.0
+    for bound in CONFIDENCE_BUCKETS:
+        if confidence < bound:
+            break
+        lower = bound
+    return f"{lower:g}"
+
+
+def _outcomes(scope: Scope, *matchers: str, extra: tuple[str, ...] = ()) -> str:
+    return _sum_rate(PROM_FEEDBACK_OUTCOMES, scope, *matchers, extra=extra)
+
+
+def feedback_rate(scope: Scope = FEEDBACK) -> str:
+    """Scored predictions (labels that arrived and joined) per second."""
+    return _outcomes(scope)
+
+
+def _correct_rate(scope: Scope, extra: tuple[str, ...] = ()) -> str:
+    return _or_zero(_outcomes(scope, f'{CORRECT}="true"', extra=extra), _outcomes(scope, extra=extra))
+
+
+def realized_accuracy(scope: Scope = FEEDBACK) -> str:
+    """Share of the predictions scored in the window that were right (by feedback time, not prediction time)."""
+    return f"{_correct_rate(scope)} / {_outcomes(scope)}"
+
+
+def estimated_accuracy(scope: Scope = FEEDBACK) -> str:
+    """The mean top-class confidence of all predictions: what accuracy would be if the model were calibrated,
+    there before any label arrives."""
+    return (f"{_sum_rate(f'{PROM_CONFIDENCE}_sum', scope)} / {_sum_rate(f'{PROM_CONFIDENCE}_count', scope)}")
+
+
+def calibration_error(scope: Scope = FEEDBACK) -> str:
+    """The expected calibration error over the confidence bins,
+        ECE = Σ_b (n_b / N) · |accuracy_b − confidence_b| = Σ_b |correct_b − Σconfidence_b| / N,
+    exact per bin: the bins' mean confidences come from the summed confidences, not bin midpoints."""
+    by_bin = (CONFIDENCE_BIN,)
+    gap = f"abs({_correct_rate(scope, by_bin)} - {_sum_rate(PROM_FEEDBACK_CONFIDENCE, scope, extra=by_bin)})"
+    return f"sum by ({scope.grouping()}) ({gap}) / {_outcomes(scope)}"
+
+
+def reliability_accuracy(scope: Scope = FEEDBACK) -> str:
+    """Per confidence bin (``ml_confidence_bin``), the share of scored predictions that were right."""
+    by_bin = (CONFIDENCE_BIN,)
+    return f"{_correct_rate(scope, by_bin)} / {_outcomes(scope, extra=by_bin)}"
+
+
+def reliability_confidence(scope: Scope = FEEDBACK) -> str:
+    """Per confidence bin, the mean confidence of the scored predictions in it."""
+    by_bin = (CONFIDENCE_BIN,)
+    return f"{_sum_rate(PROM_FEEDBACK_CONFIDENCE, scope, extra=by_bin)} / {_outcomes(scope, extra=by_bin)}"
+
+
+def reliability_counts(scope: Scope = FEEDBACK) -> str:
+    """Scored predictions per confidence bin within the window."""
+    return f"sum by ({scope.grouping(CONFIDENCE_BIN)}) (increase({scope.select(PROM_FEEDBACK_OUTCOMES)}{scope.range()}))"
+
+
+def scored_count(scope: Scope = FEEDBACK) -> str:
+    """Scored predictions within the window."""
+    return f"sum by ({scope.grouping()}) (increase({scope.select(PROM_FEEDBACK_OUTCOMES)}{scope.range()}))"
+
+
+def label_coverage(scope: Scope = FEEDBACK) -> str:
+    """Labels that arrived over predictions made, in the same window: the share of predictions that get scored
+    when labels keep pace (labels that come hours later lag behind a change in traffic)."""
+    return f"{_or_zero(_outcomes(scope), prediction_rate(scope))} / {prediction_rate(scope)}"
+
+
+def label_delay_quantile(q: float, scope: Scope = FEEDBACK) -> str:
+    """Seconds from prediction to its feedback at quantile ``q``."""
+    return f"histogram_quantile({q}, {_sum_rate(f'{PROM_FEEDBACK_DELAY}_bucket', scope, extra=('le',))})"
+
+
+def feedback_refused_rate(scope: Scope = _FEEDBACK_ALL_MODELS) -> str:
+    """Refused feedback calls per second, by reason (``error_type``); no model: a refused id names none reliably."""
+    return _sum_rate(PROM_FEEDBACK_REFUSED, scope, extra=(ERROR_TYPE,))
+
+
+def _enough_labels(scope: Scope) -> str:
+    return f"{scored_count(scope)} >= {FEEDBACK_MIN_SAMPLES}"
+
+
+def accuracy_below_floor(scope: Scope = FEEDBACK) -> str:
+    return f"({realized_accuracy(scope)} < {ACCURACY_FLOOR}) and on ({scope.grouping()}) ({_enough_labels(scope)})"
+
+
+def accuracy_dropped(scope: Scope = FEEDBACK, baseline: str = "1h") -> str:
+    """Accuracy in the window under that of the ``baseline`` before it by more than ``ACCURACY_DROP``."""
+    shifted = realized_accuracy(scope(window=baseline, offset=scope.window))
+    return (f"({realized_accuracy(scope)} < {shifted} - {ACCURACY_DROP}) "
+            f"and on ({scope.grouping()}) ({_enough_labels(scope)})")
+
+
+def calibration_error_high(scope: Scope = _CALIBRATION) -> str:
+    return (f"({calibration_error(scope)} > {CALIBRATION_ERROR_ALERT}) "
+            f"and on ({scope.grouping()}) ({_enough_labels(scope)})")
+
+
+def labels_stopped(scope: Scope = _LABEL_SILENCE, before: str = "1h") -> str:
+    """Models that got labels in the ``before`` preceding the window and none within it; the value is how many
+    arrived before."""
+    earlier = scored_count(scope(window=before, offset=scope.window))
+    return f"({earlier} > 0) unless on ({scope.grouping()}) ({scored_count(scope)} > 0)"
+
+
+FEEDBACK_RECORDING_RULES = {
+    "ml_model:accuracy:ratio_rate10m": realized_accuracy(),
+    "ml_model:estimated_accuracy:mean_confidence_10m": estimated_accuracy(),
+    "ml_model:calibration_error:ece_10m": calibration_error(),
+    "ml_model:label_coverage:ratio_rate10m": label_coverage(),
+}
+RECORDING_RULES.update(FEEDBACK_RECORDING_RULES)

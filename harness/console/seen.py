@@ -42,7 +42,8 @@ def without_data(monkeypatch) -> None:
 
     def empty(cls, page: str, down_ports: frozenset[int] = frozenset()) -> Replay:
         replay = recorded(cls, page, down_ports)
-        for answer in replay.answers.values():
+        # Prometheus' answers; the alert-rule service's drift is computed from them, never reached without a model.
+        for answer in (a for a in replay.answers.values() if "data" in a["body"]):
             data = answer["body"]["data"]
             answer["body"]["data"] = {**data, "result": []} if isinstance(data, dict) else []
         return replay

@@ -31,17 +31,28 @@ standard ``OTEL_*`` variables (``OTEL_SERVICE_NAME``,
 ``telemetry_health()`` says whether this process's telemetry is getting out
 (each span export's outcome, measurements dropped), for a health endpoint's
 body; see :mod:`mlotel.export_health`.
+
+Every prediction can have an id the client sends back with the actual outcome
+(``prediction.prediction_ids()``); :class:`FeedbackScorer` scores it into
+accuracy and calibration metrics, on whichever replica shares the key; see
+:mod:`mlotel.feedback`.
 """
 
 from mlotel.config import ConfigError, TelemetryConfig
 from mlotel.export_health import telemetry_health
+from mlotel.feedback import FeedbackResult, FeedbackScorer
 from mlotel.middleware import TelemetryMiddleware, instrument_app
+from mlotel.prediction_ids import FeedbackRefused, PredictionIds
 from mlotel.recorder import Prediction, PredictionRecorder
 from mlotel.setup import Telemetry, setup_telemetry
 
 __all__ = [
     "ConfigError",
+    "FeedbackRefused",
+    "FeedbackResult",
+    "FeedbackScorer",
     "Prediction",
+    "PredictionIds",
     "PredictionRecorder",
     "Telemetry",
     "TelemetryMiddleware",

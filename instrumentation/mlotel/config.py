@@ -41,9 +41,15 @@ ATTRIBUTE_VALUE_LENGTH = 8192
 # The collector's OTLP/gRPC receiver refuses a message over 4 MiB unless told
 # otherwise, and with it every span in it; 3 MiB leaves room for a proxy's framing.
 SPAN_EXPORT_MAX_BYTES = 3 * 1024 * 1024
+# Labels often arrive hours or days after the prediction; a week covers most joins.
+FEEDBACK_WINDOW_SECONDS = 7 * 24 * 3600.0
+# ~115 bytes each (docs/model-correctness.md): ~11 MB per process when full.
+FEEDBACK_DEDUPE_MAX = 100_000
+FEEDBACK_MAX_BATCH = 1000
 KNOWN_INSTRUMENTATIONS = (
     "fastapi", "system_metrics", "logging", "mlotel", "mlotel_http",
     "mlotel_sklearn", "mlotel_xgboost", "mlotel_lightgbm", "mlotel_onnxruntime",
+    "mlotel_kserve", "mlotel_mlserver", "mlotel_bentoml",
 )
 # RFC 9110's methods and PATCH, as the HTTP semantic conventions define "known".
 DEFAULT_KNOWN_METHODS = frozenset(m.value for m in HttpRequestMethodValues if m is not HttpRequestMethodValues.OTHER)
@@ -204,6 +210,11 @@ class TelemetryConfig:
     model_name: str | None = None
     model_version: str | None = None
     unknown_instrumentations: tuple[str, ...] = field(default=())
+    # A secret: kept out of the repr, so that logging a config does not leak it.
+    feedback_key: str = field(default="", repr=False)
+    feedback_window_seconds: float = FEEDBACK_WINDOW_SECONDS
+    feedback_dedupe_max: int = FEEDBACK_DEDUPE_MAX
+    feedback_max_batch: int = FEEDBACK_MAX_BATCH
 
     def __post_init__(self) -> None:
         # Asked for, the fast path is still used only on the SDK releases it is tested with
@@ -242,6 +253,10 @@ class TelemetryConfig:
             "span_export_max_bytes": _positive_int(environ, env.MLOTEL_SPAN_EXPORT_MAX_BYTES, SPAN_EXPORT_MAX_BYTES),
             "model_name": environ.get(env.MLOTEL_MODEL_NAME, "").strip() or None,
             "model_version": environ.get(env.MLOTEL_MODEL_VERSION, "").strip() or None,
+            "feedback_key": environ.get(env.MLOTEL_FEEDBACK_KEY, ""),
+            "feedback_window_seconds": _non_negative(environ, env.MLOTEL_FEEDBACK_WINDOW_SECONDS, FEEDBACK_WINDOW_SECONDS),
+            "feedback_dedupe_max": _positive_int(environ, env.MLOTEL_FEEDBACK_DEDUPE_MAX, FEEDBACK_DEDUPE_MAX),
+            "feedback_max_batch": _positive_int(environ, env.MLOTEL_FEEDBACK_MAX_BATCH, FEEDBACK_MAX_BATCH),
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -87,3 +87,24 @@ MLOTEL_MODEL_VERSION = "MLOTEL_MODEL_VERSION"
 instrumentor records, in place of its default (a fingerprint of the fitted
 model, 12 hex digits). A model's own ``mlotel_model_version`` attribute wins
 over this. Default: unset."""
+
+MLOTEL_FEEDBACK_KEY = "MLOTEL_FEEDBACK_KEY"
+"""The key that signs prediction ids (:mod:`mlotel.prediction_ids`); every
+replica and worker that should score each other's feedback needs the same.
+Unset: a random key per process, with a warning (``mlotel-model-server``
+makes one for its workers before starting them)."""
+
+MLOTEL_FEEDBACK_WINDOW_SECONDS = "MLOTEL_FEEDBACK_WINDOW_SECONDS"
+"""The join window: feedback for a prediction older than this is refused as
+``expired_id``, and the same feedback sent twice within it counts once (per
+process, see ``MLOTEL_FEEDBACK_DEDUPE_MAX``). Default ``604800`` (7 days)."""
+
+MLOTEL_FEEDBACK_DEDUPE_MAX = "MLOTEL_FEEDBACK_DEDUPE_MAX"
+"""The most scored predictions a process remembers to recognise repeated
+feedback (~115 bytes each, measured in docs/model-correctness.md). The oldest
+falls out when full and is counted in ``ml.feedback.dedupe.evicted``.
+Default ``100000``."""
+
+MLOTEL_FEEDBACK_MAX_BATCH = "MLOTEL_FEEDBACK_MAX_BATCH"
+"""The most outcomes one feedback call may carry; more is refused whole
+(``batch_too_large``). Default ``1000``."""

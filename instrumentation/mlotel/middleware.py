@@ -34,9 +34,14 @@ from opentelemetry.semconv.attributes.http_attributes import (
     HTTP_RESPONSE_STATUS_CODE,
     HTTP_ROUTE,
 )
-from opentelemetry.semconv.attributes.network_attributes import NETWORK_PROTOCOL_VERSION
+from opentelemetry.semconv.attributes.network_attributes import (
+    NETWORK_PEER_ADDRESS,
+    NETWORK_PEER_PORT,
+    NETWORK_PROTOCOL_VERSION,
+)
 from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
 from opentelemetry.semconv.attributes.url_attributes import URL_PATH, URL_QUERY, URL_SCHEME
+from opentelemetry.semconv.attributes.user_agent_attributes import USER_AGENT_ORIGINAL
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.http import redact_query_parameters
 
@@ -90,12 +95,23 @@ def _route(scope: Scope) -> str | None:
     return getattr(route, "path_format", None) or getattr(route, "path", None)
 
 
-def _server(scope: Scope, scheme: str) -> tuple[str, int] | None:
+def _headers(scope: Scope) -> tuple[bytes | None, bytes | None]:
+    """``Host`` and ``User-Agent``, in one pass over the headers."""
+    host = agent = None
+    for name, value in scope.get("headers", ()):
+        if name == b"host":
+            host = value
+        elif name == b"user-agent":
+            agent = value
+    return host, agent
+
+
+def _server(scope: Scope, scheme: str, host_header: bytes | None) -> tuple[str, int] | None:
     """The server as the client addressed it (``Host``), else the socket the request came in on."""
-    host = next((value.decode("latin-1") for name, value in scope.get("headers", ()) if name == b"host"), None)
-    if host is None:
+    if host_header is None:
         server = scope.get("server")
         return (server[0], server[1]) if server and server[1] is not None else None
+    host = host_header.decode("latin-1")
     address, port = host, ""
     if ":" in host.rpartition("]")[2]:  # a port, after a name or a bracketed IPv6 address
         address, _, port = host.rpartition(":")
@@ -144,11 +160,16 @@ class TelemetryMiddleware:
             URL_SCHEME: scheme,
             NETWORK_PROTOCOL_VERSION: scope.get("http_version", "1.1"),
         }
-        attributes = {
-            **measured,
-            URL_PATH: scope["path"],
-            CLIENT_ADDRESS: scope["client"][0] if scope.get("client") else "",
-        }
+        attributes = {**measured, URL_PATH: scope["path"]}
+        # The socket's peer: also the client, unless a proxy's headers say otherwise (uvicorn --proxy-headers).
+        if client := scope.get("client"):
+            attributes[CLIENT_ADDRESS] = attributes[NETWORK_PEER_ADDRESS] = client[0]
+            attributes[NETWORK_PEER_PORT] = client[1]
+        else:
+            attributes[CLIENT_ADDRESS] = ""
+        host_header, agent = _headers(scope)
+        if agent is not None:
+            attributes[USER_AGENT_ORIGINAL] = agent.decode("latin-1")
         name = method
         if method not in self.config.known_http_methods:
             name = "HTTP"
@@ -156,12 +177,13 @@ class TelemetryMiddleware:
             attributes[HTTP_REQUEST_METHOD_ORIGINAL] = method
         if query := scope.get("query_string"):
             attributes[URL_QUERY] = redact_query_parameters(f"?{query.decode('latin-1')}")[1:]
-        if server := _server(scope, scheme):
+        if server := _server(scope, scheme, host_header):
             attributes[SERVER_ADDRESS], attributes[SERVER_PORT] = server
         current = trace.get_current_span()
         # Another instrumentation's server span for this request (opentelemetry-instrumentation-
         # fastapi's, say): one server span, with mlotel's attributes on it, measured by its owner.
         owned = getattr(current, "kind", None) is not SpanKind.SERVER
+        parent = None
         if owned:
             # The active context when there is one (the request is already traced), else traceparent.
             parent = None if current.get_span_context().is_valid else propagate.extract(scope, getter=_HEADERS)
@@ -173,7 +195,11 @@ class TelemetryMiddleware:
         status = 500
         span_context = span.get_span_context()
         traceresponse = None
-        if span_context.is_valid:
+        # Not for a span that is only the caller's context carried on (no tracer provider, traces off):
+        # its id is the caller's own span's, which a traceresponse would name as this server's.
+        if span_context.is_valid and (
+            span.is_recording() or span_context.span_id != trace.get_current_span(parent).get_span_context().span_id
+        ):
             traceresponse = (
                 f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-{span_context.trace_flags:02x}"
             ).encode()

@@ -11,6 +11,7 @@ Usage, in any model server::
         with prediction.stage("postprocess"):
             labels, confidences = decode(probabilities)
         prediction.set_results(labels, confidences)
+        ids = prediction.prediction_ids()   # one per instance, for the client to send back with the outcome
 
 The ``predict <model>`` span carries ``ml.model.name``, ``ml.model.version``,
 ``ml.batch.size``, the confidence summary and each stage's duration. A slow
@@ -27,6 +28,21 @@ the model-library instrumentors (:mod:`mlotel.instrumentors`) find it there
 and add their results to it instead of recording a second prediction.
 Results with labels and no confidences (a ``predict`` that gives classes
 only) count in ``ml.predictions`` by label, without the low-confidence flag.
+
+More calls:
+
+- ``prediction.capture_features(instance)`` puts one instance's feature
+  values (at most 64) on the span as ``ml.request.features``, and only with
+  ``MLOTEL_CAPTURE_REQUEST_CONTENT=true``: the variable alone captures
+  nothing, since only the code knows which values are the features.
+- ``recorder.record_rejected(model, version, error_type)`` counts a request
+  refused before any prediction (bad input, unknown model) in
+  ``ml.prediction.errors`` with that ``error.type``; no span.
+- ``prediction.prediction_ids()`` signs one id per prediction (:mod:`mlotel.prediction_ids`)
+  for a server that answers in its own format to hand back; the client returns
+  it with the actual outcome and :class:`mlotel.feedback.FeedbackScorer`, built
+  on ``recorder.prediction_ids``, scores it. Switched off, the recorder gives
+  no ids (an empty list).
 """
 
 from __future__ import annotations
@@ -40,11 +56,13 @@ from functools import cached_property
 from typing import Any
 
 from opentelemetry import context, metrics, trace
+from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.trace import Span, Status, StatusCode
 
 import mlotel_contract as contract
 from mlotel import request_path
 from mlotel.config import TelemetryConfig
+from mlotel.prediction_ids import PredictionIds, signing_key
 from mlotel.semconv import SCHEMA_URL, __version__, error_type
 
 _SCOPE = "mlotel.prediction"
@@ -103,9 +121,10 @@ class _Stage:
 class Prediction:
     """The prediction under way: stages and results go onto its span."""
 
-    def __init__(self, recorder: PredictionRecorder, span: Span) -> None:
-        self._recorder = recorder
+    def __init__(self, recorder: PredictionRecorder, span: Span, model: str, version: str, batch_size: int) -> None:
+        self._recorder, self._model, self._version = recorder, model, version
         self.span = span
+        self.batch_size = batch_size
         self.stages: list[tuple[str, int, int]] = []
         self.labels: Sequence[Any] = ()
         self.confidences: Sequence[float] = ()
@@ -115,23 +134,32 @@ class Prediction:
         return _Stage(self.stages, name)
 
     def stage_durations(self) -> dict[str, float]:
-        return {f"ml.stage.{name}.duration_ms": (end - start) / 1e6 for name, start, end in self.stages}
+        return {contract.stage_duration_attribute(name): (end - start) / 1e6 for name, start, end in self.stages}
 
     def _emit_stage_spans(self) -> None:
         parent = trace.set_span_in_context(self.span)
         for name, start, end in self.stages:
             stage_span = self._recorder.tracer.start_span(
-                name, context=parent, start_time=start, attributes={"ml.stage": name}
+                name, context=parent, start_time=start, attributes={contract.ATTR_STAGE: name}
             )
             stage_span.end(end_time=end)
 
     def set_results(self, labels: Sequence[Any], confidences: Sequence[float]) -> None:
         self.labels, self.confidences = labels, confidences
 
+    def prediction_ids(self) -> list[str]:
+        """One signed id per result (call after :meth:`set_results`)."""
+        return self._recorder.prediction_ids.issue(self._model, self._version, self.labels, self.confidences)
+
+    def set_batch_size(self, batch_size: int) -> None:
+        """The instances, when they are known only after the prediction began (a server parses its request inside)."""
+        self.batch_size = batch_size
+        self.span.set_attribute(contract.ATTR_BATCH_SIZE, batch_size)
+
     def capture_features(self, instance: Sequence[float]) -> None:
         """Put one instance's feature values on the span, only if capture is switched on."""
         if self._recorder.config.capture_request_content and self.span.is_recording():
-            self.span.set_attribute("ml.request.features", json.dumps(list(instance[:MAX_CAPTURED_FEATURES])))
+            self.span.set_attribute(contract.ATTR_REQUEST_FEATURES, json.dumps(list(instance[:MAX_CAPTURED_FEATURES])))
 
 
 def current_prediction() -> Prediction | None:
@@ -154,6 +182,12 @@ class _Disabled:
         return self
 
     def set_results(self, labels: Sequence[Any], confidences: Sequence[float]) -> None:
+        pass
+
+    def prediction_ids(self) -> list[str]:
+        return []
+
+    def set_batch_size(self, batch_size: int) -> None:
         pass
 
     def capture_features(self, instance: Sequence[float]) -> None:
@@ -184,6 +218,11 @@ class PredictionRecorder:
     def _instruments(self) -> _Instruments | None:
         return _Instruments() if self.metrics_on else None
 
+    @cached_property
+    def prediction_ids(self) -> PredictionIds:
+        """Signs this recorder's prediction ids; hand it to a :class:`mlotel.feedback.FeedbackScorer`."""
+        return PredictionIds(signing_key(self.config.feedback_key), self.config.feedback_window_seconds)
+
     def predict(self, model: str, version: str, batch_size: int) -> contextlib.AbstractContextManager[Prediction | _Disabled]:
         """Context manager around one prediction call; yields a :class:`Prediction`."""
         if not self.enabled:
@@ -193,8 +232,8 @@ class PredictionRecorder:
     @contextmanager
     def _predict(self, model: str, version: str, batch_size: int) -> Iterator[Prediction]:
         base = self._model_attributes(model, version)
-        span = self.tracer.start_span(f"predict {model}", attributes={**base, "ml.batch.size": batch_size})
-        prediction = Prediction(self, span)
+        span = self.tracer.start_span(f"predict {model}", attributes={**base, contract.ATTR_BATCH_SIZE: batch_size})
+        prediction = Prediction(self, span, model, version, batch_size)
         token = context.attach(context.set_value(_PREDICTION_KEY, prediction, trace.set_span_in_context(span)))
         start = time.perf_counter()
         try:
@@ -208,7 +247,7 @@ class PredictionRecorder:
             seconds = time.perf_counter() - start
             if seconds * 1e3 >= self.config.stage_span_threshold_ms:
                 prediction._emit_stage_spans()
-            self._record_success(prediction, base, batch_size, seconds)
+            self._record_success(prediction, base, seconds)
         finally:
             span.end()
             context.detach(token)
@@ -219,17 +258,17 @@ class PredictionRecorder:
             self._record(
                 self._instruments.errors.add,
                 1,
-                {"ml.model.name": model, "ml.model.version": version, "error.type": error_type},
+                {contract.ATTR_MODEL_NAME: model, contract.ATTR_MODEL_VERSION: version, ERROR_TYPE: error_type},
             )
 
     def _record_failure(self, span: Span, base: dict[str, Any], error_type: str, exc: BaseException) -> None:
         span.record_exception(exc)
         span.set_status(Status(StatusCode.ERROR, error_type))
-        span.set_attribute("error.type", error_type)
+        span.set_attribute(ERROR_TYPE, error_type)
         if self._instruments is not None:
-            self._record(self._instruments.errors.add, 1, {**base, "error.type": error_type})
+            self._record(self._instruments.errors.add, 1, {**base, ERROR_TYPE: error_type})
 
-    def _record_success(self, prediction: Prediction, base: dict[str, Any], batch_size: int, seconds: float) -> None:
+    def _record_success(self, prediction: Prediction, base: dict[str, Any], seconds: float) -> None:
         confidences = prediction.confidences
         threshold = self.config.low_confidence_threshold
         low = sum(1 for c in confidences if c < threshold)
@@ -238,20 +277,20 @@ class PredictionRecorder:
             # One call: each set_attribute takes the span's lock.
             summary = prediction.stage_durations()
             if confidences:
-                summary["ml.prediction.confidence.min"] = min(confidences)
-                summary["ml.prediction.confidence.max"] = max(confidences)
-                summary["ml.prediction.confidence.mean"] = sum(confidences) / len(confidences)
-                summary["ml.prediction.low_confidence_count"] = low
+                summary[contract.ATTR_CONFIDENCE_MIN] = min(confidences)
+                summary[contract.ATTR_CONFIDENCE_MAX] = max(confidences)
+                summary[contract.ATTR_CONFIDENCE_MEAN] = sum(confidences) / len(confidences)
+                summary[contract.ATTR_LOW_CONFIDENCE_COUNT] = low
             span.set_attributes(summary)
             if low:
-                span.add_event("low_confidence", {"ml.prediction.low_confidence_count": low, "threshold": threshold})
+                span.add_event("low_confidence", {contract.ATTR_LOW_CONFIDENCE_COUNT: low, "threshold": threshold})
         instruments = self._instruments
         if instruments is None:
             return
         # With MLOTEL_FASTPATH queued, recorded off the request path, still linked to this span (mlotel.request_path).
         record = self._record
         record(instruments.duration.record, seconds, base)
-        record(instruments.batch_size.record, batch_size, base)
+        record(instruments.batch_size.record, prediction.batch_size, base)
         for label, confidence in zip(prediction.labels, confidences):
             is_low = confidence < threshold
             by_label, by_label_and_flag = self._label_attributes(base, label, is_low)
@@ -268,18 +307,18 @@ class PredictionRecorder:
         key = (model, version)
         base = self._model_cache.get(key)
         if base is None:
-            base = {"ml.model.name": model, "ml.model.version": version}
+            base = {contract.ATTR_MODEL_NAME: model, contract.ATTR_MODEL_VERSION: version}
             if len(self._model_cache) < _MAX_CACHED_MODELS:  # a model server serves a few; bounded all the same
                 self._model_cache[key] = base
         return base
 
     def _label_attributes(self, base: dict[str, Any], label: Any, is_low: bool) -> tuple[dict, dict]:
         """Attribute sets per label, built once: labels are a small bounded set per model."""
-        key = (base["ml.model.name"], base["ml.model.version"], label, is_low)
+        key = (base[contract.ATTR_MODEL_NAME], base[contract.ATTR_MODEL_VERSION], label, is_low)
         cached = self._attribute_cache.get(key)
         if cached is None:
-            by_label = {**base, "ml.prediction.label": str(label)}
+            by_label = {**base, contract.ATTR_PREDICTION_LABEL: str(label)}
             # The flag makes the low-confidence ratio exact for any threshold, not only a bucket bound.
-            cached = (by_label, {**by_label, "ml.prediction.low_confidence": is_low})
+            cached = (by_label, {**by_label, contract.ATTR_LOW_CONFIDENCE: is_low})
             self._attribute_cache[key] = cached
         return cached

@@ -13,6 +13,8 @@ from mlotel_contract import (
     CONFIDENCE,
     CONFIDENCE_BUCKETS,
     DURATION_BUCKETS,
+    FEEDBACK_DELAY,
+    FEEDBACK_DELAY_BUCKETS,
     HTTP_SERVER_DURATION,
     HTTP_SERVER_DURATION_BUCKETS,
     PREDICTION_DURATION,
@@ -26,4 +28,5 @@ def ml_views() -> list[View]:
         View(instrument_name=PREDICTION_DURATION, aggregation=ExplicitBucketHistogramAggregation(DURATION_BUCKETS)),
         View(instrument_name=HTTP_SERVER_DURATION, aggregation=ExplicitBucketHistogramAggregation(HTTP_SERVER_DURATION_BUCKETS)),
         View(instrument_name=BATCH_SIZE, aggregation=ExplicitBucketHistogramAggregation(BATCH_SIZE_BUCKETS)),
+        View(instrument_name=FEEDBACK_DELAY, aggregation=ExplicitBucketHistogramAggregation(FEEDBACK_DELAY_BUCKETS)),
     ]

@@ -1,4 +1,4 @@
-"""Typed dependencies that routes declare: the served models, the recorder, the raw body.
+"""Typed dependencies that routes declare: the served models, the recorder, the feedback scorer, the raw body.
 
 ``async`` although they do not await: FastAPI runs a plain ``def`` dependency in
 its thread pool, one thread hop per dependency per request, for what is a read
@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from mlotel import PredictionRecorder
+from mlotel import FeedbackScorer, PredictionRecorder
 from mlotel_model_server.models import ServedModel
 from mlotel_model_server.settings import Settings
 
@@ -20,6 +20,10 @@ async def get_models(request: Request) -> dict[str, ServedModel]:
 
 async def get_recorder(request: Request) -> PredictionRecorder:
     return request.app.state.recorder
+
+
+async def get_feedback(request: Request) -> FeedbackScorer:
+    return request.app.state.feedback
 
 
 async def get_settings(request: Request) -> Settings:
@@ -33,5 +37,6 @@ async def get_body(request: Request) -> bytes:
 
 ModelsDep = Annotated[dict[str, ServedModel], Depends(get_models)]
 RecorderDep = Annotated[PredictionRecorder, Depends(get_recorder)]
+FeedbackDep = Annotated[FeedbackScorer, Depends(get_feedback)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 BodyDep = Annotated[bytes, Depends(get_body)]

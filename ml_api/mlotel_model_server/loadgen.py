@@ -8,7 +8,10 @@ answered requests, failures by kind (refused, timeout, disconnected, 4xx,
 5xx), the low-confidence share per request and per row, and the slowest
 answered requests, each a link to its trace: the console's trace page
 (``--console-url``, ``CONSOLE_URL``) or, with ``--trace-ui-url`` (``TRACE_UI_URL``),
-Jaeger's UI, as ``make demo`` prints them. ``--json`` prints the same as JSON (trace ids);
+Jaeger's UI, as ``make demo`` prints them. With ``--feedback-share`` it sends
+actual labels back to ``POST /feedback`` after ``--feedback-delay`` seconds,
+wrong at the ``--label-noise`` rate, so realized accuracy is known in advance
+(:mod:`mlotel_model_server.loadgen_feedback`). ``--json`` prints the same as JSON (trace ids);
 ``--record FILE`` writes every request as a JSON line (when it was sent, its
 outcome, its trace id). Loopback only unless ``--allow-remote``.
 """
@@ -35,6 +38,7 @@ from tqdm import tqdm
 
 from mlotel.config import TelemetryConfig
 from mlotel_backends.trace_links import TraceLinks
+from mlotel_model_server.loadgen_feedback import FeedbackSender
 
 DATASETS = {"iris": load_iris, "digits": load_digits}
 SLOW_MODEL, SLOW_BATCH = "digits", 1000
@@ -81,6 +85,7 @@ def transport_error_kind(exc: httpx.HTTPError) -> str:
 class Summary:
     results: list[Result] = field(default_factory=list)
     elapsed: float = 0.0
+    feedback: dict | None = None
 
     def percentile(self, q: float) -> float:
         latencies = [r.seconds for r in self.results if r.ok]
@@ -115,6 +120,7 @@ class Summary:
             "errors_by_status": dict(sorted(statuses.items())),
             "max_failed_ms": round(max((r.seconds for r in self.results if not r.ok), default=0) * 1e3, 2),
             "low_confidence": self.low_confidence(),
+            "feedback": self.feedback,
             "slowest": [
                 {"model": r.model, "batch": r.batch, "kind": r.kind, "ms": round(r.seconds * 1e3, 1), "trace_id": r.trace_id}
                 for r in slow
@@ -188,6 +194,8 @@ async def run(args: argparse.Namespace, record: IO[str] | None = None) -> Summar
         batches = [int(b) for b in args.batch_sizes.split(",")]
         total = args.requests or int(args.rate * args.duration)
         summary, limit = Summary(), asyncio.Semaphore(args.concurrency)
+        feedback = FeedbackSender(client, {name: m["classes"] for name, m in models.items()}, args.feedback_share,
+                                  args.feedback_delay, args.label_noise, random.Random(args.seed + 1))
         progress = tqdm(total=total, unit="req", disable=args.quiet, file=sys.stderr)
 
         async def one(model: str, batch: int, kind: str) -> None:
@@ -204,6 +212,7 @@ async def run(args: argparse.Namespace, record: IO[str] | None = None) -> Summar
                     error = error_kind(status)
                     if error is None:
                         trace_id, low = response.json().get("trace_id"), count_low(response, args.low_confidence)
+                        feedback.after(model, response.json()["predictions"])
                 except httpx.HTTPError as exc:
                     status, error = 0, transport_error_kind(exc)
                 result = Result(model, batch, kind, sent, time.perf_counter() - start, status, error, trace_id, low)
@@ -230,6 +239,9 @@ async def run(args: argparse.Namespace, record: IO[str] | None = None) -> Summar
         await asyncio.gather(*tasks)
         summary.elapsed = time.perf_counter() - started
         progress.close()
+        await feedback.drain()
+        if args.feedback_share:
+            summary.feedback = feedback.as_dict()
     return summary
 
 
@@ -245,6 +257,11 @@ def print_summary(summary: dict, links: TraceLinks) -> None:
         print("failed     none")
     for model, share in summary["low_confidence"].items():
         print(f"low-confidence  {model:<7} {share['requests']:.1%} of requests, {share['rows']:.1%} of rows")
+    if summary["feedback"]:
+        fb = summary["feedback"]
+        print(f"feedback   {fb['sent']} labels sent after {fb['delay_s']:g} s, {fb['scored']} scored, "
+              f"{fb['duplicates']} duplicates, refused {fb['refused'] or 'none'}; accuracy should read "
+              f"{fb['expected_accuracy']:.1%} (sent: {fb['sent_accuracy']})")
     print("slowest answered requests:")
     for r in summary["slowest"]:
         trace = links.trace(r["trace_id"]) if r["trace_id"] else "no trace id"
@@ -262,6 +279,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-sizes", default="1,1,1,4,16", help="batch sizes to draw from")
     p.add_argument("--slow-fraction", type=float, default=0.02, help=f"share of {SLOW_BATCH}-row {SLOW_MODEL} batches")
     p.add_argument("--ood-fraction", type=float, default=0.1, help="share of out-of-distribution requests")
+    p.add_argument("--feedback-share", type=float, default=0.0, help="share of predictions whose actual label is sent back")
+    p.add_argument("--feedback-delay", type=float, default=5.0, help="seconds from a prediction to its feedback")
+    p.add_argument("--label-noise", type=float, default=0.1,
+                   help="share of feedback whose label is not the predicted one: accuracy should read 1 - this")
     p.add_argument("--concurrency", type=int, default=16, help="requests in flight at most")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds a request may take before it counts as a timeout")
     p.add_argument("--low-confidence", type=float, default=TelemetryConfig.low_confidence_threshold,
@@ -284,6 +305,8 @@ def main(argv: list[str] | None = None) -> None:
         check_loopback(args.url)
     if args.rate <= 0 or args.duration <= 0 or not 0 <= args.slow_fraction + args.ood_fraction <= 1:
         parser().error("--rate and --duration must be positive; the fractions must add up to at most 1")
+    if not (0 <= args.feedback_share <= 1 and 0 <= args.label_noise <= 1 and args.feedback_delay >= 0):
+        parser().error("--feedback-share and --label-noise are shares in [0, 1]; --feedback-delay is >= 0")
     if args.record:
         with open(args.record, "w") as record:
             summary = asyncio.run(run(args, record)).as_dict()

@@ -11,7 +11,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
+from mlotel.prediction_ids import MAX_ID_LENGTH
+
 MAX_MODEL_NAME_LENGTH = 64
+MAX_LABEL_LENGTH = 256
 # Far inside float32 (3.4e38), which the forest casts to, with room for a model's own
 # scaling (the iris pipeline divides by standard deviations under 1).
 MAX_FEATURE_MAGNITUDE = 1e30
@@ -38,6 +41,27 @@ class PredictRequest(BaseModel):
 class PredictionOut(BaseModel):
     label: str
     confidence: float
+    prediction_id: str | None = Field(
+        description="send it back to POST /feedback with the actual label; null when telemetry is off"
+    )
+
+
+class FeedbackItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    prediction_id: str = Field(max_length=MAX_ID_LENGTH, description="as /predict gave it")
+    label: str = Field(max_length=MAX_LABEL_LENGTH, description="the actual label, one of the model's classes")
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    feedback: list[FeedbackItem] = Field(min_length=1, description="actual outcomes; scored all or none")
+
+
+class FeedbackResponse(BaseModel):
+    scored: int = Field(description="outcomes scored now")
+    duplicates: int = Field(description="outcomes for predictions this replica had scored already: counted once")
 
 
 class PredictResponse(BaseModel):

@@ -3,16 +3,13 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 import pytest
 
 from harness.native_stack import API, STACK_ENV
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
-import stack  # noqa: E402
+from harness.processes import ROOT
+from scripts import stack
 
 
 @pytest.fixture(scope="session")
@@ -32,8 +29,10 @@ def native_stack():
 
 @pytest.fixture(scope="session")
 def traffic(native_stack):
-    """A minute of mixed traffic, one refused request, and time for two scrapes of the result."""
-    subprocess.run([sys.executable, "-m", "mlotel_model_server.loadgen", "--rate", "15", "--duration", "60", "--quiet", "--json"],
+    """A minute of mixed traffic with feedback, one refused request, and time for two scrapes of the result."""
+    # Half the predictions get their actual label back a second later, 20% of them wrong: accuracy 80%.
+    subprocess.run([sys.executable, "-m", "mlotel_model_server.loadgen", "--rate", "15", "--duration", "60", "--quiet", "--json",
+                    "--feedback-share", "0.5", "--feedback-delay", "1", "--label-noise", "0.2"],
                    cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     httpx.post(f"{API}/predict", json={"model": "iris", "instances": [[1.0]]}, timeout=10)
     httpx.post("http://127.0.0.1:9090/-/reload", timeout=10)  # a reused stack picks up new scrape targets

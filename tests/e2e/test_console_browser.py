@@ -4,6 +4,7 @@ a rule made to fire shows on the alerts page with the notification Alertmanager 
 for it, and no page shows an exception.
 Screenshots of each page go to .run/artifacts/console/ (the docs' images come from them)."""
 
+import re
 from datetime import UTC, datetime
 
 import httpx
@@ -113,6 +114,27 @@ def test_models_page_shows_the_confidence_distribution_of_a_model(browser):
     shown = visit(browser, "models", "/models?model=digits")
     assert "digits" in shown and "PSI" in shown
     assert charts(browser) >= 3
+
+
+def drawn(driver, title: str, selector: str) -> int:
+    """How many ``selector`` elements (``.point``, ``.trace``) the Plotly chart titled ``title`` drew; -1: no such chart."""
+    return driver.execute_script("""
+        const chart = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+            .find(c => (c.querySelector('.gtitle') || {}).textContent === arguments[0]);
+        return chart ? chart.querySelectorAll('.scatterlayer ' + arguments[1]).length : -1;""", title, selector)
+
+
+def test_models_page_shows_accuracy_against_its_estimate_and_the_reliability_diagram(browser):
+    """The traffic fixture sends labels back for half the predictions, 20% of them wrong."""
+    shown = visit(browser, "models-accuracy", "/models?model=iris&range=5m")
+    assert "Is the model right?" in shown
+    accuracy = re.search(r"realized accuracy\s+([\d.]+)%", shown)
+    estimate = re.search(r"estimated accuracy\s+([\d.]+)%", shown)
+    assert accuracy and estimate, shown[-1500:]
+    assert 65 <= float(accuracy.group(1)) <= 92, accuracy.group(0)  # 80% expected, a few hundred labels
+    assert re.search(r"calibration error \(ECE\)\s+0\.\d{3}", shown)
+    assert drawn(browser, "iris reliability diagram", ".point") >= 1  # a bin with scored predictions
+    assert drawn(browser, "iris accuracy over time", ".trace") == 2
 
 
 def test_resources_page_shows_process_host_and_endpoints(browser):

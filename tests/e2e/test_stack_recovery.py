@@ -28,7 +28,7 @@ def span_ids(trace: dict) -> set[str]:
 
 
 def status_line(name: str) -> list[str]:
-    out = subprocess.run([sys.executable, "scripts/stack.py", "status"], cwd=ROOT, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "scripts.stack", "status"], cwd=ROOT, capture_output=True, text=True,
                          check=True).stdout
     return next(line.split() for line in out.splitlines() if line.split()[0] == name)
 

@@ -1,14 +1,11 @@
 """Every config file, proven by the tool that owns it."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from scripts.render_config import render
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = ROOT / ".build" / "bin"
@@ -47,8 +44,8 @@ def test_prometheus_configs_check(config):
 
 @pytest.mark.parametrize(("sidecar", "gateways"), [(False, 1), (True, 3)])
 def test_the_native_stacks_prometheus_config_checks_as_rendered(tmp_path, sidecar, gateways):
-    """scripts/stack.py renders prometheus.yml with one target per gateway of the pool."""
-    import stack
+    """scripts/stack/ renders prometheus.yml with one target per gateway of the pool."""
+    from scripts import stack
 
     rendered = tmp_path / "prometheus.yml"
     rendered.write_text(stack.prometheus_config(stack.gateway_pool(sidecar, gateways), sidecar))

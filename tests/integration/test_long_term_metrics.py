@@ -1,10 +1,9 @@
-"""Long-term metrics: the Prometheus config scripts/stack.py writes with
+"""Long-term metrics: the Prometheus config scripts/stack/ writes with
 LONG_TERM_METRICS=1 remote-writes every sample to a real VictoriaMetrics (Debian's),
 whose PromQL answers with the series Prometheus has, and which keeps them for
 its retention."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -12,9 +11,7 @@ import pytest
 import yaml
 
 from harness.processes import free_port, poll_until
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-import stack  # noqa: E402
+from scripts import stack
 
 pytestmark = pytest.mark.integration
 

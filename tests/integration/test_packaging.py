@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+import tomllib
 import venv
 import zipfile
 from pathlib import Path
@@ -59,15 +60,40 @@ def test_the_library_installs_alone_with_opentelemetry_only(wheels, tmp_path):
           f"{len(installed)} distributions: {', '.join(sorted(installed))}", file=sys.stderr)
     assert not installed & SERVICE_ONLY
     assert {name for name in installed if name.startswith("mlotel")} == {"mlotel", "mlotel-contract"}
-    probe = """
+    # Every entry point the project declares, the instrumentors of other people's libraries and servers included.
+    declared = tomllib.loads((ROOT / "instrumentation" / "pyproject.toml").read_text())["project"]["entry-points"]
+    expected = {value for group in declared.values() for value in group.values()}
+    assert {"mlotel.instrumentor:MlotelInstrumentor", "mlotel.distro:MlotelDistro", "mlotel.distro:MlotelConfigurator"} <= expected
+    probe = f"""
 import importlib.metadata, importlib.util
 import mlotel, mlotel.distro, mlotel.instrumentor, mlotel_contract
-points = {ep.value for group in ("opentelemetry_instrumentor", "opentelemetry_distro", "opentelemetry_configurator")
-          for ep in importlib.metadata.entry_points(group=group) if ep.value.startswith("mlotel")}
-assert points == {"mlotel.instrumentor:MlotelInstrumentor", "mlotel.distro:MlotelDistro",
-                  "mlotel.distro:MlotelConfigurator"}, points
+points = {{ep.value for group in ("opentelemetry_instrumentor", "opentelemetry_distro", "opentelemetry_configurator")
+          for ep in importlib.metadata.entry_points(group=group) if ep.value.startswith("mlotel")}}
+assert points == set({sorted(expected)!r}), points
 for generic in ("instrumentation", "ml_api", "alerting", "backends", "service_kit", "console", "fastapi"):
     assert importlib.util.find_spec(generic) is None, generic
 """
     # Outside the repository, so nothing of the working tree is on sys.path.
     subprocess.run([str(python), "-c", probe], cwd=tmp_path, check=True)
+
+
+@pytest.mark.parametrize(("wheel_name", "probe"), [
+    ("mlotel_alerting", "import mlotel_alerting.main; mlotel_alerting.main.create_app()"),
+    ("mlotel_console", "import mlotel_console.clients, mlotel_console.model_data"),
+])
+def test_the_alert_rule_service_and_the_console_install_without_the_sdk(wheels, tmp_path, wheel_name, probe):
+    """They read names from the contract, not the library: neither the SDK nor mlotel comes along,
+    and what they import at start loads no SDK module."""
+    (wheel,) = wheels.glob(f"{wheel_name}-*.whl")
+    env = tmp_path / "venv"
+    subprocess.run([str(UV), "venv", "-q", "--python", sys.executable, str(env)], check=True)
+    python = env / "bin" / "python"
+    subprocess.run([str(UV), "pip", "install", "-q", "--python", str(python), "--find-links", str(wheels), str(wheel)],
+                   check=True)
+    listed = subprocess.run([str(UV), "pip", "list", "--format", "json", "--python", str(python)],
+                            check=True, capture_output=True, text=True).stdout
+    installed = {item["name"].lower().replace("_", "-") for item in json.loads(listed)}
+    assert "opentelemetry-sdk" not in installed and "mlotel" not in installed
+    assert "mlotel-contract" in installed
+    check = f"import sys; {probe}; assert not [m for m in sys.modules if m.startswith('opentelemetry.sdk')]"
+    subprocess.run([str(python), "-c", check], cwd=tmp_path, check=True)

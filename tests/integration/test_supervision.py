@@ -1,4 +1,4 @@
-"""scripts/stack.py under a real supervisord: the ML API, killed with SIGKILL, is back
+"""scripts/stack/ under a real supervisord: the ML API, killed with SIGKILL, is back
 and healthy by itself within seconds, and `status` says so. On a free port and its
 own run directory, so it runs beside a stack that `make up` started."""
 
@@ -13,9 +13,7 @@ from supervisor.datatypes import RestartUnconditionally
 from supervisor.options import ServerOptions
 
 from harness.processes import free_port, poll_until
-
-sys.path.insert(0, "scripts")
-from scripts import stack  # noqa: E402
+from scripts import stack
 
 pytestmark = pytest.mark.integration
 
@@ -24,13 +22,13 @@ pytestmark = pytest.mark.integration
 def ml_api(tmp_path, monkeypatch):
     """A stack of one supervised ML API; `down` at the end."""
     port = free_port()
-    monkeypatch.setattr(stack, "RUN", tmp_path)
-    monkeypatch.setattr(stack, "SUPERVISORD_CONF", tmp_path / "supervisord.conf")
-    monkeypatch.setattr(stack, "SOCKET", tmp_path / "supervisor.sock")
+    monkeypatch.setattr(stack.paths, "RUN", tmp_path)
+    monkeypatch.setattr(stack.paths, "SUPERVISORD_CONF", tmp_path / "supervisord.conf")
+    monkeypatch.setattr(stack.paths, "SOCKET", tmp_path / "supervisor.sock")
     service = stack.Service("ml-api", [sys.executable, "-m", "mlotel_model_server", "--host", "127.0.0.1", "--port", str(port)],
                             f"http://127.0.0.1:{port}/health", port,
                             env={"OTEL_SDK_DISABLED": "true", "ML_API_NOTE": "100% supervised"})
-    monkeypatch.setattr(stack, "services", lambda *args, **kwargs: [service])
+    monkeypatch.setattr(stack.catalogue, "services", lambda *args, **kwargs: [service])
     yield service
     stack.down()
     assert not stack.supervisor_running()

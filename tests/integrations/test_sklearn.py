@@ -62,3 +62,13 @@ def test_sklearn_predictions_with_no_code(end, venvs, tmp_path):
     counted = {(a["ml.model.name"], a.get("ml.prediction.low_confidence")): p.as_int for a, p in predictions}
     assert counted == {("LogisticRegression", False): 5, ("RandomForestClassifier", False): 3, ("iris", None): 2, ("iris", False): 2}
     assert sorted(p.count for _, p in durations) == [1, 1, 2]
+
+
+def test_a_version_outside_the_range_is_left_alone(venvs, tmp_path):
+    # The launcher checks only mlotel's own requirements; the instrumentor checks its _instruments itself.
+    venv = make_venv(venvs, ("scikit-learn==1.2.2", "numpy<2"))
+    program = "from sklearn.datasets import load_iris\nfrom sklearn.linear_model import LogisticRegression\n"
+    program += "X, y = load_iris(return_X_y=True)\nLogisticRegression(max_iter=500).fit(X, y).predict_proba(X[:5])\n"
+    emitted = emitted_by(venv, program, tmp_path)
+    assert installed_version(venv, "scikit-learn") == "1.2.2"
+    assert emitted.spans == [] and emitted.points["ml.prediction.duration"] == []

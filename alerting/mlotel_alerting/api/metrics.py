@@ -1,7 +1,9 @@
-"""``/metrics/summary``: per-model request rate, latency quantiles, error and low-confidence ratios."""
+"""``/metrics``: the service's own metrics; ``/metrics/summary``: per-model request rate, latency
+quantiles, error and low-confidence ratios; ``/metrics/drift``: one model's confidence drift."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Annotated
 
@@ -9,9 +11,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from mlotel_alerting import summary
+import mlotel_contract as contract
+from mlotel_alerting import drift, summary
 from mlotel_alerting.api.deps import EngineDep
-from mlotel_alerting.durations import parse_duration
+from mlotel_alerting.durations import format_duration, parse_duration
 from mlotel_alerting.exposition import exposition
 from mlotel_backends.prometheus import PrometheusError
 from mlotel_service_kit.api_errors import ClientError, error_responses
@@ -40,3 +43,26 @@ async def metrics_summary(engine: EngineDep, window: Window = "5m") -> dict:
     except PrometheusError as error:
         raise ClientError(503, "prometheus_unavailable", str(error)) from None
     return {"window": window, "models": models}
+
+
+ModelName = Annotated[str, Query(min_length=1, max_length=200, description=f"the model ({contract.MODEL})")]
+ModelVersion = Annotated[str, Query(max_length=200, description=f"one version ({contract.VERSION}); empty: all")]
+
+
+@router.get("/drift", responses=error_responses(400, 422, 503))
+async def confidence_drift(engine: EngineDep, model: ModelName, version: ModelVersion = "", window: Window = "5m") -> dict:
+    """One model's confidence distribution over the last ``window`` and the ``window`` before, per
+    bucket (``le``), and the PSI between them (null without predictions in either): what the
+    console shows, computed where the drift rules compute theirs."""
+    seconds = parse_duration(window)
+    if not 1 <= seconds <= MAX_WINDOW:
+        raise ClientError(400, "invalid_window", "window: between 1s and 31d")
+    duration = format_duration(seconds)  # as PromQL spells it (units largest first)
+    scope = contract.for_model(model, version, contract.Scope(window=duration, by=()))
+    now = time.time()
+    try:
+        recent, baseline = await asyncio.gather(engine.prometheus.query(contract.confidence_buckets(scope), now),
+                                                engine.prometheus.query(contract.confidence_buckets(scope, duration), now))
+    except PrometheusError as error:
+        raise ClientError(503, "prometheus_unavailable", str(error)) from None
+    return {"model": model, "version": version, "window": window, **drift.compare(recent, baseline)}

@@ -3,6 +3,8 @@ recent state changes, each model's alert linked to that model's slow predictions
 the notifications Alertmanager delivered (to the service's webhook); what Alertmanager
 holds; resolving a rule's alerts (with the API token)."""
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
@@ -48,9 +50,10 @@ def _rules(rules: list[dict]) -> None:
         if rule.get("health") in ("no_data", "error"):
             st.warning(f"Rule {rule['name']}: {rule['health'].replace('_', ' ')}"
                        + (f": {rule['last_error']}" if rule.get("last_error") else ""), icon=":material/rule:")
-    st.dataframe(pd.DataFrame([{key: rule.get(key) for key in
-                                ("name", "state", "health", "last_error", "last_evaluation", "alerts", "source")}
-                               for rule in rules]), hide_index=True)
+    # The file's name, not the service's absolute path to it: which file, without the host's layout.
+    st.dataframe(pd.DataFrame([{key: "" if rule.get(key) is None else rule[key] for key in
+                                ("name", "state", "health", "last_error", "last_evaluation", "alerts")}
+                               | {"source": Path(rule.get("source") or "").name} for rule in rules]), hide_index=True)
     _resolve([rule["name"] for rule in rules if rule.get("state") in ("pending", "firing")])
 
 

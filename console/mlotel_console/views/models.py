@@ -1,4 +1,5 @@
-"""Models (``/models?model=&version=``): one model's latency, confidence and its drift, labels and batch sizes."""
+"""Models (``/models?model=&version=``): one model's latency, confidence and its drift, labels and batch sizes,
+and whether it is right (accuracy from feedback, calibration, labels: :mod:`mlotel_console.outcome_view`)."""
 
 import math
 
@@ -6,6 +7,7 @@ import streamlit as st
 
 from mlotel_backends.errors import BackendError
 from mlotel_console import charts, model_data, ui
+from mlotel_console.outcome_view import outcome_section
 from mlotel_contract import LABEL
 
 # The default alert rules' thresholds (alerting/mlotel_alerting/default_rules/ml.yml): low-confidence share, drift.
@@ -55,14 +57,17 @@ def body(model: str, version: str) -> None:
                help=f"share under the low-confidence threshold; the default alert fires over {LOW_CONFIDENCE_LIMIT:.0%}")
     index.metric("confidence drift (PSI)", "—" if math.isnan(data["psi"]) else f"{data['psi']:.3f}",
                  delta=drift(data["psi"]), delta_color="off", border=True,
-                 help=f"last {range_label} against the {range_label} before; over {PSI_LIMIT} is a real shift")
+                 help=f"population stability index of the confidence histogram, last {range_label} against the "
+                      f"{range_label} before (computed by the alert-rule service); over {PSI_LIMIT} is a real shift")
     sizes = data["batch"]
     batch.metric("batch size p50 / p95 / p99",
                  " / ".join("—" if math.isnan(v) else f"{v:.0f}" for v in sizes.values()), border=True)
 
     distribution, labels = st.columns(2)
     with distribution:
-        if data["confidence"]["recent"].sum() or data["confidence"]["baseline"].sum():
+        if data["drift error"]:
+            st.warning(f"Confidence drift unavailable: {data['drift error']}", icon=":material/cloud_off:")
+        elif sum(data["confidence"]["recent"]) or sum(data["confidence"]["baseline"]):
             charts.bars(data["confidence"].rename(columns={"recent": f"last {range_label}",
                                                            "baseline": f"the {range_label} before"}),
                         "confidence", [f"last {range_label}", f"the {range_label} before"],
@@ -74,6 +79,7 @@ def body(model: str, version: str) -> None:
             st.info("No predictions by label in this time range.", icon=":material/hourglass_empty:")
         else:
             charts.bars(data["labels"], LABEL, "predictions/s", "predictions by label", "predictions/s", "label")
+    outcome_section(model, version, range_label, seconds)
 
 
 try:

@@ -35,6 +35,10 @@ telemetry off rather than ~0.71-0.76 (README, "What telemetry costs").
   only the batch processor's and exporter's, by swapping their private
   ``_metrics`` (and reading ``_batch_processor``, ``_max_queue_size``,
   ``_endpoint``, ``_component_type``).
+- :mod:`~mlotel.fastpath.log_export` ships Python log records
+  (``OTEL_LOGS_EXPORTER``) through the SDK's logs API, which is still private
+  (``opentelemetry.sdk._logs``); not a saving, here for the same reason as
+  the others: where this package is not used, neither is that API.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Model libraries traced with no code: scikit-learn, XGBoost, LightGBM, ONNX Runtime.
+"""Model libraries and model servers traced with no code: scikit-learn, XGBoost, LightGBM,
+ONNX Runtime; KServe, MLServer, BentoML.
 
 Usage, nothing in the user's code::
 
@@ -29,9 +30,11 @@ Switches: ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=mlotel_sklearn`` (or
 another's name) leaves one library alone; ``mlotel`` there, or
 ``OTEL_SDK_DISABLED=true``, makes every wrapped call a plain call.
 
-For another instrumentor (a model server's) building on these: open the
-prediction with :meth:`~mlotel.PredictionRecorder.predict` around the
-library call, and the library's results land in it; to wrap a library, see
+Model servers (``mlotel_kserve``, ``mlotel_mlserver``, ``mlotel_bentoml``;
+docs/model-servers.md): each request is one prediction, opened by the
+server's instrumentor around the server's inference call with the model name
+and version the server knows (:mod:`mlotel.instrumentors.serving`); the model
+library's call inside adds its results to it. To wrap a library, see
 :mod:`mlotel.instrumentors.wrapper` (a table of :class:`Wrapped` rows).
 """
 

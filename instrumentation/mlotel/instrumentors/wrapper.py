@@ -83,8 +83,11 @@ def _add_results(prediction: Prediction, to_results: ToResults, model: Any, outp
     except Exception:  # an output this adapter does not know: the prediction is kept, without results
         _logger.debug("no results from %s's output", type(model).__name__, exc_info=True)
         return
-    if found is not None and (found[1] or not (prediction.confidences or (prediction.labels and not outermost))):
-        prediction.set_results(*found)
+    if found is None:
+        return
+    labels, confidences = found
+    if confidences or (not prediction.confidences and (outermost or not prediction.labels)):
+        prediction.set_results(labels, confidences)
 
 
 def prediction_wrapper(recorder: PredictionRecorder, identities: Identities, row: Wrapped) -> Callable[..., Any]:
@@ -108,12 +111,10 @@ def prediction_wrapper(recorder: PredictionRecorder, identities: Identities, row
     return wrapper
 
 
-class ModelLibraryInstrumentor(BaseInstrumentor):
-    """Wraps each row of ``table`` when its module is imported; ``uninstrument()`` restores the originals."""
+class CheckedInstrumentor(BaseInstrumentor):
+    """An instrumentor left out, under the launcher too, when its library is outside ``_instruments``."""
 
     _instruments: tuple[str, ...] = ()
-    table: tuple[Wrapped, ...] = ()
-    _active = False
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return self._instruments
@@ -123,6 +124,13 @@ class ModelLibraryInstrumentor(BaseInstrumentor):
         if kwargs.pop("skip_dep_check", False):
             kwargs["raise_exception_on_conflict"] = True
         super().instrument(**kwargs)
+
+
+class ModelLibraryInstrumentor(CheckedInstrumentor):
+    """Wraps each row of ``table`` when its module is imported; ``uninstrument()`` restores the originals."""
+
+    table: tuple[Wrapped, ...] = ()
+    _active = False
 
     def default_name(self, model: Any) -> str:
         return class_name(model)

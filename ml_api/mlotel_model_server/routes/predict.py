@@ -90,9 +90,13 @@ def predict(raw: BodyDep, models: ModelsDep, recorder: RecorderDep, settings: Se
                 features = np.asarray(body.instances, dtype=np.float64)
             with prediction.stage("inference"):
                 labels, confidences = model.predict(features)
-            with prediction.stage("postprocess"):
-                predictions = [{"label": label, "confidence": conf} for label, conf in zip(labels, confidences)]
             prediction.set_results(labels, confidences)
+            with prediction.stage("postprocess"):
+                ids: list[str | None] = [*prediction.prediction_ids()] or [None] * len(labels)
+                predictions = [
+                    {"label": label, "confidence": conf, "prediction_id": id_}
+                    for label, conf, id_ in zip(labels, confidences, ids)
+                ]
     except (ValueError, ArithmeticError) as exc:
         # Inside the schema's bounds this is the server's fault; the recorder has counted it by type.
         raise ClientError(500, "prediction_failed", f"model {model.name!r} could not score these instances") from exc

@@ -223,6 +223,19 @@ def test_metrics_summary_per_model_and_bad_windows(service, backends):
     assert response.status_code == 422 and response.json()["message"].startswith("query.window:")
 
 
+def test_metrics_drift_is_one_models_confidence_psi_over_the_window_and_the_one_before(service, backends):
+    prometheus, _ = backends
+    scope = contract.for_model("iris", "2", contract.Scope(window="10m", by=()))
+    prometheus.results[contract.confidence_buckets(scope)] = [({"le": "0.5"}, 90.0), ({"le": "+Inf"}, 100.0)]
+    prometheus.results[contract.confidence_buckets(scope, "10m")] = [({"le": "0.5"}, 50.0), ({"le": "+Inf"}, 100.0)]
+    answer = service.get("/metrics/drift", params={"model": "iris", "version": "2", "window": "10m"}).json()
+    assert answer["le"] == ["0.5", "+Inf"] and answer["recent"] == [90.0, 10.0] and answer["baseline"] == [50.0, 50.0]
+    assert answer["statistic"] == "psi" and answer["psi"] == pytest.approx(0.87889, abs=1e-5)  # test_drift's known shift
+    assert service.get("/metrics/drift", params={"model": "digits"}).json()["psi"] is None  # no predictions
+    assert service.get("/metrics/drift").status_code == 422  # the model is required
+    assert service.get("/metrics/drift", params={"model": "iris", "window": "0s"}).status_code == 400
+
+
 def test_the_websocket_streams_a_snapshot_then_state_changes(service, backends):
     prometheus, _ = backends
     prometheus.results["low_confidence_ratio > 0.3"] = [(IRIS, 0.45)]

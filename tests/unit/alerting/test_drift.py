@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from mlotel_alerting.drift import bucket_counts, evaluate, psi, queries
+from mlotel_alerting.drift import bucket_counts, compare, evaluate, psi, queries
 from mlotel_alerting.rules import Drift
 from mlotel_backends.prometheus import Sample
 
@@ -58,3 +58,13 @@ def test_queries_compare_the_window_with_the_baseline_before_it():
     assert recent == 'sum by (ml_model_name, le) (increase(ml_prediction_confidence_bucket{job="ml-api"}[10m]))'
     assert baseline == (
         'sum by (ml_model_name, le) (increase(ml_prediction_confidence_bucket{job="ml-api"}[1h] offset 10m))')
+
+
+def test_compare_de_cumulates_both_windows_over_the_union_of_their_buckets():
+    recent = histogram("iris", {0.5: 9.0, 0.9: 9.0, math.inf: 10.0})
+    baseline = histogram("iris", {0.5: 5.0, math.inf: 10.0})  # no 0.9 bucket: counted as empty there
+    found = compare(recent, baseline)
+    assert found["le"] == ["0.5", "0.9", "+Inf"]
+    assert found["recent"] == [9.0, 0.0, 1.0] and found["baseline"] == [5.0, 0.0, 5.0]
+    assert found["statistic"] == "psi" and found["psi"] == pytest.approx(psi([5.0, 0.0, 5.0], [9.0, 0.0, 1.0]))
+    assert compare(recent, [])["psi"] is None  # no baseline, no index

@@ -70,7 +70,8 @@ def test_a_missing_directory_is_an_error(tmp_path):
 def test_the_shipped_default_rules_load_and_cover_the_ml_alerts():
     rules = load_directory(DEFAULT_RULES)
     assert set(rules) == {"PredictionLatencyHigh", "LowConfidenceRatioHigh", "PredictionErrorRatioHigh",
-                          "ConfidenceDrift", "NoPredictionTraffic"}
+                          "ConfidenceDrift", "NoPredictionTraffic",
+                          "AccuracyBelowFloor", "AccuracyDropped", "CalibrationErrorHigh", "LabelsStopped"}
     assert rules["PredictionLatencyHigh"][0].trace_search.operation == "predict {{ labels.ml_model_name }}"
     assert rules["ConfidenceDrift"][0].drift.threshold == 0.2
 

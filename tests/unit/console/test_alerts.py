@@ -69,3 +69,10 @@ def test_no_notification_yet_says_where_they_would_come_from(open_page, monkeypa
     app, _ = open_page("views/alerts.py", "alerts")
     assert not app.exception
     assert any("No notification has arrived yet" in info.value for info in app.info)
+
+
+def test_rules_show_their_file_by_name_and_nothing_where_there_is_no_value(open_page):
+    app, _ = open_page("views/alerts.py", "alerts")
+    (rules,) = [frame.value for frame in app.dataframe if "health" in frame.value]
+    assert set(rules["source"]) <= {"ml.yml", "api"} and "ml.yml" in set(rules["source"])
+    assert not rules.isin(["None"]).any().any() and rules["last_error"].notna().all()

@@ -4,6 +4,7 @@ import json
 from urllib.parse import parse_qs, urlsplit
 
 from harness.console.seen import chart_titles, without_data
+from mlotel_contract import DURATION_BUCKETS
 
 RECORDED_MODELS = {"digits", "iris"}
 
@@ -19,7 +20,10 @@ def test_overview_shows_every_model_with_its_links(open_page):
     slow = dict(zip(table["model"], table["slow"]))["/models?model=digits"]
     query = parse_qs(urlsplit(slow).query)
     assert urlsplit(slow).path == "/slow" and query["model"] == ["digits"] and query["since"] == ["1h"]
-    assert float(query["min_ms"][0]) > 0
+    # From the lower edge of the bucket the p95 lies in: a bucket bound, under the p95 shown.
+    p95_ms = dict(zip(table["model"], table["p95"]))["/models?model=digits"]
+    assert float(query["min_ms"][0]) in {bound * 1000 for bound in DURATION_BUCKETS}
+    assert 0 < float(query["min_ms"][0]) < p95_ms
     assert (table["requests/s"] > 0).all()
 
 

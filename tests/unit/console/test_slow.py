@@ -1,5 +1,8 @@
 """The slow-predictions page against Jaeger's and Prometheus's answers recorded from the live stack."""
 
+import json
+import math
+
 import pytest
 
 from harness.console.seen import links, text
@@ -46,3 +49,27 @@ def test_a_minimum_that_is_no_duration_falls_back_to_the_sampling_threshold(open
     app, _ = open_page("views/slow.py", "slow", {"model": "digits", "min_ms": min_ms, "since": "5m"})
     assert not app.exception
     assert app.number_input[0].value == 100
+
+
+def _exemplar_chart(app) -> dict:
+    return json.loads(app.get("plotly_chart")[0].proto.spec)
+
+
+def test_a_minimum_no_prediction_reaches_lists_the_slowest_there_are_and_says_so(open_page):
+    # Recorded with 10 minutes as the minimum: Jaeger answered nothing to it, and its slowest to no minimum.
+    app, replay = open_page("views/slow.py", "slow-below-minimum", {"model": "digits", "min_ms": "600000", "since": "5m"})
+    assert not app.exception and replay.misses == []
+    assert any("None of the predictions" in warning.value and "600000 ms" in warning.value for warning in app.warning)
+    table = app.dataframe[0].value
+    assert len(table) and list(table["duration_ms"]) == sorted(table["duration_ms"], reverse=True)
+    # The dotted minimum lies inside the chart's range, not over its toolbar.
+    low, high = _exemplar_chart(app)["layout"]["yaxis"]["range"]
+    assert low < math.log10(600_000) < high
+
+
+def test_the_exemplar_axis_is_labelled_in_whole_milliseconds(open_page):
+    app, _ = open_page("views/slow.py", "slow", QUERY)
+    axis = _exemplar_chart(app)["layout"]["yaxis"]
+    assert axis["type"] == "log" and axis["ticktext"]
+    assert all(float(label.replace(",", "")) == tick for label, tick in zip(axis["ticktext"], axis["tickvals"]))
+    assert {label[0] for label in axis["ticktext"]} <= {"1", "2", "5"} and len(set(axis["ticktext"])) == len(axis["ticktext"])

@@ -7,19 +7,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from harness.telemetry_reading import Captured
 from mlotel import PredictionRecorder, TelemetryConfig, setup_telemetry
 from mlotel.fastpath.lean_spans import LeanTracer
 from mlotel.fastpath.measurements import DROPPED_METRIC
-
-
-@pytest.fixture
-def captured():
-    spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
-    config = TelemetryConfig.from_env({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "system_metrics,logging"})
-    telemetry = setup_telemetry(config, span_processors=[SimpleSpanProcessor(spans)], metric_readers=[reader])
-    yield Captured(spans, reader)
-    telemetry.shutdown()
 
 
 def test_a_failed_prediction_is_an_error_span_with_stages_and_is_counted(captured):

@@ -16,10 +16,15 @@ from opentelemetry.semconv.attributes.http_attributes import (
     HTTP_RESPONSE_STATUS_CODE,
     HTTP_ROUTE,
 )
-from opentelemetry.semconv.attributes.network_attributes import NETWORK_PROTOCOL_VERSION
+from opentelemetry.semconv.attributes.network_attributes import (
+    NETWORK_PEER_ADDRESS,
+    NETWORK_PEER_PORT,
+    NETWORK_PROTOCOL_VERSION,
+)
 from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_VERSION
 from opentelemetry.semconv.attributes.url_attributes import URL_PATH, URL_QUERY, URL_SCHEME
+from opentelemetry.semconv.attributes.user_agent_attributes import USER_AGENT_ORIGINAL
 
 from harness.telemetry_reading import Captured
 from mlotel import PredictionRecorder, TelemetryConfig, instrument_app, setup_telemetry
@@ -65,7 +70,8 @@ def serve():
 
 def test_server_span_has_the_required_and_recommended_attributes(serve):
     client, captured = serve()
-    assert client.get("/items/7?colour=red&sig=secret", headers={"host": "models.example:8443"}).status_code == 200
+    headers = {"host": "models.example:8443", "user-agent": "curl/8.11.1"}
+    assert client.get("/items/7?colour=red&sig=secret", headers=headers).status_code == 200
     (span,) = captured.spans("GET /items/{item}")
     assert {k: span.attributes[k] for k in (HTTP_REQUEST_METHOD, HTTP_ROUTE, HTTP_RESPONSE_STATUS_CODE)} == {
         HTTP_REQUEST_METHOD: "GET",
@@ -77,6 +83,9 @@ def test_server_span_has_the_required_and_recommended_attributes(serve):
     assert span.attributes[URL_QUERY] == "colour=red&sig=REDACTED"
     assert span.attributes[NETWORK_PROTOCOL_VERSION] == "1.1"
     assert (span.attributes[SERVER_ADDRESS], span.attributes[SERVER_PORT]) == ("models.example", 8443)
+    # The recommended ones: the socket's peer (Starlette's TestClient calls itself testclient:50000).
+    assert span.attributes[USER_AGENT_ORIGINAL] == "curl/8.11.1"
+    assert (span.attributes[NETWORK_PEER_ADDRESS], span.attributes[NETWORK_PEER_PORT]) == ("testclient", 50000)
     assert HTTP_REQUEST_METHOD_ORIGINAL not in span.attributes
     assert (span.instrumentation_scope.version, span.instrumentation_scope.schema_url) == (__version__, SCHEMA_URL)
     assert span.resource.attributes[SERVICE_VERSION] == "1.2.3"

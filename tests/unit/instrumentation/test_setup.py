@@ -125,3 +125,20 @@ def test_an_exporter_list_with_an_unknown_name_or_none_among_others_is_refused(l
 def test_none_means_no_exporter():
     config = TelemetryConfig.from_env({"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "None"})
     assert (config.traces_exporters, config.traces_on, config.metrics_on) == ((), False, False)
+
+
+@pytest.mark.fastpath
+def test_log_records_are_shipped_only_where_the_sdks_private_logs_api_is_used(caplog):
+    environ = {"OTEL_LOGS_EXPORTER": "console", "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "system_metrics,logging"}
+    with caplog.at_level("WARNING", logger="mlotel.setup"):
+        public = setup_telemetry(TelemetryConfig.from_env({**environ, "MLOTEL_FASTPATH": "false"}),
+                                 span_processors=[], metric_readers=[])
+    public.shutdown()
+    assert public.logger_provider is None
+    assert [m for m in caplog.messages if m.startswith("OTEL_LOGS_EXPORTER ignored")]
+    fast = setup_telemetry(TelemetryConfig.from_env(environ), span_processors=[], metric_readers=[])
+    try:
+        processors = fast.logger_provider._multi_log_record_processor._log_record_processors
+        assert [type(p._batch_processor._exporter).__name__ for p in processors] == ["ConsoleLogExporter"]
+    finally:
+        fast.shutdown()

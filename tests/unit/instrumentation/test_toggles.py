@@ -123,3 +123,12 @@ def test_disabling_logging_leaves_records_alone(caplog):
         assert telemetry.tracer_provider is not None
     finally:
         telemetry.shutdown()
+
+
+def test_traces_exporter_none_answers_no_traceresponse_naming_the_callers_own_span(make_harness):
+    harness = make_harness(OTEL_TRACES_EXPORTER="none")
+    caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    response = harness.client.post("/predict", json=ROW, headers={"traceparent": caller})
+    assert response.status_code == 200
+    # No span of this server's: a traceresponse could only repeat the caller's span id as if it were one.
+    assert "traceresponse" not in response.headers

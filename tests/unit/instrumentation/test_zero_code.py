@@ -112,3 +112,25 @@ def test_the_distro_leaves_out_contribs_fastapi_and_system_metrics():
     )
     distro.load_instrumentor(system_ep)
     assert not SystemMetricsInstrumentor().is_instrumented_by_opentelemetry
+
+
+def test_disabling_fastapi_leaves_requests_untraced_and_disabling_mlotel_http_leaves_fastapis_own_telemetry_on():
+    # As docs/getting-started.md says of the two switches under opentelemetry-instrument.
+    telemetry, captured = _telemetry()
+    instrumentor = MlotelInstrumentor()
+    instrumentor.instrument(config=TelemetryConfig.from_env({"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "fastapi"}))
+    try:
+        with TestClient(_app()) as client:
+            assert client.get("/items/1").status_code == 200
+        assert captured.spans() == []  # neither mlotel's span nor FastAPI's own
+    finally:
+        instrumentor.uninstrument()
+    try:
+        # mlotel_http disabled: the launcher never loads mlotel's instrumentor, so nothing touches the app.
+        with TestClient(_app()) as client:
+            assert client.get("/items/1").status_code == 200
+        # FastAPI's server span and three more of its own per request.
+        names = sorted(s.name for s in captured.spans())
+        assert names == ["GET /items/{item}", "fastapi.dependencies", "fastapi.endpoint", "fastapi.serialization"]
+    finally:
+        telemetry.shutdown()

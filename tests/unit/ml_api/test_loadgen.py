@@ -1,9 +1,13 @@
 """The load generator's traffic is what it claims: in-distribution rows are confident, OOD rows are not."""
 
+import asyncio
+import random
+
 import httpx
 import numpy as np
 import pytest
 
+import mlotel_contract as contract
 from mlotel_backends.trace_links import TraceLinks
 from mlotel_model_server.loadgen import (
     ERROR_KINDS,
@@ -16,6 +20,7 @@ from mlotel_model_server.loadgen import (
     print_summary,
     transport_error_kind,
 )
+from mlotel_model_server.loadgen_feedback import FeedbackSender
 from mlotel_model_server.models import load_models
 
 
@@ -105,3 +110,26 @@ def test_help_shows_every_default(capsys):
 def test_an_unreachable_api_is_a_clear_exit_not_a_traceback():
     with pytest.raises(SystemExit, match="cannot list the models at http://127.0.0.1:1/models"):
         main(["--url", "http://127.0.0.1:1", "--requests", "1", "--quiet"])
+
+
+def test_feedback_noise_makes_the_accuracy_the_server_scores_known_in_advance(make_harness):
+    """Every answered prediction's label goes back, 30% of them changed: 70% of what is scored is right."""
+    harness = make_harness(MLOTEL_FEEDBACK_KEY="test-key")
+    rows = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3], [5.9, 3.0, 4.2, 1.5]] * 100
+    predictions = harness.client.post("/predict", json={"model": "iris", "instances": rows}).json()["predictions"]
+
+    async def send() -> FeedbackSender:
+        transport = httpx.ASGITransport(harness.client.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            classes = {"iris": ["setosa", "versicolor", "virginica"]}
+            sender = FeedbackSender(client, classes, share=1.0, delay=0.0, noise=0.3, pick=random.Random(3))
+            sender.after("iris", predictions)
+            await sender.drain()
+            return sender
+
+    sender = asyncio.run(send())
+    summary = sender.as_dict()
+    assert summary["sent"] == summary["scored"] == 300 and summary["refused"] == {}
+    right = sum(p.value for p in harness.captured.points(contract.FEEDBACK_OUTCOMES, ml__feedback__correct=True))
+    assert round(right / 300, 4) == summary["sent_accuracy"]
+    assert abs(summary["sent_accuracy"] - summary["expected_accuracy"]) < 0.08  # 300 draws at p = 0.3

@@ -1,16 +1,12 @@
 """`make up SIDECAR=1 GATEWAYS=N`: every gateway of the pool has ports of its own, the
 sidecar lists them all, and Prometheus scrapes each as a target of its own."""
 
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from harness.processes import ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import stack  # noqa: E402
+from scripts import stack
 
 
 def ports(service: stack.Service) -> set[str]:

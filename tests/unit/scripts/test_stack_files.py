@@ -1,12 +1,8 @@
 """The native stack's files that hold secrets (the rules API token, Slack and SMTP settings) are the user's alone."""
 
 import stat
-import sys
 
-from harness.processes import ROOT
-
-sys.path.insert(0, str(ROOT / "scripts"))
-import stack  # noqa: E402
+from scripts import stack
 
 
 def test_a_private_file_is_readable_by_its_owner_only_even_over_an_older_open_one(tmp_path):

@@ -1,0 +1,123 @@
+"""Prediction ids: signed tokens that carry what scoring a prediction needs.
+
+An id is issued for every prediction (:meth:`PredictionIds.issue`) and comes
+back later with the actual outcome (:mod:`mlotel.feedback`). It carries the
+model, its version, the predicted label, the top-class confidence, the time it
+was made and a random nonce, and ends in an HMAC-SHA256 (truncated to 128 bits)
+over all of them under a key the replicas share. Any replica or worker that
+holds the key can therefore score feedback for a prediction another one made,
+with no shared store and nothing held per prediction; a changed byte, or a key
+from another deployment, fails the check.
+
+The key comes from ``MLOTEL_FEEDBACK_KEY`` (any string; 32 random bytes, hex,
+are plenty). Unset, each process generates its own and warns: feedback then
+only scores on the process that made the prediction. ``mlotel-model-server``
+generates one before it starts its workers, so they share it.
+
+Layout (then URL-safe base64 without padding, ~70 characters for a short
+model name)::
+
+    version(1) | made_ms(8) | confidence float64(8) | nonce(8) | model \\0 version \\0 label | mac(16)
+
+Hand-written on the standard library's ``hmac`` rather than with
+``itsdangerous``: the latter's JSON envelope costs ~10 µs per id against ~2 µs
+here, on a path that signs every row of every batch.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import struct
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+_logger = logging.getLogger(__name__)
+
+_FORMAT = 1
+_HEADER = struct.Struct("<BqdQ")
+_MAC_BYTES = 16
+# Bounds what a client can make the server decode: the longest model, version and label together.
+MAX_ID_LENGTH = 1024
+
+
+class FeedbackRefused(ValueError):
+    """Feedback that cannot be scored; ``reason`` is a short code (counted), ``message`` says it in words."""
+
+    def __init__(self, reason: str, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.reason, self.message, self.status = reason, message, status
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedPrediction:
+    """What an id says about its prediction."""
+
+    model: str
+    version: str
+    label: str
+    confidence: float
+    made_at: float  # Unix time, seconds
+    nonce: int  # tells apart two predictions that are otherwise the same
+
+
+def signing_key(configured: str) -> bytes:
+    """The configured key (``MLOTEL_FEEDBACK_KEY``), or a fresh random one with a warning when it is unset."""
+    if configured:
+        return configured.encode()
+    _logger.warning(
+        "MLOTEL_FEEDBACK_KEY is unset: this process signs prediction ids with a key of its own, so feedback "
+        "for its predictions is refused by any other replica or worker. Set the same key on all of them."
+    )
+    return secrets.token_bytes(32)
+
+
+class PredictionIds:
+    """Issues and opens prediction ids under one key."""
+
+    def __init__(self, key: bytes, window_seconds: float) -> None:
+        self._key, self.window_seconds = key, window_seconds
+
+    def _mac(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()[:_MAC_BYTES]
+
+    def issue(
+        self, model: str, version: str, labels: Sequence[Any], confidences: Sequence[float], now: float | None = None
+    ) -> list[str]:
+        """One id per prediction of a batch."""
+        made_ms = int((time.time() if now is None else now) * 1000)
+        names = f"{model}\0{version}\0".encode()
+        nonces = os.urandom(8 * len(labels))  # one call for the batch
+        ids = []
+        for i, (label, confidence) in enumerate(zip(labels, confidences)):
+            nonce = int.from_bytes(nonces[8 * i : 8 * i + 8], "little")
+            payload = _HEADER.pack(_FORMAT, made_ms, confidence, nonce) + names + str(label).encode()
+            ids.append(base64.urlsafe_b64encode(payload + self._mac(payload)).rstrip(b"=").decode())
+        return ids
+
+    def open(self, prediction_id: str, now: float | None = None) -> IssuedPrediction:
+        """What the id says, once its signature and age are checked; :class:`FeedbackRefused` otherwise."""
+        if len(prediction_id) > MAX_ID_LENGTH:
+            raise FeedbackRefused("unknown_id", f"a prediction id is at most {MAX_ID_LENGTH} characters")
+        try:
+            raw = base64.urlsafe_b64decode(prediction_id + "=" * (-len(prediction_id) % 4))
+        except (binascii.Error, ValueError):
+            raise FeedbackRefused("unknown_id", "not a prediction id this service issued") from None
+        if len(raw) < _HEADER.size + _MAC_BYTES or raw[0] != _FORMAT:
+            raise FeedbackRefused("unknown_id", "not a prediction id this service issued")
+        payload, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
+        if not hmac.compare_digest(mac, self._mac(payload)):
+            raise FeedbackRefused("tampered_id", "prediction id fails its signature check (altered, or another key)")
+        _, made_ms, confidence, nonce = _HEADER.unpack_from(payload)
+        made_at = made_ms / 1000
+        if (time.time() if now is None else now) - made_at > self.window_seconds:
+            raise FeedbackRefused("expired_id", f"prediction is older than the join window of {self.window_seconds:g} s")
+        model, version, label = payload[_HEADER.size :].decode().split("\0", 2)
+        return IssuedPrediction(model, version, label, confidence, made_at, nonce)

@@ -1,0 +1,79 @@
+"""The load generator's feedback: actual labels sent back to ``POST /feedback`` with known noise.
+
+For a share of the answered predictions (``--feedback-share``), after a delay
+(``--feedback-delay`` seconds, the label delay the metrics should show), the
+"actual" label is sent back: the predicted label itself, or, at the noise rate
+(``--label-noise``), another of the model's classes drawn at random. Realized
+accuracy is therefore known in advance: ``1 - label noise``. The confidence-based
+estimate stays where the model's confidences put it, so the gap between the two
+(and the calibration error) is made on purpose and is visible on the console.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+
+import httpx
+
+
+@dataclass
+class FeedbackSender:
+    client: httpx.AsyncClient
+    classes: dict[str, list[str]]
+    share: float
+    delay: float
+    noise: float
+    pick: random.Random
+    sent: int = 0
+    correct_sent: int = 0
+    scored: int = 0
+    duplicates: int = 0
+    refused: Counter = field(default_factory=Counter)
+    _pending: list[asyncio.Task] = field(default_factory=list)
+
+    def after(self, model: str, predictions: list[dict]) -> None:
+        """Schedule feedback for the share of ``predictions`` (one /predict answer) that gets it."""
+        chosen = [p for p in predictions if p.get("prediction_id") and self.pick.random() < self.share]
+        if not chosen:
+            return
+        items = []
+        for prediction in chosen:
+            actual = prediction["label"]
+            others = [c for c in self.classes[model] if c != actual]
+            if others and self.pick.random() < self.noise:
+                actual = self.pick.choice(others)
+            self.correct_sent += actual == prediction["label"]
+            items.append({"prediction_id": prediction["prediction_id"], "label": actual})
+        self._pending.append(asyncio.create_task(self._send(items)))
+
+    async def _send(self, items: list[dict]) -> None:
+        await asyncio.sleep(self.delay)
+        self.sent += len(items)
+        try:
+            response = await self.client.post("/feedback", json={"feedback": items})
+        except httpx.HTTPError as exc:
+            self.refused[type(exc).__name__] += len(items)
+            return
+        if response.status_code == 200:
+            body = response.json()
+            self.scored, self.duplicates = self.scored + body["scored"], self.duplicates + body["duplicates"]
+        else:
+            self.refused[response.json().get("error", str(response.status_code))] += len(items)
+
+    async def drain(self) -> None:
+        """Wait for the feedback still waiting out its delay."""
+        await asyncio.gather(*self._pending)
+
+    def as_dict(self) -> dict:
+        return {
+            "sent": self.sent,
+            "scored": self.scored,
+            "duplicates": self.duplicates,
+            "refused": dict(self.refused),
+            "expected_accuracy": round(1 - self.noise, 4),
+            "sent_accuracy": round(self.correct_sent / self.sent, 4) if self.sent else None,
+            "delay_s": self.delay,
+        }

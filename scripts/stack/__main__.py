@@ -1,0 +1,3 @@
+from scripts.stack.commands import main
+
+main()
