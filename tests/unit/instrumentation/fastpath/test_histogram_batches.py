@@ -14,6 +14,8 @@ from opentelemetry.trace import set_span_in_context
 from mlotel.fastpath import histogram_batches
 from mlotel.fastpath.measurements import MeasurementQueue
 
+pytestmark = pytest.mark.fastpath  # mlotel.fastpath itself: only on the SDK releases it is tested with
+
 BOUNDS = (0.1, 0.5, 0.9)
 NAMES = ("confidence", "labelled", "exponential")
 
