@@ -15,9 +15,13 @@ Counting covers only the measured requests and the flush after them
 (``callgrind_control -i on/off`` from inside); start-up and warm-up are not
 counted. Under valgrind the process runs ~50 times slower, so work that
 follows the clock is held off for the run: the span batch is exported at
-the final flush, the metric reader does not collect, and predictions are
+the final flush, the metric reader does not collect, predictions are
 kept under ``MLOTEL_STAGE_SPAN_THRESHOLD_MS`` (otherwise each would look slow
-and emit its stage spans).
+and emit its stage spans), and the measurement queue is recorded every
+``QUEUE_RECORDED_EVERY`` requests rather than every 100 ms: on the clock, a
+loaded machine recorded after every request or two, a quiet one after a few,
+and the count moved with the machine's load (a server at 500 req/s records
+50 requests' measurements at a time).
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ MODES = {
     "mlotel-no-ids": ("benchmarks.apps:without_ids_app", {}),
 }
 WARMUP_REQUESTS = 50
+QUEUE_RECORDED_EVERY = 50
 
 
 def _callgrind_instrumentation(state: str) -> None:
@@ -86,13 +91,20 @@ async def _drive(requests: int, factory: str) -> None:
         if statuses != [200]:
             raise RuntimeError(f"/predict answered {statuses}")
 
+    from mlotel.fastpath import measurements
+
     async with app.router.lifespan_context(app):
+        queue = measurements.installed()
+        if queue is not None:
+            queue._interval = 3600  # its thread's next wait; recorded below instead, by the count of requests
         for _ in range(WARMUP_REQUESTS):
             await one()
         _flush()
         _callgrind_instrumentation("on")
-        for _ in range(requests):
+        for index in range(1, requests + 1):
             await one()
+            if queue is not None and index % QUEUE_RECORDED_EVERY == 0:
+                queue.force_flush()
         _flush()
         _callgrind_instrumentation("off")
 
@@ -109,14 +121,15 @@ def _flush() -> None:
         getattr(provider, "force_flush", lambda: None)()
 
 
-def count(mode: str, requests: int, endpoint: str, workdir: Path) -> int:
-    """Instructions counted for ``requests`` requests of ``mode``."""
+def count(mode: str, requests: int, endpoint: str, workdir: Path, child: str = "benchmarks.instructions",
+          valgrind_options: tuple[str, ...] = (), extra_env: dict[str, str] | None = None) -> int:
+    """Instructions counted for ``requests`` requests of ``mode`` (``child``: the module that drives them)."""
     factory, extra = MODES[mode]
     env = {**os.environ, **HELD_OFF, **extra, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
-           "OTEL_TRACES_SAMPLER": "always_on", "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": ""}
+           "OTEL_TRACES_SAMPLER": "always_on", "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "", **(extra_env or {})}
     result = subprocess.run(
         ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={workdir / mode}.out",
-         sys.executable, "-m", "benchmarks.instructions", "--child", str(requests), "--app", factory],
+         *valgrind_options, sys.executable, "-m", child, "--child", str(requests), "--app", factory],
         cwd=ROOT, env=env, capture_output=True, text=True,
     )
     found = re.search(r"Collected : (\d+)", result.stderr)

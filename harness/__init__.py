@@ -15,6 +15,8 @@ imports it.
 | ``alerting_backends`` | real Prometheus and Alertmanager on free ports, a metrics target, a webhook receiver |
 | ``notification_receivers`` | Slack, SMTP and the service's webhook as Alertmanager's receivers |
 | ``collectors`` | gateway and sidecar collectors and Jaeger as child processes |
+| ``model_servers`` | KServe, MLServer and BentoML from PyPI, launched in a throwaway venv |
+| ``served`` | one of them run under ``opentelemetry-instrument`` against a real OTLP receiver, and what every server's test asserts |
 | ``throwaway_venvs`` | a venv holding mlotel and someone else's package from PyPI, and a program run in it under ``opentelemetry-instrument`` |
 | ``otlp_receiver`` | a real OTLP receiver (gRPC and HTTP); ``python -m harness.otlp_receiver`` runs one |
 | ``telemetry_reading`` | what the SDK's in-memory exporter and reader hold, for assertions |

@@ -25,7 +25,7 @@ from functools import cached_property
 from typing import Any
 
 from opentelemetry import context, metrics, propagate, trace
-from opentelemetry.instrumentation.asgi import asgi_getter
+from opentelemetry.propagators.textmap import Getter
 from opentelemetry.semconv.attributes.client_attributes import CLIENT_ADDRESS
 from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
 from opentelemetry.semconv.attributes.http_attributes import (
@@ -60,6 +60,34 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _SCOPE = "mlotel.http"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+# Distinct metric attribute sets kept for reuse (see _measured); past it each request builds its own.
+_MAX_CACHED_ATTRIBUTE_SETS = 1024
+
+
+class _HeaderGetter(Getter[Scope]):
+    """A propagator's header from the scope, as ``opentelemetry-instrumentation-asgi``'s ``asgi_getter`` reads it.
+
+    Its getter decodes every header's name to compare it, for each field of
+    each propagator; this compares the bytes and decodes only what matches.
+    """
+
+    def get(self, carrier: Scope, key: str) -> list[str] | None:
+        wanted = key.lower().encode("latin-1")
+        found = [_decoded(value) for name, value in carrier.get("headers") or () if name.lower() == wanted]
+        return found or None
+
+    def keys(self, carrier: Scope) -> list[str]:
+        return [_decoded(name) for name, _ in carrier.get("headers") or ()]
+
+
+def _decoded(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except ValueError:
+        return raw.decode("unicode_escape")  # as asgi_getter: the bytes as the ASGI server passed them
+
+
+_HEADERS = _HeaderGetter()
 
 
 def _route(scope: Scope) -> str | None:
@@ -100,6 +128,7 @@ class TelemetryMiddleware:
         self.app = app
         self.config = config or TelemetryConfig.from_env()
         self._record, _ = request_path.recorders(self.config)
+        self._attribute_sets: dict[tuple, dict[str, Any]] = {}
 
     # Looked up at the first request, after the lifespan has installed the providers:
     # taken earlier (Starlette builds middleware before the lifespan runs) they are
@@ -157,7 +186,7 @@ class TelemetryMiddleware:
         parent = None
         if owned:
             # The active context when there is one (the request is already traced), else traceparent.
-            parent = None if current.get_span_context().is_valid else propagate.extract(scope, getter=asgi_getter)  # type: ignore[misc]  # asgi_getter reads the scope
+            parent = None if current.get_span_context().is_valid else propagate.extract(scope, getter=_HEADERS)
             span = self.tracer.start_span(name, context=parent, kind=SpanKind.SERVER, attributes=attributes)
         else:
             span = current
@@ -195,11 +224,21 @@ class TelemetryMiddleware:
         finally:
             if owned:
                 outcome = self._set_outcome(span, name, scope, status, error_type)
-                self._record(self.duration.record, time.perf_counter() - start, {**measured, **outcome})
+                self._record(self.duration.record, time.perf_counter() - start, self._measured(measured, outcome))
                 span.end()
             elif error_type:
                 self._set_outcome(span, name, scope, status, error_type)
             context.detach(token)
+
+    def _measured(self, measured: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
+        """The measurement's attributes, one dict per distinct set: the queue records a batch of one set at once."""
+        key = (*measured.values(), *outcome.items())
+        attributes = self._attribute_sets.get(key)
+        if attributes is None:
+            attributes = {**measured, **outcome}
+            if len(self._attribute_sets) < _MAX_CACHED_ATTRIBUTE_SETS:
+                self._attribute_sets[key] = attributes
+        return attributes
 
     @staticmethod
     def _set_outcome(span: trace.Span, name: str, scope: Scope, status: int, error_type: str | None) -> dict[str, Any]:

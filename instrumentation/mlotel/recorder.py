@@ -78,6 +78,7 @@ _SCOPE = "mlotel.prediction"
 _PREDICTION_KEY = context.create_key("mlotel-prediction")
 # Bounds the attribute when request capture is switched on.
 MAX_CAPTURED_FEATURES = 64
+_MAX_CACHED_MODELS = 256
 
 
 class _Instruments:
@@ -223,6 +224,7 @@ class PredictionRecorder:
         self.enabled = self.config.enabled("mlotel")
         self.metrics_on = self.enabled and self.config.ml_metrics and self.config.metrics_on
         self._attribute_cache: dict[tuple, tuple[dict, dict]] = {}
+        self._model_cache: dict[tuple[str, str], dict[str, Any]] = {}
         self._feature_drift: FeatureDrift | None = None
 
     # Looked up at the first prediction: a recorder is usually built before the providers
@@ -264,7 +266,7 @@ class PredictionRecorder:
 
     @contextmanager
     def _predict(self, model: str, version: str, batch_size: int) -> Iterator[Prediction]:
-        base = {contract.ATTR_MODEL_NAME: model, contract.ATTR_MODEL_VERSION: version}
+        base = self._model_attributes(model, version)
         span = self.tracer.start_span(f"predict {model}", attributes={**base, contract.ATTR_BATCH_SIZE: batch_size})
         tracked = self._feature_drift.tracked.get((model, version)) if self._feature_drift is not None else None
         prediction = Prediction(self, span, model, version, batch_size, tracked)
@@ -335,6 +337,16 @@ class PredictionRecorder:
             # Labels alone (a classifier's predict): counted, with no confidence to flag.
             for label in prediction.labels:
                 self._add(instruments.predictions.add, 1, self._label_attributes(base, label, False)[0])
+
+    def _model_attributes(self, model: str, version: str) -> dict[str, Any]:
+        """One dict per model version: the measurement queue records the measurements of one dict at once."""
+        key = (model, version)
+        base = self._model_cache.get(key)
+        if base is None:
+            base = {contract.ATTR_MODEL_NAME: model, contract.ATTR_MODEL_VERSION: version}
+            if len(self._model_cache) < _MAX_CACHED_MODELS:  # a model server serves a few; bounded all the same
+                self._model_cache[key] = base
+        return base
 
     def _label_attributes(self, base: dict[str, Any], label: Any, is_low: bool) -> tuple[dict, dict]:
         """Attribute sets per label, built once: labels are a small bounded set per model."""

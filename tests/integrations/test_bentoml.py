@@ -6,8 +6,8 @@ version from the store, and the recorder's ML metrics over OTLP."""
 import pytest
 
 from harness.model_servers import IRIS_ROWS
+from harness.served import assert_ml_metrics, assert_prediction_span, predictions, served
 from harness.throwaway_venvs import make_venv
-from tests.integrations.served import assert_ml_metrics, assert_prediction_span, predictions, served
 
 pytestmark = pytest.mark.integrations
 ENDS = {

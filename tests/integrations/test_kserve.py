@@ -5,8 +5,8 @@ iris`` span inside, the lifecycle's hooks as stages, and the recorder's ML metri
 import pytest
 
 from harness.model_servers import IRIS_ROWS
+from harness.served import assert_ml_metrics, assert_prediction_span, predictions, served
 from harness.throwaway_venvs import make_venv
-from tests.integrations.served import assert_ml_metrics, assert_prediction_span, predictions, served
 
 pytestmark = pytest.mark.integrations
 ENDS = {

@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from harness.model_servers import IRIS_ROWS
+from harness.served import assert_ml_metrics, assert_prediction_span, predictions, served
 from harness.throwaway_venvs import make_venv
-from tests.integrations.served import assert_ml_metrics, assert_prediction_span, predictions, served
 
 pytestmark = pytest.mark.integrations
 ENDS = {

@@ -41,6 +41,7 @@ from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits
+from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, StaticSampler
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
@@ -98,8 +99,13 @@ class LeanTracer:
         else:
             trace_id = tracer.id_generator.generate_trace_id()
             random_trace_id = tracer.id_generator.is_trace_id_random()
-        sampling = tracer.sampler.should_sample(context, trace_id, name, kind, attributes, ())
-        flags = TraceFlags.SAMPLED if sampling.decision.is_sampled() else TraceFlags.DEFAULT
+        decision = _static_decision(tracer.sampler, parent)
+        if decision is None:
+            sampling = tracer.sampler.should_sample(context, trace_id, name, kind, attributes, ())
+            decision, attributes, trace_state = sampling.decision, sampling.attributes, sampling.trace_state
+        else:  # what the SDK's static samplers return: the attributes given, the parent's trace state
+            trace_state = parent.trace_state if parent is not None else None
+        flags = TraceFlags.SAMPLED if decision.is_sampled() else TraceFlags.DEFAULT
         if random_trace_id:
             flags |= TraceFlags.RANDOM_TRACE_ID
         span_context = SpanContext(
@@ -107,15 +113,34 @@ class LeanTracer:
             tracer.id_generator.generate_span_id(),
             is_remote=False,
             trace_flags=TraceFlags(flags),
-            trace_state=sampling.trace_state,
+            trace_state=trace_state,
         )
-        if not sampling.decision.is_recording():
+        if not decision.is_recording():
             return trace.NonRecordingSpan(span_context)
         span = LeanSpan(name, span_context, parent, kind, tracer, self._scope, self._limits, start_time)
-        if sampling.attributes:
-            span.set_attributes(sampling.attributes)
+        if attributes:
+            span._store(attributes)  # no lock: no one else has the span yet
         tracer.span_processor.on_start(span, parent_context=context)  # type: ignore[arg-type]  # a LeanSpan is a Span to processors
         return span
+
+
+def _static_decision(sampler: Sampler, parent: SpanContext | None) -> Decision | None:
+    """The decision of the SDK's always-on or always-off sampler, alone or under ``ParentBased``, without asking it.
+
+    Asking costs a ``SamplingResult`` and two more lookups of the parent per
+    span; None for any other sampler, which is asked. Reads ``ParentBased``'s
+    private delegates and ``StaticSampler._decision``.
+    """
+    if type(sampler) is ParentBased:
+        if parent is None:
+            sampler = sampler._root
+        elif parent.is_remote:
+            sampler = sampler._remote_parent_sampled if parent.trace_flags.sampled else sampler._remote_parent_not_sampled
+        else:
+            sampler = sampler._local_parent_sampled if parent.trace_flags.sampled else sampler._local_parent_not_sampled
+    if type(sampler) is StaticSampler:
+        return sampler._decision
+    return None
 
 
 class LeanSpan(trace.Span, ReadableSpan):

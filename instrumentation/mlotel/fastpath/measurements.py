@@ -40,6 +40,7 @@ from typing import Any
 from opentelemetry import context, metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 
+from mlotel.fastpath import histogram_batches
 from mlotel.semconv import SCHEMA_URL, __version__
 
 _logger = logging.getLogger(__name__)
@@ -62,6 +63,17 @@ def _record(method: RecordMethod, value: float, attributes: dict[str, Any], take
         method(value, attributes, context=taken_in)
     except Exception:  # one bad measurement must not stop the thread
         _logger.exception("Recording a measurement failed")
+
+
+def _record_batch(method: RecordMethod, attributes: dict[str, Any], values: list, contexts: list) -> None:
+    try:
+        if histogram_batches.record_batch(method, attributes, values, contexts):
+            return
+    except Exception:
+        _logger.exception("Recording a batch of measurements failed")
+        return
+    for value, taken_in in zip(values, contexts):
+        _record(method, value, attributes, taken_in)
 
 
 def record(method: RecordMethod, value: float, attributes: dict[str, Any]) -> None:
@@ -146,6 +158,8 @@ class MeasurementQueue:
             sums: dict[tuple[RecordMethod, int], list] = {}
             # What is queued now, not what requests add meanwhile: under steady load the
             # loop would never end, and the sums would never be recorded.
+            # Histogram measurements by instrument and attribute dict, each batch folded in at once (histogram_batches).
+            batches: dict[tuple[RecordMethod, int], tuple[dict[str, Any], list, list]] = {}
             for _ in range(len(queue)):
                 method, value, attributes, taken_in, summed = queue.popleft()
                 if summed:
@@ -155,8 +169,16 @@ class MeasurementQueue:
                     else:
                         entry[0] += entry[2]
                         entry[2], entry[3] = value, taken_in
+                elif histogram_batches.foldable(method):
+                    batch = batches.get((method, id(attributes)))
+                    if batch is None:
+                        batch = batches[(method, id(attributes))] = (attributes, [], [])
+                    batch[1].append(value)
+                    batch[2].append(taken_in)
                 else:
                     _record(method, value, attributes, taken_in)
+            for (method, _), (attributes, values, contexts) in batches.items():
+                _record_batch(method, attributes, values, contexts)
             for (method, _), (earlier, attributes, last, taken_in) in sums.items():
                 if earlier:
                     _record(method, earlier, attributes, _NO_EXEMPLAR)

@@ -18,8 +18,9 @@ from mlotel_contract import Scope, confidence_buckets, for_model, model_versions
 NAMES = {value for name, value in vars(contract).items()
          if name.isupper() and isinstance(value, str) and re.fullmatch(r"[a-z][a-z0-9]*([._][a-z0-9]+)+", value)}
 # Where names may be spelled: the contract itself, and tests, which assert on the wire name on purpose
-# (a renamed constant must fail them), with the fake Prometheus they query.
-ALLOWED = ("contract/", "tests/", "harness/alerting_fakes.py")
+# (a renamed constant must fail them), with the fake Prometheus they query and the model-server tests'
+# shared assertions on what a real server sent.
+ALLOWED = ("contract/", "tests/", "harness/alerting_fakes.py", "harness/served.py")
 SOURCES = ("instrumentation", "ml_api", "alerting", "console", "backends", "service_kit", "scripts", "dashboards",
            "benchmarks", "harness")
 
