@@ -9,7 +9,7 @@ VENV_PY := .venv/bin/python
 .PHONY: help install system collector jaeger telemetrygen up down status demo lint test test-unit test-sdk-range test-integrations test-browser test-fault bench bench-instructions bench-collector
 
 help:  ## list the commands
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t14
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t20
 
 $(UV):
 	$(PYTHON) -m venv .build/uv
@@ -57,7 +57,7 @@ test: lint test-sdk-range system collector jaeger  ## lint, then the whole suite
 test-unit: install  ## unit tests only (no servers, no builds)
 	scripts/run_pytest.sh tests/unit
 
-test-sdk-range: $(UV)  ## the tests on the oldest and newest OpenTelemetry releases the library allows, the fast path's oldest, and one outside its tested set (four throwaway venvs: 17 min on a 2-core machine at load 20)
+test-sdk-range: $(UV)  ## the tests on the oldest and newest OpenTelemetry releases the library allows, the fast path's oldest, and one outside its tested set (four throwaway venvs: about 1 min on a quiet 2-core machine, 17 at load 20)
 	UV=$(UV) PYTHON=$(PYTHON) scripts/test_sdk_range.sh
 
 test-integrations: install $(UV)  ## other people's model libraries and servers from PyPI, real, in throwaway venvs, under opentelemetry-instrument (needs PyPI)
