@@ -25,7 +25,8 @@ from harness.browser import chromium, exceptions, open_rendered, screenshot, tab
 from harness.native_stack import ALERTING, ALERTMANAGER, JAEGER
 from harness.processes import ROOT, poll_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.browser]
+# The fixture waits up to 7 minutes for the alert (pytest's default timeout is 5): fired in 148-169 s here.
+pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.timeout(900)]
 CONSOLE = "http://127.0.0.1:8501"
 RULE = "PredictionLatencyHigh"
 RECIPE = ["--models", "digits=1", "--slow-fraction", "1", "--ood-fraction", "0", "--rate", "10", "--duration", "60"]

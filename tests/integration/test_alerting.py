@@ -13,7 +13,7 @@ import pytest
 
 from harness.alerting_backends import MetricsTarget, WebhookReceiver, alertmanager, prometheus, running
 from harness.processes import poll_until
-from mlotel_alerting import drift
+from mlotel_alerting import drift, feature_drift
 from mlotel_alerting.engine import Engine
 from mlotel_alerting.main import build_engine
 from mlotel_alerting.rules import load_directory
@@ -164,7 +164,9 @@ def test_a_restart_mid_firing_sends_nothing_twice_and_loses_nothing(stack):
 def test_every_shipped_rule_parses_in_the_real_prometheus(stack):
     client = Prometheus(stack.prometheus.url)
     for rule, _ in load_directory(DEFAULT_RULES).values():
-        for expr in [rule.expr] if rule.expr else drift.queries(rule.drift):
+        queries = ([rule.expr] if rule.expr else drift.queries(rule.drift) if rule.drift
+                   else feature_drift.queries(rule.feature_drift))
+        for expr in queries:
             assert stack.loop.run_until_complete(client.check(expr)) is None, expr
     assert "parse error" in stack.loop.run_until_complete(client.check("sum(rate(x[5m])"))
     stack.loop.run_until_complete(client.close())
