@@ -6,12 +6,17 @@ import pytest
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode_spans
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, SpanLimits, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import Link, NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
-from mlotel.fastpath.span_encoding import encode_spans
+from harness.otlp_receiver import OtlpReceiver
+from mlotel.export_health import EXPORT_HEALTH
+from mlotel.fastpath import lean_spans
+from mlotel.fastpath.lean_spans import LeanSpan
+from mlotel.fastpath.span_encoding import GrpcSpanExporter, encode_spans, serialize_spans
 
 pytestmark = pytest.mark.fastpath  # mlotel.fastpath itself: only on the SDK releases it is tested with
 
@@ -91,12 +96,80 @@ def spans_of_every_shape() -> list[ReadableSpan]:
     return list(exporter.get_finished_spans())
 
 
-def test_request_equals_the_sdks_field_for_field(spans_of_every_shape):
-    ours, sdk = encode_spans(spans_of_every_shape), sdk_encode_spans(spans_of_every_shape)
+def _lean_spans_of_every_shape() -> list[ReadableSpan]:
+    """The shapes above as the fast path's own spans make them (a LeanTracer starts no links: they are added)."""
+    exporter = InMemorySpanExporter()
+    main = _provider(exporter, Resource.create({"service.name": "ml-api", "ünïcødé": "✓"}))
+    limited = _provider(exporter, Resource.create({"service.name": "other"}), max_attributes=2, max_events=1, max_links=1,
+                        max_event_attributes=1, max_link_attributes=1)
+    remote_parent = SpanContext(
+        0x1234, 0x5678, is_remote=True, trace_flags=TraceFlags(1), trace_state=TraceState([("vendor", "v1")])
+    )
+    server = lean_spans.get_tracer("mlotel.http", "1.2.3", "https://s/2", tracer_provider=main)
+    prediction = lean_spans.get_tracer("mlotel.prediction", tracer_provider=main)
+    span = server.start_span(
+        "POST /prédict", context=trace.set_span_in_context(NonRecordingSpan(remote_parent)), kind=SpanKind.SERVER,
+        attributes={"http.request.method": "POST", "http.response.status_code": 200, "bytes": b"\x00", "labels": ("a", "b")},
+    )
+    span.set_attributes({"mean": 0.75, "zero": 0.0, "negative": -5, "big": 2**63 - 1, "empty": "", "flag": False})
+    span.add_link(SpanContext(0x9999, 0x8888, is_remote=True, trace_flags=TraceFlags(1)), {"link.attempt": 2})
+    with trace.use_span(span, end_on_exit=True):
+        child = prediction.start_span("predict iris", attributes={"ml.model.name": "iris", "ml.batch.size": 1})
+        child.record_exception(ValueError("mauvaise ligne ✗"))
+        child.set_status(Status(StatusCode.ERROR, "ValueError: ✗"))
+        child.end()
+        prediction.start_span("predict digits", kind=SpanKind.CLIENT).end()
+    crowded = lean_spans.get_tracer("x", tracer_provider=limited).start_span("crowded", kind=SpanKind.CONSUMER,
+                                                                            attributes={"a": 1, "b": 2, "c": 3})
+    crowded.add_event("one")
+    crowded.add_event("two", {"a": 1, "b": 2})
+    crowded.add_link(remote_parent)
+    crowded.add_link(SpanContext(0x9, 0x8, is_remote=False), {"a": 1, "b": 2})
+    crowded.end()
+    return list(exporter.get_finished_spans())
+
+
+def _odd_spans(span: ReadableSpan) -> list[ReadableSpan]:
+    """Spans made directly, as another SDK's processors might hand them over: values no tracer would let through."""
+    values = {
+        "bytes": b"\xff\x00", "no bytes": b"", "byte list": [b"a", b"b"], "bytearray": bytearray(b"\x01\x02"),
+        "nested": [[1, 2], ["x"]], "mapping": {"k": 1, 2: ["v"]}, "empty list": [], "empty mapping": {}, "none": None,
+        "mixed": [1, "a", 0.5, True, None], "negative": -(2**63), "largest": 2**63 - 1, "nan-free float": -1.5e300,
+        "": "empty key", "ключ": "значение", "colour": Colour.RED, "level": Level.HIGH,
+    }
+    return [
+        ReadableSpan(name="", context=span.context, resource=span.resource, attributes=values,
+                     instrumentation_scope=None, status=Status(StatusCode.OK)),
+        ReadableSpan(name="événement", context=span.context, parent=span.parent, resource=span.resource, start_time=0,
+                     end_time=None, events=[Event("é", {"a": []}, timestamp=1), Event("", None, timestamp=2)],
+                     instrumentation_scope=InstrumentationScope("scope ✓", "", "", {"s": 1}), kind=SpanKind.CLIENT),
+    ]
+
+
+@pytest.fixture(params=["sdk", "lean"])
+def spans(request, spans_of_every_shape) -> list[ReadableSpan]:
+    if request.param == "sdk":
+        return spans_of_every_shape + _odd_spans(spans_of_every_shape[0])
+    lean = _lean_spans_of_every_shape()
+    assert {type(s) for s in lean} == {LeanSpan}
+    return lean
+
+
+def test_request_equals_the_sdks_field_for_field(spans):
+    ours, sdk = encode_spans(spans), sdk_encode_spans(spans)
     assert len(ours.resource_spans) == 2
-    assert sum(len(s.spans) for r in ours.resource_spans for s in r.scope_spans) == len(spans_of_every_shape) == 5
+    assert sum(len(s.spans) for r in ours.resource_spans for s in r.scope_spans) == len(spans)
     assert ours == sdk
-    assert ours.SerializeToString(deterministic=True) == sdk.SerializeToString(deterministic=True)
+    # Byte for byte too: fields in protobuf's order, lengths as protobuf writes them.
+    assert serialize_spans(spans) == sdk.SerializeToString()
+
+
+def test_what_is_kept_encoded_from_one_batch_encodes_the_next_the_same(spans):
+    first, again = serialize_spans(spans), serialize_spans(spans)
+    assert first == again == sdk_encode_spans(spans).SerializeToString()
+    # One span at a time, in another order: each group as the SDK makes it.
+    for span in reversed(spans):
+        assert serialize_spans([span]) == sdk_encode_spans([span]).SerializeToString()
 
 
 def test_a_value_otlp_cannot_carry_is_left_out_and_the_rest_goes(spans_of_every_shape, caplog):
@@ -123,3 +196,24 @@ def test_spans_from_two_tracers_with_one_scope_share_a_scope_entry():
     ours = encode_spans(exporter.get_finished_spans())
     assert [len(s.spans) for s in ours.resource_spans[0].scope_spans] == [2]
     assert ours == sdk_encode_spans(exporter.get_finished_spans())
+
+
+def test_the_exporter_sends_the_bytes_to_a_real_receiver_in_requests_under_its_bound(spans_of_every_shape):
+    EXPORT_HEALTH.reset()
+    spans = spans_of_every_shape * 20
+    with OtlpReceiver() as receiver:
+        whole = GrpcSpanExporter(endpoint=receiver.endpoint("grpc"), insecure=True, max_bytes=1 << 20)
+        bounded = GrpcSpanExporter(endpoint=receiver.endpoint("grpc"), insecure=True, max_bytes=2_000)
+        try:
+            assert whole.export(spans) is SpanExportResult.SUCCESS
+            assert bounded.export(spans) is SpanExportResult.SUCCESS
+        finally:
+            whole.shutdown()
+            bounded.shutdown()
+        requests = [request for _, _, request in receiver.requests]
+    assert requests[0] == sdk_encode_spans(spans)  # the receiver parsed what protobuf would have sent
+    chunks = requests[1:]
+    assert len(chunks) > 5 and all(chunk.ByteSize() <= 2_000 for chunk in chunks)
+    received = [span for chunk in chunks for r in chunk.resource_spans for s in r.scope_spans for span in s.spans]
+    assert [s.span_id for s in received] == [s.context.span_id.to_bytes(8, "big") for s in spans]
+    assert EXPORT_HEALTH.snapshot()["traces"]["exported"] == 2 * len(spans)
