@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
+from operator import call
 from typing import Any
 
 CACHED_ATTRIBUTES = 1024
@@ -97,57 +99,92 @@ def attributes(tag: bytes, values: Mapping[str, Any] | None, on_error: Any) -> b
     return b"".join(out)
 
 
-class SpanAttributes:
-    """A span's attributes (field 9 of ``Span``), with the repeating ones kept encoded; see the module docstring."""
+class _Encodings(dict):
+    """One attribute key's fields by value, for values of one type: encoded on first use, then kept."""
 
-    def __init__(self, on_error: Any) -> None:
-        self._on_error = on_error
-        self._strings: dict[tuple[str, str], bytes] = {}
-        self._ints: dict[tuple[str, int], bytes] = {}
-        self._double_prefixes: dict[str, bytes] = {}
+    __slots__ = ("_key", "_on_error", "_keep")
 
-    def encode(self, values: Mapping[str, Any], append: Callable[[bytes], None]) -> None:
-        """Hands each attribute's field to ``append``, in order (a float's in two parts)."""
-        strings, ints, doubles = self._strings, self._ints, self._double_prefixes
-        for key, value in values.items():
-            kind = type(value)
-            if kind is str:
-                encoded = strings.get((key, value))
-                append(self._remember(strings if len(value) <= _CACHED_LENGTH else None, key, value) if encoded is None else encoded)
-            elif kind is float:
-                prefix = doubles.get(key) or self._double_prefix(key)
-                if prefix is None:
-                    append(self._remember(None, key, value))
-                else:
-                    append(prefix)
-                    append(_DOUBLE(value))
-            elif kind is int:
-                encoded = ints.get((key, value))
-                append(self._remember(ints, key, value) if encoded is None else encoded)
-            else:
-                append(self._remember(None, key, value))
+    def __init__(self, key: str, on_error: Callable[[Any, Exception], None], keep: Callable[[Any], bool]) -> None:
+        super().__init__()
+        self._key, self._on_error, self._keep = key, on_error, keep
 
-    def _remember(self, cache: dict[Any, bytes] | None, key: str, value: Any) -> bytes:
-        """The attribute's field (nothing if it cannot be encoded), kept in ``cache`` if one is given."""
+    def __missing__(self, value: Any) -> bytes:
         try:
-            encoded = field(b"\x4a", key_value(key, value))
+            encoded = field(b"\x4a", key_value(self._key, value))
+        except Exception as error:  # noqa: BLE001 -- as in attributes()
+            self._on_error(self._key, error)
+            return b""
+        if self._keep(value):
+            if len(self) >= CACHED_ATTRIBUTES:
+                self.clear()
+            self[value] = encoded
+        return encoded
+
+
+def _short(value: str) -> bool:
+    return len(value) <= _CACHED_LENGTH
+
+
+def _always(value: Any) -> bool:
+    return True
+
+
+class SpanAttributes:
+    """A span's attributes (field 9 of ``Span``), with the repeating ones kept encoded; see the module docstring.
+
+    Spans that share their attribute keys and value types share a plan: for
+    each attribute in turn, the function that gives its field from its value,
+    a lookup of kept fields (``str``, ``int``, ``bool``) or a ``struct`` pack
+    (``float``), called from C (``map``), which is what makes it cheap.
+    """
+
+    def __init__(self, on_error: Callable[[Any, Exception], None]) -> None:
+        self._on_error = on_error
+        self._plans: dict[tuple[tuple[str, ...], tuple[type, ...]], tuple[Callable[[Any], bytes], ...] | None] = {}
+        self._by_key: dict[tuple[str, type], Callable[[Any], bytes]] = {}
+
+    def encode(self, values: Mapping[str, Any], parts: list[bytes]) -> None:
+        """Adds each attribute's field to ``parts``, in order."""
+        shape = (tuple(values), tuple(map(type, values.values())))
+        plan = self._plans.get(shape)
+        if plan is None:
+            plan = self._plan(shape)
+        if plan:
+            parts += map(call, plan, values.values())
+        else:  # a value or key no plan has (a sequence, an enum): encoded one by one
+            parts += [self._one(key, value) for key, value in values.items()]
+
+    def _plan(self, shape: tuple[tuple[str, ...], tuple[type, ...]]) -> tuple[Callable[[Any], bytes], ...] | None:
+        plan: tuple[Callable[[Any], bytes], ...] | None = None
+        if all(type(key) is str for key in shape[0]) and all(kind in _PLANNED for kind in shape[1]):
+            plan = tuple(self._by_key.get(each) or self._getter(*each) for each in zip(*shape))
+        if len(self._plans) >= CACHED_ATTRIBUTES:
+            self._plans.clear()
+            self._by_key.clear()
+        self._plans[shape] = plan
+        return plan
+
+    def _getter(self, key: str, kind: type) -> Callable[[Any], bytes]:
+        if kind is float:
+            try:
+                key_field = field(b"\x0a", key.encode()) if key else b""
+            except UnicodeError:  # a key OTLP cannot carry: said, and left out, each time
+                return _Encodings(key, self._on_error, lambda value: False).__getitem__
+            # The field up to the double's eight bytes: tag, lengths, key, AnyValue's tag.
+            prefix = b"\x4a" + varint(len(key_field) + 11) + key_field + b"\x12\x09\x21"
+            getter: Callable[[Any], bytes] = partial(struct.Struct(f"<{len(prefix)}sd").pack, prefix)
+        else:
+            getter = _Encodings(key, self._on_error, _short if kind is str else _always).__getitem__
+        self._by_key[key, kind] = getter
+        return getter
+
+    def _one(self, key: str, value: Any) -> bytes:
+        try:
+            return field(b"\x4a", key_value(key, value))
         except Exception as error:  # noqa: BLE001 -- as in attributes()
             self._on_error(key, error)
             return b""
-        if cache is not None:
-            if len(cache) >= CACHED_ATTRIBUTES:
-                cache.clear()
-            cache[key, value] = encoded
-        return encoded
 
-    def _double_prefix(self, key: str) -> bytes | None:
-        """A double attribute's field up to the double's eight bytes: tag, lengths, key, AnyValue's tag."""
-        try:
-            key_field = field(b"\x0a", key.encode()) if key else b""
-        except (AttributeError, UnicodeError):
-            return None  # not a key OTLP can carry: left to _remember, which says why it is left out
-        prefix = b"\x4a" + varint(len(key_field) + 11) + key_field + b"\x12\x09\x21"
-        if len(self._double_prefixes) >= CACHED_ATTRIBUTES:
-            self._double_prefixes.clear()
-        self._double_prefixes[key] = prefix
-        return prefix
+
+# The value types a plan has (anything else, subclasses included, is encoded one by one).
+_PLANNED = frozenset((str, int, float, bool))

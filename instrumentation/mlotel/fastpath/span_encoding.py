@@ -202,7 +202,7 @@ class SpanRequestEncoder:
         else:
             parts.append((b"\x39" + FIXED64(start) if start else b"") + (b"\x41" + FIXED64(end) if end else b""))
         if attributes:
-            self._attributes.encode(attributes, parts.append)
+            self._attributes.encode(attributes, parts)
         if dropped_attributes:
             parts.append(b"\x50" + varint(dropped_attributes))
         if more is not None:

@@ -62,7 +62,7 @@ def _encoded_as_protobuf(values: dict) -> bytes:
 
 def _encoded(attributes: SpanAttributes, values: dict) -> bytes:
     parts: list[bytes] = []
-    attributes.encode(values, parts.append)
+    attributes.encode(values, parts)
     return b"".join(parts)
 
 
@@ -77,7 +77,15 @@ def test_span_attributes_encode_the_same_from_the_cache_as_the_first_time(monkey
         })
         assert _encoded(attributes, values) == expected
         assert _encoded(attributes, values) == expected
-    assert all(len(cache) <= 3 for cache in (attributes._strings, attributes._ints, attributes._double_prefixes))
+    kept = [getattr(g, "__self__", None) for g in attributes._by_key.values()]
+    kept = [fields for fields in kept if isinstance(fields, dict)]
+    assert kept and all(len(fields) <= 3 for fields in kept) and len(attributes._plans) <= 3
+
+
+def test_equal_values_of_other_types_are_never_taken_for_one_another():
+    attributes = SpanAttributes(on_error=pytest.fail)
+    for value, reference in [(1, {"int_value": 1}), (True, {"bool_value": True}), (1.0, {"double_value": 1.0})] * 2:
+        assert _encoded(attributes, {"x": value, "y": "same"}) == _encoded_as_protobuf({"x": reference, "y": {"string_value": "same"}})
 
 
 def test_a_span_attribute_that_cannot_be_encoded_is_reported_and_left_out():
