@@ -37,6 +37,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExportResult
 from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode
+from opentelemetry.trace.span import DEFAULT_TRACE_STATE
 
 from mlotel.export_health import EXPORT_HEALTH
 from mlotel.export_size import chunks
@@ -130,6 +131,7 @@ class SpanRequestEncoder:
         self._names: dict[str, tuple[SpanKind, bytes]] = {}
         # id(resource or scope) -> (it, kept so that the id is not reused; its field; what follows the spans)
         self._envelopes: dict[int, tuple[Any, bytes, bytes]] = {}
+        self._unset = Status(_UNSET)
 
     def encode(self, spans: Sequence[ReadableSpan]) -> bytes:
         by_envelope: dict[tuple[bytes, bytes], dict[tuple[bytes, bytes], list[bytes]]] = {}
@@ -186,7 +188,7 @@ class SpanRequestEncoder:
         """A span's ``Span`` message; ``more``: the span, if it may have events, links or dropped ones."""
         # A SpanContext is a tuple: (trace_id, span_id, is_remote, trace_flags, trace_state, is_valid).
         trace_id, span_id, _, _, trace_state, _ = context  # type: ignore[misc]  # a finished span has one
-        if trace_state:
+        if trace_state is not DEFAULT_TRACE_STATE and trace_state:  # the default: without asking its length
             parts = [_IDS(0x0A10, trace_id >> 64, trace_id & _LOW64, 0x1208, span_id)]
             parts.append(field(b"\x1a", ",".join([f"{k}={v}" for k, v in trace_state.items()]).encode()))
             if parent is not None:
@@ -208,11 +210,18 @@ class SpanRequestEncoder:
         if more is not None:
             parts.append(_events_and_links(more))
         remote = parent is not None and parent[2]
-        if status.status_code is _UNSET and not status.description:
+        if status is self._unset or self._is_unset(status):
             parts.append(_UNSET_AND_REMOTE_FLAGS if remote else _UNSET_AND_LOCAL_FLAGS)
         else:
             parts.append(_status(status) + (_REMOTE_FLAGS if remote else _LOCAL_FLAGS))
         return b"".join(parts)
+
+    def _is_unset(self, status: Status) -> bool:
+        """Whether ``status`` is unset; the last unset one is kept, as spans share their default status object."""
+        if status.status_code is _UNSET and not status.description:
+            self._unset = status
+            return True
+        return False
 
     def _name(self, name: str, kind: SpanKind) -> bytes:
         """A span's name and kind (a name is kept with the kind it last had: one, as a rule)."""
