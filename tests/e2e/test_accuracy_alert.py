@@ -35,7 +35,7 @@ from harness.native_stack import ALERTING, ALERTMANAGER, PROMETHEUS, alerts
 from harness.processes import poll_until
 from mlotel_alerting.settings import DEFAULT_RULES
 
-# About 200 s at load 4-6 on 2 cores; the waits below bound it, not pytest's default 5 minutes.
+# About 200 s at load 4-7 on 2 cores; the waits below bound it, not pytest's default 5 minutes.
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 ROOT = Path(__file__).resolve().parents[2]
 MINUTE = contract.FEEDBACK(window="1m")
