@@ -22,11 +22,12 @@ telemetry off rather than ~0.71-0.76 (README, "What telemetry costs").
   ``_root`` and ``_*_parent_*sampled`` delegates (read).
 - :mod:`~mlotel.fastpath.span_encoding` replaces the SDK's OTLP span encoder
   (``encode_spans``) in the gRPC exporter by overriding its private
-  ``_translate_data``, and writes the request in protobuf's wire format
-  (:mod:`~mlotel.fastpath.otlp_wire`), which it hands to a stub without a
+  ``_translate_data``, with a request written in protobuf's wire format
+  (:mod:`~mlotel.fastpath.span_request`, :mod:`~mlotel.fastpath.span_attributes`,
+  :mod:`~mlotel.fastpath.otlp_wire`), which it hands to a stub without a
   serializer (the exporter's private ``_stub``, ``_client``, ``_channel``).
-  It reads a ``LeanSpan``'s ``ReadableSpan`` private fields (listed above)
-  and a ``SpanContext`` as the tuple it is.
+  The encoder reads a ``LeanSpan``'s ``ReadableSpan`` private fields (listed
+  above) and a ``SpanContext`` as the tuple it is.
 - :mod:`~mlotel.fastpath.measurements` replaces recording each measurement in
   place: a queue drained by one thread, which passes each measurement's
   context to the public ``record``/``add``. No private SDK names; here because

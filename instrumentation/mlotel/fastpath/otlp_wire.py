@@ -1,36 +1,25 @@
-"""The protobuf wire format of OTLP's attributes, written by hand, for :mod:`mlotel.fastpath.span_encoding`.
+"""The protobuf wire format of OTLP's span messages, for :mod:`mlotel.fastpath.span_request`.
 
-Written by hand because protobuf's Python API costs ~90 k instructions a
-span (every field of every attribute a call into a message object), where
-bytes written around parts encoded once cost a fraction of it (figures in
-``docs/performance.md``). Each function here returns what protobuf would
+By hand for the reason given there (protobuf's Python API costs ~100 k
+instructions a span). Each function here returns what protobuf would
 serialize for the same message, field for field, following the SDK's
 encoder (``opentelemetry.exporter.otlp.proto.common``) in what it makes of
 each Python value: ``tests/unit/instrumentation/fastpath/test_otlp_wire.py``
-compares the two.
-
-Spans repeat most of their attributes (model, route, method, status code):
-a span attribute whose value is a short ``str`` or an ``int`` is kept as its
-encoded bytes, up to :data:`CACHED_ATTRIBUTES` of each kind, and the cache
-starts over when full, so that a value that never repeats (a path with an
-id in it) costs one encoding and a little memory, never a leak.
+compares the two with protobuf's own serialization.
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping, Sequence
-from functools import partial
-from operator import call
 from typing import Any
-
-CACHED_ATTRIBUTES = 1024
-_CACHED_LENGTH = 256  # longer strings are encoded each time: they rarely repeat, and would fill memory
 
 _BYTES = [bytes((i,)) for i in range(0x80)]
 _DOUBLE = struct.Struct("<d").pack
 FIXED64 = struct.Struct("<Q").pack
 FIXED32 = struct.Struct("<I").pack
+# A span's or link's flags: OTLP says whether the parent (or the link's target) is remote; the SDK always says.
+LOCAL_PARENT, REMOTE_PARENT = 0x100, 0x300
 _INT64_MIN, _INT64_END = -(1 << 63), 1 << 63
 
 
@@ -99,92 +88,55 @@ def attributes(tag: bytes, values: Mapping[str, Any] | None, on_error: Any) -> b
     return b"".join(out)
 
 
-class _Encodings(dict):
-    """One attribute key's fields by value, for values of one type: encoded on first use, then kept."""
-
-    __slots__ = ("_key", "_on_error", "_keep")
-
-    def __init__(self, key: str, on_error: Callable[[Any, Exception], None], keep: Callable[[Any], bool]) -> None:
-        super().__init__()
-        self._key, self._on_error, self._keep = key, on_error, keep
-
-    def __missing__(self, value: Any) -> bytes:
-        try:
-            encoded = field(b"\x4a", key_value(self._key, value))
-        except Exception as error:  # noqa: BLE001 -- as in attributes()
-            self._on_error(self._key, error)
-            return b""
-        if self._keep(value):
-            if len(self) >= CACHED_ATTRIBUTES:
-                self.clear()
-            self[value] = encoded
-        return encoded
+def resource_fields(resource: Any, on_error: Callable[[Any, Exception], None]) -> tuple[bytes, bytes]:
+    """A ``ResourceSpans``' fields before and after its scopes."""
+    schema_url = resource.schema_url
+    return (
+        field(b"\x0a", attributes(b"\x0a", resource.attributes, on_error)),
+        field(b"\x1a", schema_url.encode()) if schema_url else b"",
+    )
 
 
-def _short(value: str) -> bool:
-    return len(value) <= _CACHED_LENGTH
+def scope_fields(scope: Any, on_error: Callable[[Any, Exception], None]) -> tuple[bytes, bytes]:
+    """A ``ScopeSpans``' fields before and after its spans."""
+    if scope is None:
+        return b"\x0a\x00", b""
+    encoded = (
+        (field(b"\x0a", scope.name.encode()) if scope.name else b"")
+        + (field(b"\x12", scope.version.encode()) if scope.version else b"")
+        + attributes(b"\x1a", scope.attributes, on_error)
+    )
+    return field(b"\x0a", encoded), field(b"\x1a", scope.schema_url.encode()) if scope.schema_url else b""
 
 
-def _always(value: Any) -> bool:
-    return True
+def status_field(status: Any) -> bytes:
+    """A ``Span``'s status (field 15)."""
+    code, description = status.status_code.value, status.description
+    return field(b"\x7a", (field(b"\x12", description.encode()) if description else b"") + (b"\x18" + varint(code) if code else b""))
 
 
-class SpanAttributes:
-    """A span's attributes (field 9 of ``Span``), with the repeating ones kept encoded; see the module docstring.
-
-    Spans that share their attribute keys and value types share a plan: for
-    each attribute in turn, the function that gives its field from its value,
-    a lookup of kept fields (``str``, ``int``, ``bool``) or a ``struct`` pack
-    (``float``), called from C (``map``), which is what makes it cheap.
-    """
-
-    def __init__(self, on_error: Callable[[Any, Exception], None]) -> None:
-        self._on_error = on_error
-        self._plans: dict[tuple[tuple[str, ...], tuple[type, ...]], tuple[Callable[[Any], bytes], ...] | None] = {}
-        self._by_key: dict[tuple[str, type], Callable[[Any], bytes]] = {}
-
-    def encode(self, values: Mapping[str, Any], parts: list[bytes]) -> None:
-        """Adds each attribute's field to ``parts``, in order."""
-        shape = (tuple(values), tuple(map(type, values.values())))
-        plan = self._plans.get(shape)
-        if plan is None:
-            plan = self._plan(shape)
-        if plan:
-            parts += map(call, plan, values.values())
-        else:  # a value or key no plan has (a sequence, an enum): encoded one by one
-            parts += [self._one(key, value) for key, value in values.items()]
-
-    def _plan(self, shape: tuple[tuple[str, ...], tuple[type, ...]]) -> tuple[Callable[[Any], bytes], ...] | None:
-        plan: tuple[Callable[[Any], bytes], ...] | None = None
-        if all(type(key) is str for key in shape[0]) and all(kind in _PLANNED for kind in shape[1]):
-            plan = tuple(self._by_key.get(each) or self._getter(*each) for each in zip(*shape))
-        if len(self._plans) >= CACHED_ATTRIBUTES:
-            self._plans.clear()
-            self._by_key.clear()
-        self._plans[shape] = plan
-        return plan
-
-    def _getter(self, key: str, kind: type) -> Callable[[Any], bytes]:
-        if kind is float:
-            try:
-                key_field = field(b"\x0a", key.encode()) if key else b""
-            except UnicodeError:  # a key OTLP cannot carry: said, and left out, each time
-                return _Encodings(key, self._on_error, lambda value: False).__getitem__
-            # The field up to the double's eight bytes: tag, lengths, key, AnyValue's tag.
-            prefix = b"\x4a" + varint(len(key_field) + 11) + key_field + b"\x12\x09\x21"
-            getter: Callable[[Any], bytes] = partial(struct.Struct(f"<{len(prefix)}sd").pack, prefix)
-        else:
-            getter = _Encodings(key, self._on_error, _short if kind is str else _always).__getitem__
-        self._by_key[key, kind] = getter
-        return getter
-
-    def _one(self, key: str, value: Any) -> bytes:
-        try:
-            return field(b"\x4a", key_value(key, value))
-        except Exception as error:  # noqa: BLE001 -- as in attributes()
-            self._on_error(key, error)
-            return b""
-
-
-# The value types a plan has (anything else, subclasses included, is encoded one by one).
-_PLANNED = frozenset((str, int, float, bool))
+def events_and_links(span: Any, on_error: Callable[[Any, Exception], None]) -> bytes:
+    """A span's events, links and the counts of those dropped: fields 11 to 14 of ``Span``."""
+    parts = []
+    for event in span.events:
+        encoded = (
+            (b"\x09" + FIXED64(event.timestamp) if event.timestamp else b"")
+            + (field(b"\x12", event.name.encode()) if event.name else b"")
+            + attributes(b"\x1a", event.attributes, on_error)
+            + (b"\x20" + varint(event.dropped_attributes) if event.dropped_attributes else b"")
+        )
+        parts.append(field(b"\x5a", encoded))
+    if span.dropped_events:
+        parts.append(b"\x60" + varint(span.dropped_events))
+    for link in span.links:
+        context = link.context
+        encoded = (
+            b"\x0a\x10" + context.trace_id.to_bytes(16, "big") + b"\x12\x08" + context.span_id.to_bytes(8, "big")
+            + attributes(b"\x22", link.attributes, on_error)
+            + (b"\x28" + varint(link.dropped_attributes) if link.dropped_attributes else b"")
+            + b"\x35" + FIXED32(REMOTE_PARENT if context.is_remote else LOCAL_PARENT)
+        )
+        parts.append(field(b"\x6a", encoded))
+    if span.dropped_links:
+        parts.append(b"\x70" + varint(span.dropped_links))
+    return b"".join(parts)

@@ -6,8 +6,9 @@ import pytest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from mlotel.fastpath import otlp_wire
-from mlotel.fastpath.otlp_wire import SpanAttributes, any_value, int64, key_value, varint
+from mlotel.fastpath import span_attributes
+from mlotel.fastpath.otlp_wire import any_value, int64, key_value, varint
+from mlotel.fastpath.span_attributes import SpanAttributes
 
 pytestmark = pytest.mark.fastpath  # mlotel.fastpath itself: only on the SDK releases it is tested with
 
@@ -67,7 +68,7 @@ def _encoded(attributes: SpanAttributes, values: dict) -> bytes:
 
 
 def test_span_attributes_encode_the_same_from_the_cache_as_the_first_time(monkeypatch):
-    monkeypatch.setattr(otlp_wire, "CACHED_ATTRIBUTES", 3)  # full after three: started over, never wrong
+    monkeypatch.setattr(span_attributes, "CACHED_ATTRIBUTES", 3)  # full after three: started over, never wrong
     attributes = SpanAttributes(on_error=pytest.fail)
     for index in range(10):
         values = {"route": "/predict", "status": 200, "index": index, "mean": index / 3, "ü": f"v{index}", "long": "x" * 300}
