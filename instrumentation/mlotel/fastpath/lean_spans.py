@@ -34,7 +34,7 @@ import threading
 import time
 import traceback
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
@@ -44,7 +44,17 @@ from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits
 from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, StaticSampler
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import (
+    DEFAULT_TRACE_STATE,
+    INVALID_SPAN_ID,
+    INVALID_TRACE_ID,
+    Link,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+)
 from opentelemetry.util import types
 
 # Stored as given; anything else goes through the SDK's cleaning.
@@ -52,6 +62,9 @@ _PLAIN = frozenset((str, bool, int, float))
 # What a LeanTracer reads from the SDK's tracer; all public.
 _SDK_TRACER_PARTS = ("sampler", "id_generator", "resource", "span_processor", "instrumentation_info")
 _logger = logging.getLogger(__name__)
+_UNSET = Status(StatusCode.UNSET)  # immutable, as ReadableSpan's default
+_TRACE_ID_MAX = 2**128 - 1
+_SPAN_ID_MAX = 2**64 - 1
 
 
 def get_tracer(
@@ -108,13 +121,12 @@ class LeanTracer:
         flags = TraceFlags.SAMPLED if decision.is_sampled() else TraceFlags.DEFAULT
         if random_trace_id:
             flags |= TraceFlags.RANDOM_TRACE_ID
-        span_context = SpanContext(
-            trace_id,
-            tracer.id_generator.generate_span_id(),
-            is_remote=False,
-            trace_flags=TraceFlags(flags),
-            trace_state=trace_state,
-        )
+        span_id = tracer.id_generator.generate_span_id()
+        # SpanContext's own __new__ does this, in a call with keywords that costs as much again.
+        is_valid = INVALID_TRACE_ID < trace_id <= _TRACE_ID_MAX and INVALID_SPAN_ID < span_id <= _SPAN_ID_MAX
+        if trace_state is None:
+            trace_state = DEFAULT_TRACE_STATE
+        span_context = tuple.__new__(SpanContext, (trace_id, span_id, False, TraceFlags(flags), trace_state, is_valid))
         if not decision.is_recording():
             return trace.NonRecordingSpan(span_context)
         span = LeanSpan(name, span_context, parent, kind, tracer, self._scope, self._limits, start_time)
@@ -157,17 +169,20 @@ class LeanSpan(trace.Span, ReadableSpan):
         limits: SpanLimits,
         start_time: int | None,
     ) -> None:
-        ReadableSpan.__init__(
-            self,
-            name=name,
-            context=span_context,
-            parent=parent,
-            resource=tracer.resource,
-            attributes={},
-            kind=kind,
-            instrumentation_scope=scope,
-            start_time=start_time if start_time is not None else time.time_ns(),
-        )
+        # ReadableSpan.__init__'s fields, set here: its call, with keywords, cost a third of a span's start.
+        self._name = name
+        self._context = span_context
+        self._kind = kind
+        self._instrumentation_info = None
+        self._instrumentation_scope = scope
+        self._parent = parent
+        self._start_time = start_time if start_time is not None else time.time_ns()
+        self._end_time: int | None = None
+        self._attributes: dict[str, types.AnyValue] = {}
+        self._events: Sequence[Event] = ()
+        self._links: Sequence[Link] = ()
+        self._resource = tracer.resource
+        self._status = _UNSET
         self._processor = tracer.span_processor
         self._limits = limits
         self._dropped_attributes = 0
@@ -199,7 +214,7 @@ class LeanSpan(trace.Span, ReadableSpan):
                 self._store(attributes)
 
     def _store(self, attributes: Mapping[str, types.AnyValue]) -> None:
-        stored = cast(dict[str, types.AnyValue], self._attributes)  # the dict the constructor made
+        stored = self._attributes  # the dict the constructor made
         limit = self._limits.max_span_attribute_length
         for key, value in attributes.items():
             if (
