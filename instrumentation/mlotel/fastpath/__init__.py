@@ -21,7 +21,10 @@ telemetry off rather than ~0.71-0.76 (README, "What telemetry costs").
   ``_is_enabled`` (read; a release without them gives the SDK's own spans),
   and, to decide without asking the SDK's always-on/off samplers, alone or
   under ``ParentBased``, ``StaticSampler._decision`` and ``ParentBased``'s
-  ``_root`` and ``_*_parent_*sampled`` delegates (read).
+  ``_root`` and ``_*_parent_*sampled`` delegates (read). Reads the current
+  context straight from the API's ``_RUNTIME_CONTEXT._current_context`` where
+  that is the default ``ContextVarsRuntimeContext`` (:mod:`~mlotel.fastpath.measurements`
+  too), and the span in it under ``opentelemetry.trace.propagation._SPAN_KEY``.
 - :mod:`~mlotel.fastpath.span_encoding` replaces the SDK's OTLP span encoder
   (``encode_spans``) in the gRPC exporter by overriding its private
   ``_translate_data``.

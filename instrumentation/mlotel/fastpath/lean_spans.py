@@ -33,12 +33,14 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits
 from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, StaticSampler
@@ -55,6 +57,7 @@ from opentelemetry.trace import (
     StatusCode,
     TraceFlags,
 )
+from opentelemetry.trace.propagation import _SPAN_KEY
 from opentelemetry.util import types
 
 # Stored as given; anything else goes through the SDK's cleaning.
@@ -65,6 +68,20 @@ _logger = logging.getLogger(__name__)
 _UNSET = Status(StatusCode.UNSET)  # immutable, as ReadableSpan's default
 _TRACE_ID_MAX = 2**128 - 1
 _SPAN_ID_MAX = 2**64 - 1
+
+
+def _context_getter() -> Callable[[], context_api.Context]:
+    """What returns the current context: the runtime context's own ``ContextVar.get`` where it is the
+    default one (``ContextVarsRuntimeContext``, read from the private ``_RUNTIME_CONTEXT._current_context``),
+    two Python calls less than ``context.get_current()``, which a request makes a dozen times; else that."""
+    runtime = getattr(context_api, "_RUNTIME_CONTEXT", None)
+    current = getattr(runtime, "_current_context", None)
+    if type(runtime) is ContextVarsRuntimeContext and type(current) is ContextVar:
+        return current.get
+    return context_api.get_current
+
+
+current_context = _context_getter()
 
 
 def get_tracer(
@@ -102,7 +119,11 @@ class LeanTracer:
         start_time: int | None = None,
     ) -> trace.Span:
         tracer = self._tracer
-        current = trace.get_current_span(context).get_span_context()
+        # trace.get_current_span(context), without its three calls.
+        span_in_context = (current_context() if context is None else context).get(_SPAN_KEY)
+        if not isinstance(span_in_context, trace.Span):
+            span_in_context = trace.INVALID_SPAN
+        current = span_in_context.get_span_context()
         if not self._is_enabled():  # the provider's tracer configurator switched this scope off
             return trace.NonRecordingSpan(current)
         parent = current if current.is_valid else None

@@ -41,6 +41,7 @@ from opentelemetry import context, metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from mlotel.fastpath import histogram_batches
+from mlotel.fastpath.lean_spans import current_context
 from mlotel.semconv import SCHEMA_URL, __version__
 
 _logger = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class MeasurementQueue:
             with self._dropped_lock:  # several request threads may drop at once
                 self.dropped += 1
             return
-        self._queue.append((method, value, attributes, context.get_current(), summed))
+        self._queue.append((method, value, attributes, current_context(), summed))
 
     def force_flush(self, timeout_millis: int | None = None) -> None:
         """Record everything queued so far, in this thread (as providers' ``force_flush``)."""
