@@ -135,6 +135,7 @@ class TelemetryMiddleware:
         self.app = app
         self.config = config or TelemetryConfig.from_env()
         self._record, _ = request_path.recorders(self.config)
+        self._attach, self._detach = request_path.context_setters(self.config)
         self._attribute_sets: dict[tuple, dict[str, Any]] = {}
         self._textmap: object = None
         self._textmap_is_w3c = False
@@ -205,7 +206,7 @@ class TelemetryMiddleware:
         else:
             span = current
             span.set_attributes(attributes)
-        token = context.attach(trace.set_span_in_context(span))
+        token = self._attach(span)
         status = 500
         span_context = span.get_span_context()
         traceresponse = None
@@ -243,7 +244,7 @@ class TelemetryMiddleware:
                 span.end()
             elif error_type:
                 self._set_outcome(span, name, scope, status, error_type)
-            context.detach(token)
+            self._detach(token)
 
     def _w3c_propagation(self) -> bool:
         """Whether the global propagator is the default one, looked at again when it is replaced."""

@@ -152,7 +152,7 @@ class Prediction:
         self.span = span = recorder.tracer.start_span(
             f"predict {self._model}", attributes={**base, contract.ATTR_BATCH_SIZE: self.batch_size}
         )
-        self._token = context.attach(context.set_value(_PREDICTION_KEY, self, trace.set_span_in_context(span)))
+        self._token = recorder._attach(span, _PREDICTION_KEY, self)
         self._start = time.perf_counter()
         return self
 
@@ -169,7 +169,7 @@ class Prediction:
                 self._recorder._record_success(self, self._base, seconds)
         finally:
             self.span.end()
-            context.detach(self._token)
+            self._recorder._detach(self._token)
 
     def stage(self, name: str) -> _Stage:
         """Time one stage (``with prediction.stage("inference"):``); see the module docstring."""
@@ -259,6 +259,7 @@ class PredictionRecorder:
     def __init__(self, config: TelemetryConfig | None = None) -> None:
         self.config = config or TelemetryConfig.from_env()
         self._record, self._add = request_path.recorders(self.config)
+        self._attach, self._detach = request_path.context_setters(self.config)
         self.enabled = self.config.enabled("mlotel")
         self.metrics_on = self.enabled and self.config.ml_metrics and self.config.metrics_on
         self._attribute_cache: dict[tuple, tuple[dict, dict]] = {}

@@ -70,18 +70,42 @@ _TRACE_ID_MAX = 2**128 - 1
 _SPAN_ID_MAX = 2**64 - 1
 
 
-def _context_getter() -> Callable[[], context_api.Context]:
-    """What returns the current context: the runtime context's own ``ContextVar.get`` where it is the
-    default one (``ContextVarsRuntimeContext``, read from the private ``_RUNTIME_CONTEXT._current_context``),
-    two Python calls less than ``context.get_current()``, which a request makes a dozen times; else that."""
+def _runtime_context_var() -> ContextVar[context_api.Context] | None:
+    """The ContextVar behind the current context where the runtime context is the default one
+    (``ContextVarsRuntimeContext``, read from the private ``_RUNTIME_CONTEXT._current_context``)."""
     runtime = getattr(context_api, "_RUNTIME_CONTEXT", None)
-    current = getattr(runtime, "_current_context", None)
-    if type(runtime) is ContextVarsRuntimeContext and type(current) is ContextVar:
-        return current.get
-    return context_api.get_current
+    var = getattr(runtime, "_current_context", None)
+    return var if type(runtime) is ContextVarsRuntimeContext and type(var) is ContextVar else None
 
 
-current_context = _context_getter()
+_context_var = _runtime_context_var()
+# Two Python calls less than context.get_current(), which a request makes a dozen times.
+current_context: Callable[[], context_api.Context] = (
+    _context_var.get if _context_var is not None else context_api.get_current
+)
+
+
+def attach_span(span: trace.Span, key: str | None = None, value: object = None) -> object:
+    """``context.attach(context.set_value(key, value, trace.set_span_in_context(span)))`` (``key`` optional):
+    one Context built instead of one per value, set on the ContextVar without the API's two calls."""
+    if _context_var is None:
+        with_span = trace.set_span_in_context(span)
+        return context_api.attach(with_span if key is None else context_api.set_value(key, value, with_span))
+    values: dict[str, object] = {**_context_var.get(), _SPAN_KEY: span}
+    if key is not None:
+        values[key] = value
+    return _context_var.set(context_api.Context(values))
+
+
+def detach(token: object) -> None:
+    """``context.detach(token)``: as the API, a token from another context is logged, not raised."""
+    if _context_var is None:
+        context_api.detach(token)  # type: ignore[arg-type]  # attach_span's token
+        return
+    try:
+        _context_var.reset(token)  # type: ignore[arg-type]  # attach_span's token
+    except Exception:
+        _logger.exception("Failed to detach context")
 
 
 def get_tracer(
