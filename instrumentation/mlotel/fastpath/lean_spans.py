@@ -255,7 +255,7 @@ class LeanSpan(trace.Span, ReadableSpan):
 
     def set_attributes(self, attributes: Mapping[str, types.AnyValue]) -> None:
         with self._lock:
-            if not self._ended("set_attributes"):
+            if self._end_time is None or not self._ended("set_attributes"):  # one call less while it runs
                 self._store(attributes)
 
     def _store(self, attributes: Mapping[str, types.AnyValue]) -> None:
@@ -334,7 +334,7 @@ class LeanSpan(trace.Span, ReadableSpan):
 
     def end(self, end_time: int | None = None) -> None:
         with self._lock:
-            if self._ended("end"):
+            if self._end_time is not None and self._ended("end"):
                 return
             self._end_time = end_time if end_time is not None else time.time_ns()
         self._processor.on_end(self)  # no copy: an ended span takes no more changes

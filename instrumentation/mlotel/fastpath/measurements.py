@@ -82,8 +82,10 @@ def record(method: RecordMethod, value: float, attributes: dict[str, Any]) -> No
     queue = _installed
     if queue is None:
         method(value, attributes)
+    elif len(queue._queue) < queue._max_size:  # put()'s work, one call less: five a request
+        queue._queue.append((method, value, attributes, current_context(), False))
     else:
-        queue.put(method, value, attributes)
+        queue.put(method, value, attributes)  # counts it dropped
 
 
 def add(counter_add: RecordMethod, value: float, attributes: dict[str, Any]) -> None:
@@ -96,6 +98,8 @@ def add(counter_add: RecordMethod, value: float, attributes: dict[str, Any]) -> 
     queue = _installed
     if queue is None:
         counter_add(value, attributes)
+    elif len(queue._queue) < queue._max_size:
+        queue._queue.append((counter_add, value, attributes, current_context(), True))
     else:
         queue.put(counter_add, value, attributes, summed=True)
 
