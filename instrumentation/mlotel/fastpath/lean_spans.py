@@ -261,12 +261,15 @@ class LeanSpan(trace.Span, ReadableSpan):
     def _store(self, attributes: Mapping[str, types.AnyValue]) -> None:
         stored = self._attributes  # the dict the constructor made
         limit = self._limits.max_span_attribute_length
+        max_count = self._limits.max_span_attributes
+        # Checked once rather than for each attribute: whether any can push an older one out.
+        roomy = max_count is None or len(stored) + len(attributes) <= max_count
         for key, value in attributes.items():
             if (
                 type(value) not in _PLAIN
                 or type(key) is not str
                 or not key
-                or (limit is not None and type(value) is str and len(value) > limit)
+                or (type(value) is str and limit is not None and len(value) > limit)
             ):
                 cleaned = BoundedAttributes(None, {key: value}, max_value_len=limit)
                 if not cleaned:
@@ -275,7 +278,7 @@ class LeanSpan(trace.Span, ReadableSpan):
                 ((key, value),) = cleaned.items()
             if key in stored:
                 del stored[key]  # re-set moves to the end, as in the SDK
-            elif self._limits.max_span_attributes is not None and len(stored) >= self._limits.max_span_attributes:
+            elif not roomy and len(stored) >= max_count:  # type: ignore[operator]  # not roomy: a count
                 if not stored:
                     self._dropped_attributes += 1
                     continue
