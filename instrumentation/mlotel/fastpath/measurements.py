@@ -165,6 +165,7 @@ class MeasurementQueue:
             # loop would never end, and the sums would never be recorded.
             # Histogram measurements by instrument and attribute dict, each batch folded in at once (histogram_batches).
             batches: dict[tuple[RecordMethod, int], tuple[dict[str, Any], list, list]] = {}
+            foldable: dict[RecordMethod, bool] = {}  # asked once per instrument, not per measurement
             for _ in range(len(queue)):
                 method, value, attributes, taken_in, summed = queue.popleft()
                 if summed:
@@ -174,14 +175,18 @@ class MeasurementQueue:
                     else:
                         entry[0] += entry[2]
                         entry[2], entry[3] = value, taken_in
-                elif histogram_batches.foldable(method):
+                else:
+                    folds = foldable.get(method)
+                    if folds is None:
+                        folds = foldable[method] = histogram_batches.foldable(method)
+                    if not folds:
+                        _record(method, value, attributes, taken_in)
+                        continue
                     batch = batches.get((method, id(attributes)))
                     if batch is None:
                         batch = batches[(method, id(attributes))] = (attributes, [], [])
                     batch[1].append(value)
                     batch[2].append(taken_in)
-                else:
-                    _record(method, value, attributes, taken_in)
             for (method, _), (attributes, values, contexts) in batches.items():
                 _record_batch(method, attributes, values, contexts)
             for (method, _), (earlier, attributes, last, taken_in) in sums.items():
