@@ -65,7 +65,8 @@ _PLAIN = frozenset((str, bool, int, float))
 # What a LeanTracer reads from the SDK's tracer; all public.
 _SDK_TRACER_PARTS = ("sampler", "id_generator", "resource", "span_processor", "instrumentation_info")
 _logger = logging.getLogger(__name__)
-_UNSET = Status(StatusCode.UNSET)  # immutable, as ReadableSpan's default
+_UNSET = Status(StatusCode.UNSET)
+_SAMPLE, _DROP = Decision.RECORD_AND_SAMPLE, Decision.DROP  # immutable, as ReadableSpan's default
 _TRACE_ID_MAX = 2**128 - 1
 _SPAN_ID_MAX = 2**64 - 1
 
@@ -163,7 +164,7 @@ class LeanTracer:
             decision, attributes, trace_state = sampling.decision, sampling.attributes, sampling.trace_state
         else:  # what the SDK's static samplers return: the attributes given, the parent's trace state
             trace_state = parent.trace_state if parent is not None else None
-        flags = TraceFlags.SAMPLED if decision.is_sampled() else TraceFlags.DEFAULT
+        flags = TraceFlags.SAMPLED if decision is _SAMPLE else TraceFlags.DEFAULT  # decision.is_sampled(), inlined
         if random_trace_id:
             flags |= TraceFlags.RANDOM_TRACE_ID
         span_id = tracer.id_generator.generate_span_id()
@@ -172,7 +173,7 @@ class LeanTracer:
         if trace_state is None:
             trace_state = DEFAULT_TRACE_STATE
         span_context = tuple.__new__(SpanContext, (trace_id, span_id, False, TraceFlags(flags), trace_state, is_valid))
-        if not decision.is_recording():
+        if decision is _DROP:  # not decision.is_recording()
             return trace.NonRecordingSpan(span_context)
         span = LeanSpan(name, span_context, parent, kind, tracer, self._scope, self._limits, start_time)
         if attributes:
