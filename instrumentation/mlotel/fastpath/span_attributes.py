@@ -64,7 +64,8 @@ class SpanAttributes:
 
     def __init__(self, on_error: Callable[[Any, Exception], None]) -> None:
         self._on_error = on_error
-        self._plans: dict[tuple[tuple[str, ...], tuple[type, ...]], tuple[Callable[[Any], bytes], ...] | None] = {}
+        # () for a shape no plan can have: its attributes are encoded one by one.
+        self._plans: dict[tuple[tuple[str, ...], tuple[type, ...]], tuple[Callable[[Any], bytes], ...]] = {}
         self._by_key: dict[tuple[str, type], Callable[[Any], bytes]] = {}
 
     def encode(self, values: Mapping[str, Any], parts: list[bytes]) -> None:
@@ -78,8 +79,8 @@ class SpanAttributes:
         else:  # a value or key no plan has (a sequence, an enum): encoded one by one
             parts += [self._one(key, value) for key, value in values.items()]
 
-    def _plan(self, shape: tuple[tuple[str, ...], tuple[type, ...]]) -> tuple[Callable[[Any], bytes], ...] | None:
-        plan: tuple[Callable[[Any], bytes], ...] | None = None
+    def _plan(self, shape: tuple[tuple[str, ...], tuple[type, ...]]) -> tuple[Callable[[Any], bytes], ...]:
+        plan: tuple[Callable[[Any], bytes], ...] = ()
         if all(type(key) is str for key in shape[0]) and all(kind in _PLANNED for kind in shape[1]):
             plan = tuple(self._by_key.get(each) or self._getter(*each) for each in zip(*shape))
         if len(self._plans) >= CACHED_ATTRIBUTES:

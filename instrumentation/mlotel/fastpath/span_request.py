@@ -66,8 +66,9 @@ def _left_out(key: Any, error: Exception) -> None:
 class SpanRequestEncoder:
     """Serialized ``ExportTraceServiceRequest`` s, grouped by resource, then by scope, as the SDK's encoder groups them.
 
-    Keeps what repeats from batch to batch encoded (see the module docstring);
-    one per exporter, used by one thread at a time (the batch processor's).
+    Keeps what repeats from batch to batch encoded (see the module docstring),
+    one per exporter. It may be shared between threads: what it keeps is
+    only ever added or dropped whole, and each batch is encoded in locals.
     """
 
     def __init__(self) -> None:
@@ -169,6 +170,7 @@ class SpanRequestEncoder:
 
     def _name(self, name: str, kind: SpanKind) -> bytes:
         """A span's name and kind (a name is kept with the kind it last had: one, as a rule)."""
+        # OTLP's SpanKind is the API's shifted by one (its 0 is UNSPECIFIED).
         encoded = (field(b"\x2a", name.encode()) if name else b"") + b"\x30" + varint(kind.value + 1)
         if len(self._names) >= CACHED_ATTRIBUTES:
             self._names.clear()
