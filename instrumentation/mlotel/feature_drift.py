@@ -15,22 +15,29 @@ The first ``MLOTEL_DRIFT_FEATURES`` (default 8) features that vary in the
 reference are binned, each into at most ``MLOTEL_DRIFT_BINS`` (default 10)
 bins cut at the reference's quantiles. An edge lies halfway between two
 distinct reference values, so a value seen in training never sits on one and
-jitter smaller than the data's resolution does not move it. Counts add up in
-the process (Python's bisect for a few rows, numpy's for a batch, under a lock) and are reported at each
-metric export: ``ml.feature.observations`` (a counter per model, version,
+jitter smaller than the data's resolution does not move it.
+
+The request only sets its rows' tracked columns aside (a copy: the caller may
+reuse its array); they are binned later, many requests at once, with one
+binary search per feature (numpy's): by a thread of their own once
+``BIN_EVERY`` rows are held, and before each metric export. A value on an
+edge falls in the bin below it, NaN in the top bin. Counts add up in the
+process and are reported at each metric export: ``ml.feature.observations`` (a counter per model, version,
 ``ml.feature.name`` and ``ml.feature.bin``) and the reference's share of each
 bin, ``ml.feature.reference`` (with ``ml.feature.bin.range``). The alert-rule
 service compares the two (``mlotel_alerting.feature_drift``). A batch whose
-rows are too short for the tracked columns is not counted, and counted as
-dropped (``ml.feature.dropped``). Needs numpy: ``pip install mlotel[drift]``.
+rows are too short for the tracked columns is not binned, and counted as
+dropped (``ml.feature.dropped``), as are rows past ``MAX_HELD_ROWS`` held
+(binning could not keep up). Needs numpy: ``pip install mlotel[drift]``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
-from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,8 +49,13 @@ from opentelemetry.metrics import CallbackOptions, Observation
 import mlotel_contract as contract
 from mlotel.semconv import SCHEMA_URL, __version__
 
+_logger = logging.getLogger(__name__)
+
 DEFAULT_FEATURES, DEFAULT_BINS = 8, 10
-LARGE_BATCH = 8  # rows from which numpy's binary search per feature beats Python's per value
+# Rows held before the binning thread is woken: a numpy call costs microseconds whatever its
+# size, so binning pays off only across many requests. Past MAX_HELD_ROWS (binning has fallen
+# behind), rows are turned away and counted as dropped.
+BIN_EVERY, MAX_HELD_ROWS = 1024, 16_384
 
 
 @dataclass(frozen=True)
@@ -99,46 +111,68 @@ class FeatureProfile:
 
 
 class FeatureCounts:
-    """One model version's bin counts; ``observe`` is the request path's part."""
+    """One model version's bin counts. ``observe`` is the request path's part: it only holds
+    the rows' tracked columns; ``bin_held`` bins what is held, many requests at once."""
 
-    def __init__(self, profile: FeatureProfile) -> None:
+    def __init__(self, profile: FeatureProfile, wake: Callable[[], None] = lambda: None) -> None:
         self.profile = profile
         sizes = [len(edges) + 1 for edges in profile.edges]
         offsets = [sum(sizes[:i]) for i in range(len(sizes))]
-        # (column, its inner edges, where its bins start in ``counts``), as lists and as arrays.
-        self._plan = [(column, list(edges), offset) for column, edges, offset in zip(profile.columns, profile.edges, offsets)]
-        self._arrays = [(column, np.asarray(edges), offset) for column, edges, offset in self._plan]
-        self._picked = [(i, edges, offset) for i, (_, edges, offset) in enumerate(self._plan)]
-        self._columns = list(profile.columns)
+        # Per tracked feature: its inner edges and where its bins start in ``counts``.
+        self._plan = [(np.asarray(edges), offset) for edges, offset in zip(profile.edges, offsets)]
+        first = profile.columns[0] if profile.columns else 0
+        contiguous = list(profile.columns) == list(range(first, first + len(profile.columns)))
+        # Adjacent columns are taken as a slice, a view of the caller's rows (copied in observe:
+        # the caller may change them before they are binned); a list of columns copies them already.
+        self._select: slice | list[int] = slice(first, first + len(profile.columns)) if contiguous else list(profile.columns)
+        self._copy = contiguous
         self._needed = max(profile.columns, default=-1) + 1
-        self.counts = [0] * sum(sizes)
+        self._counts = np.zeros(sum(sizes), dtype=np.int64)
         self.dropped = 0
+        self._held: list[np.ndarray] = []
+        self._held_rows = 0
+        self._wake = wake  # asks for ``bin_held`` off the request path
         self._lock = threading.Lock()
 
     def observe(self, rows: Any) -> None:
         values = np.asarray(rows, dtype=np.float64)
         if values.ndim != 2 or values.shape[1] < self._needed:
-            self.dropped += len(values) if values.ndim else 1
-            return
-        if len(values) < LARGE_BATCH:
-            # bisect in Python: a numpy call costs more than the whole search for a few rows.
-            picked, counts = self._picked, self.counts
-            rows = values[:, self._columns].tolist()
             with self._lock:
-                for row in rows:
-                    for i, edges, offset in picked:
-                        counts[offset + bisect_left(edges, row[i])] += 1
+                self.dropped += len(values) if values.ndim else 1
             return
-        flat = np.concatenate([np.searchsorted(edges, values[:, column]) + offset for column, edges, offset in self._arrays])
-        added = np.bincount(flat, minlength=len(self.counts)).tolist()
+        picked = values[:, self._select]
+        if self._copy:
+            picked = picked.copy()
         with self._lock:
-            self.counts[:] = [a + b for a, b in zip(self.counts, added)]
+            if self._held_rows + len(picked) > MAX_HELD_ROWS:  # binning has fallen behind
+                self.dropped += len(picked)
+                return
+            self._held.append(picked)
+            self._held_rows += len(picked)
+            full = self._held_rows >= BIN_EVERY
+        if full:
+            self._wake()
+
+    def bin_held(self) -> None:
+        """Bin the rows held so far: one binary search per feature for all of them."""
+        with self._lock:
+            held, self._held, self._held_rows = self._held, [], 0
+        if not held or not self._plan:
+            return
+        block = np.concatenate(held) if len(held) > 1 else held[0]
+        # Side "left": a value on an edge falls in the bin below, as ranges() writes it: (low, high].
+        # NaN sorts above +inf, into the top bin.
+        flat = np.concatenate([np.searchsorted(edges, block[:, i]) + offset for i, (edges, offset) in enumerate(self._plan)])
+        added = np.bincount(flat, minlength=len(self._counts))
+        with self._lock:
+            self._counts += added
 
     def snapshot(self) -> list[list[int]]:
-        """Counts per feature and bin."""
+        """Counts per feature and bin, the rows held so far binned first."""
+        self.bin_held()
         with self._lock:
-            counts = list(self.counts)
-        return [counts[offset: offset + len(edges) + 1] for _, edges, offset in self._plan]
+            counts = self._counts.tolist()
+        return [counts[offset: offset + len(edges) + 1] for edges, offset in self._plan]
 
 
 class FeatureDrift:
@@ -147,6 +181,9 @@ class FeatureDrift:
     def __init__(self) -> None:
         self.tracked: dict[tuple[str, str], FeatureCounts] = {}
         self._instruments_made = False
+        self._wanted = threading.Event()
+        self._thread_pid = 0  # the process whose binning thread runs: a forked child starts its own
+        self._start_lock = threading.Lock()
 
     def track(self, model: str, version: str, profile: FeatureProfile) -> FeatureCounts:
         if not self._instruments_made:
@@ -157,9 +194,29 @@ class FeatureDrift:
             meter.create_observable_gauge(contract.FEATURE_REFERENCE, [self._reference], unit="1",
                                           description="The reference's share of each feature bin.")
             meter.create_observable_counter(contract.FEATURE_DROPPED, [self._dropped], unit="{instance}",
-                                            description="Instances not binned: rows shorter than the tracked columns.")
-        counts = self.tracked[(model, version)] = FeatureCounts(profile)
+                                            description="Instances not binned: rows shorter than the tracked "
+                                                        "columns, or more held than binning kept up with.")
+        counts = self.tracked[(model, version)] = FeatureCounts(profile, self._wake)
         return counts
+
+    def _wake(self) -> None:
+        """Ask the binning thread to bin what is held (started here, the first time it is needed)."""
+        if self._thread_pid != os.getpid():
+            with self._start_lock:
+                if self._thread_pid != os.getpid():
+                    threading.Thread(target=self._bin_when_wanted, name="MlotelFeatureBins", daemon=True).start()
+                    self._thread_pid = os.getpid()
+        self._wanted.set()
+
+    def _bin_when_wanted(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            for counts in list(self.tracked.values()):
+                try:
+                    counts.bin_held()
+                except Exception:  # the thread must outlive one bad batch; the batch is lost
+                    _logger.exception("Binning features for drift failed")
 
     def _each(self) -> Iterable[tuple[dict[str, str], FeatureCounts]]:
         for (model, version), counts in list(self.tracked.items()):
