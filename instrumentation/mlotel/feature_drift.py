@@ -20,7 +20,9 @@ jitter smaller than the data's resolution does not move it.
 The request only sets its rows' tracked columns aside (a copy: the caller may
 reuse its array); they are binned later, many requests at once, with one
 binary search per feature (numpy's): by a thread of their own once
-``BIN_EVERY`` rows are held, and before each metric export. A value on an
+``BIN_EVERY`` (1,024) rows are held, and before each metric export. A batch
+of ``BIN_EVERY`` rows or more is binned where it is observed: numpy's cost
+per call is spread over its own rows. A value on an
 edge falls in the bin below it, NaN in the top bin. Counts add up in the
 process and are reported at each metric export: ``ml.feature.observations`` (a counter per model, version,
 ``ml.feature.name`` and ``ml.feature.bin``) and the reference's share of each
@@ -140,6 +142,9 @@ class FeatureCounts:
             with self._lock:
                 self.dropped += len(values) if values.ndim else 1
             return
+        if len(values) >= BIN_EVERY:  # a batch this large spreads numpy's cost over its own rows
+            self._bin(values[:, self._select])
+            return
         picked = values[:, self._select]
         if self._copy:
             picked = picked.copy()
@@ -157,9 +162,13 @@ class FeatureCounts:
         """Bin the rows held so far: one binary search per feature for all of them."""
         with self._lock:
             held, self._held, self._held_rows = self._held, [], 0
-        if not held or not self._plan:
+        if held:
+            self._bin(np.concatenate(held) if len(held) > 1 else held[0])
+
+    def _bin(self, block: np.ndarray) -> None:
+        """Count ``block`` (rows × tracked features) into the bins."""
+        if not self._plan:
             return
-        block = np.concatenate(held) if len(held) > 1 else held[0]
         # Side "left": a value on an edge falls in the bin below, as ranges() writes it: (low, high].
         # NaN sorts above +inf, into the top bin.
         flat = np.concatenate([np.searchsorted(edges, block[:, i]) + offset for i, (edges, offset) in enumerate(self._plan)])

@@ -103,11 +103,22 @@ def test_held_rows_are_a_copy_the_caller_may_change():
 def test_rows_past_the_held_limit_are_dropped_and_counted():
     profile = FeatureProfile.from_reference(np.arange(20.0)[:, None], ["x"], bins=4)
     counts = FeatureCounts(profile)  # no binning thread: nothing bins until the snapshot
-    counts.observe(np.zeros((MAX_HELD_ROWS - 1, 1)))
-    counts.observe(np.zeros((2, 1)))
-    counts.observe(np.zeros((1, 1)))
-    assert counts.dropped == 2
+    below = BIN_EVERY - 1  # smaller batches are held; larger ones are binned at once
+    for _ in range(MAX_HELD_ROWS // below):
+        counts.observe(np.zeros((below, 1)))
+    room = MAX_HELD_ROWS - MAX_HELD_ROWS // below * below
+    counts.observe(np.zeros((room + 1, 1)))
+    counts.observe(np.zeros((room, 1)))
+    assert counts.dropped == room + 1
     assert counts.snapshot() == [[MAX_HELD_ROWS, 0, 0, 0]]
+
+
+def test_a_large_batch_is_binned_at_once_whatever_its_size():
+    profile = FeatureProfile.from_reference(np.arange(20.0)[:, None], ["x"], bins=4)
+    counts = FeatureCounts(profile)
+    counts.observe(np.full((MAX_HELD_ROWS + 1, 1), 100.0))
+    assert counts._held_rows == 0 and counts.dropped == 0
+    assert counts.snapshot() == [[0, 0, 0, MAX_HELD_ROWS + 1]]
 
 
 def test_the_binning_thread_bins_once_enough_rows_are_held():
