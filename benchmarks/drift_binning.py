@@ -25,7 +25,7 @@ from collections.abc import Callable
 import numpy as np
 
 from mlotel.feature_drift import FeatureCounts, FeatureProfile
-from mlotel_model_server.models import load_models
+from mlotel_model_server.models import ServedModel, load_models
 from mlotel_model_server.settings import Settings
 
 
@@ -33,6 +33,28 @@ def per_call(function: Callable[[], object], number: int, repeats: int,
              setup: Callable[[], object] = lambda: None) -> float:
     """Median seconds per call over ``repeats`` timings of ``number`` calls (``setup`` before each timing)."""
     return statistics.median(t / number for t in timeit.repeat(function, setup, number=number, repeat=repeats))
+
+
+def measure(model: ServedModel, batch: np.ndarray, number: int, repeats: int) -> str:
+    """One model's figures, as a line."""
+    counts = FeatureCounts(FeatureProfile.from_reference(model.reference, model.feature_names))
+    one_row = batch[:1]
+
+    def whole_batch() -> None:
+        counts.observe(batch)
+        counts.bin_held()
+
+    # Each timing of the request's part starts with nothing held (bin_held empties it), so none is turned away.
+    observe_one = per_call(lambda: counts.observe(one_row), number, repeats, counts.bin_held)
+    observe_batch = per_call(lambda: counts.observe(batch), number, repeats, counts.bin_held)
+    from_batch = per_call(counts.bin_held, 1, repeats, lambda: counts.observe(batch))
+    from_requests = per_call(counts.bin_held, 1, repeats, lambda: [counts.observe(batch[i: i + 1]) for i in range(len(batch))])
+    in_all = per_call(whole_batch, number, repeats)
+    predicting = per_call(lambda: model.predict(batch), max(1, number // 5), repeats)
+    return (f"{model.name:<7} {len(counts.profile.names)} features: request's part {observe_one * 1e6:5.2f} µs (1 row), "
+            f"{observe_batch * 1e6:6.1f} µs (1,000 rows); binning 1,000 held rows {from_batch * 1e6:6.1f} µs "
+            f"(one batch), {from_requests * 1e6:6.1f} µs (1,000 requests); a 1,000-row batch in all "
+            f"{in_all * 1e6:6.1f} µs ({in_all / predicting:6.2%} of its prediction's {predicting * 1e3:.2f} ms)")
 
 
 def main() -> None:
@@ -43,27 +65,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
     for model in load_models(Settings().model_dir).values():
-        counts = FeatureCounts(FeatureProfile.from_reference(model.reference, model.feature_names))
-        features = len(counts.profile.names)
         batch = model.reference[rng.integers(0, len(model.reference), 1000)]
-        one_row = batch[:1]
-        # Each timing starts with nothing held (bin_held empties it), so none is turned away.
-        observe_one = per_call(lambda: counts.observe(one_row), args.number, args.repeats, counts.bin_held)
-        observe_batch = per_call(lambda: counts.observe(batch), args.number, args.repeats, counts.bin_held)
-        from_batch = per_call(counts.bin_held, 1, args.repeats, lambda: counts.observe(batch))
-        from_requests = per_call(counts.bin_held, 1, args.repeats,
-                                 lambda: [counts.observe(batch[i: i + 1]) for i in range(len(batch))])
-
-        def whole_batch() -> None:
-            counts.observe(batch)
-            counts.bin_held()
-
-        in_all = per_call(whole_batch, args.number, args.repeats)
-        predicting = per_call(lambda: model.predict(batch), max(1, args.number // 5), args.repeats)
-        print(f"{model.name:<7} {features} features: request's part {observe_one * 1e6:5.2f} µs (1 row), "
-              f"{observe_batch * 1e6:6.1f} µs (1,000 rows); binning 1,000 held rows {from_batch * 1e6:6.1f} µs "
-              f"(one batch), {from_requests * 1e6:6.1f} µs (1,000 requests); a 1,000-row batch in all "
-              f"{in_all * 1e6:6.1f} µs ({in_all / predicting:6.2%} of its prediction's {predicting * 1e3:.2f} ms)")
+        print(measure(model, batch, args.number, args.repeats))
 
 
 if __name__ == "__main__":
