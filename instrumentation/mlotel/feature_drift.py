@@ -189,6 +189,7 @@ class FeatureDrift:
 
     def __init__(self) -> None:
         self.tracked: dict[tuple[str, str], FeatureCounts] = {}
+        self._made: dict[tuple[str, str], _Series] = {}
         self._instruments_made = False
         self._wanted = threading.Event()
         self._thread_pid = 0  # the process whose binning thread runs: a forked child starts its own
@@ -205,6 +206,7 @@ class FeatureDrift:
             meter.create_observable_counter(contract.FEATURE_DROPPED, [self._dropped], unit="{instance}",
                                             description="Instances not binned: rows shorter than the tracked "
                                                         "columns, or more held than binning kept up with.")
+        self._made[(model, version)] = self._series(model, version, profile)
         counts = self.tracked[(model, version)] = FeatureCounts(profile, self._wake)
         return counts
 
@@ -227,24 +229,33 @@ class FeatureDrift:
                 except Exception:  # the thread must outlive one bad batch; the batch is lost
                     _logger.exception("Binning features for drift failed")
 
-    def _each(self) -> Iterable[tuple[dict[str, str], FeatureCounts]]:
-        for (model, version), counts in list(self.tracked.items()):
-            yield {contract.ATTR_MODEL_NAME: model, contract.ATTR_MODEL_VERSION: version}, counts
+    def _series(self, model: str, version: str, profile: FeatureProfile) -> _Series:
+        base = {contract.ATTR_MODEL_NAME: model, contract.ATTR_MODEL_VERSION: version}
+        per_bin = [[{**base, contract.ATTR_FEATURE: name, contract.ATTR_FEATURE_BIN: str(index)} for index in range(len(shares))]
+                   for name, shares in zip(profile.names, profile.shares)]
+        reference = [Observation(share, {**attributes, contract.ATTR_FEATURE_BIN_RANGE: text})
+                     for feature, bins in enumerate(per_bin)
+                     for attributes, share, text in zip(bins, profile.shares[feature], profile.ranges(feature))]
+        return _Series(base, per_bin, reference)
 
     def _observations(self, options: CallbackOptions) -> Iterable[Observation]:
-        for base, counts in self._each():
-            for name, per_bin in zip(counts.profile.names, counts.snapshot()):
-                for index, count in enumerate(per_bin):
-                    yield Observation(count, {**base, contract.ATTR_FEATURE: name, contract.ATTR_FEATURE_BIN: str(index)})
+        for key, counts in list(self.tracked.items()):
+            for attributes, per_bin in zip(self._made[key].per_bin, counts.snapshot()):
+                yield from map(Observation, per_bin, attributes)
 
     def _reference(self, options: CallbackOptions) -> Iterable[Observation]:
-        for base, counts in self._each():
-            profile = counts.profile
-            for feature, (name, shares) in enumerate(zip(profile.names, profile.shares)):
-                for index, (share, text) in enumerate(zip(shares, profile.ranges(feature))):
-                    yield Observation(share, {**base, contract.ATTR_FEATURE: name, contract.ATTR_FEATURE_BIN: str(index),
-                                              contract.ATTR_FEATURE_BIN_RANGE: text})
+        for key in list(self.tracked):
+            yield from self._made[key].reference
 
     def _dropped(self, options: CallbackOptions) -> Iterable[Observation]:
-        for base, counts in self._each():
-            yield Observation(counts.dropped, base)
+        for key, counts in list(self.tracked.items()):
+            yield Observation(counts.dropped, self._made[key].base)
+
+
+@dataclass(frozen=True)
+class _Series:
+    """One model version's attribute sets, made once: the SDK reads them at every export and changes none."""
+
+    base: dict[str, str]
+    per_bin: list[list[dict[str, str]]]
+    reference: list[Observation]  # the shares never change
