@@ -9,7 +9,9 @@ training data; medians of ``--repeats`` timings, in microseconds:
 - binning 1,000 held rows (``bin_held``, off the request path), set aside by
   one 1,000-row batch, and by 1,000 one-row requests;
 - a 1,000-row batch in all (set aside, then binned), as a share of the
-  model's own prediction of the same batch, measured alike in the same run.
+  model's own prediction of the same batch, measured alike in the same run;
+- the memory held per one-row request until it is binned (tracemalloc, with
+  ``MAX_HELD_ROWS`` held: the most there can be).
 
 The target is a 1,000-row batch under 1 ms.
 """
@@ -20,11 +22,12 @@ import argparse
 import os
 import statistics
 import timeit
+import tracemalloc
 from collections.abc import Callable
 
 import numpy as np
 
-from mlotel.feature_drift import FeatureCounts, FeatureProfile
+from mlotel.feature_drift import MAX_HELD_ROWS, FeatureCounts, FeatureProfile
 from mlotel_model_server.models import ServedModel, load_models
 from mlotel_model_server.settings import Settings
 
@@ -33,6 +36,19 @@ def per_call(function: Callable[[], object], number: int, repeats: int,
              setup: Callable[[], object] = lambda: None) -> float:
     """Median seconds per call over ``repeats`` timings of ``number`` calls (``setup`` before each timing)."""
     return statistics.median(t / number for t in timeit.repeat(function, setup, number=number, repeat=repeats))
+
+
+def held_bytes(counts: FeatureCounts, row: np.ndarray) -> float:
+    """Bytes held per one-row request, with as many held as there may be."""
+    counts.bin_held()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for _ in range(MAX_HELD_ROWS):
+        counts.observe(row)
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    counts.bin_held()
+    return held / MAX_HELD_ROWS
 
 
 def measure(model: ServedModel, batch: np.ndarray, number: int, repeats: int) -> str:
@@ -51,10 +67,12 @@ def measure(model: ServedModel, batch: np.ndarray, number: int, repeats: int) ->
     from_requests = per_call(counts.bin_held, 1, repeats, lambda: [counts.observe(batch[i: i + 1]) for i in range(len(batch))])
     in_all = per_call(whole_batch, number, repeats)
     predicting = per_call(lambda: model.predict(batch), max(1, number // 5), repeats)
+    held = held_bytes(counts, one_row)
     return (f"{model.name:<7} {len(counts.profile.names)} features: request's part {observe_one * 1e6:5.2f} µs (1 row), "
             f"{observe_batch * 1e6:6.1f} µs (1,000 rows); binning 1,000 held rows {from_batch * 1e6:6.1f} µs "
             f"(one batch), {from_requests * 1e6:6.1f} µs (1,000 requests); a 1,000-row batch in all "
-            f"{in_all * 1e6:6.1f} µs ({in_all / predicting:6.2%} of its prediction's {predicting * 1e3:.2f} ms)")
+            f"{in_all * 1e6:6.1f} µs ({in_all / predicting:6.2%} of its prediction's {predicting * 1e3:.2f} ms); "
+            f"held until binned {held:.0f} bytes per one-row request, {held * MAX_HELD_ROWS / 1e6:.1f} MB at most")
 
 
 def main() -> None:
