@@ -35,13 +35,11 @@ dropped (``ml.feature.dropped``), as are rows past ``MAX_HELD_ROWS`` held
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -49,67 +47,15 @@ from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
 import mlotel_contract as contract
+from mlotel.feature_profile import FeatureProfile
 from mlotel.semconv import SCHEMA_URL, __version__
 
 _logger = logging.getLogger(__name__)
 
-DEFAULT_FEATURES, DEFAULT_BINS = 8, 10
 # Rows held before the binning thread is woken: a numpy call costs microseconds whatever its
 # size, so binning pays off only across many requests. Past MAX_HELD_ROWS (binning has fallen
 # behind), rows are turned away and counted as dropped.
 BIN_EVERY, MAX_HELD_ROWS = 1024, 16_384
-
-
-@dataclass(frozen=True)
-class FeatureProfile:
-    """Which columns are binned, their inner bin edges and the reference's share of each bin."""
-
-    names: tuple[str, ...]
-    columns: tuple[int, ...]
-    edges: tuple[tuple[float, ...], ...]
-    shares: tuple[tuple[float, ...], ...]
-
-    @classmethod
-    def from_reference(cls, reference: Any, names: Sequence[str] | None = None,
-                       max_features: int = DEFAULT_FEATURES, bins: int = DEFAULT_BINS) -> FeatureProfile:
-        data = np.asarray(reference, dtype=np.float64)
-        if data.ndim != 2 or len(data) < bins:
-            raise ValueError(f"a reference is a 2-D array with at least {bins} rows (one per instance)")
-        names = list(names) if names is not None else [f"feature_{i}" for i in range(data.shape[1])]
-        if len(names) != data.shape[1]:
-            raise ValueError(f"{len(names)} names for {data.shape[1]} features")
-        picked: list[tuple[int, tuple[float, ...], tuple[float, ...]]] = []
-        for column in range(data.shape[1]):
-            values = data[:, column][np.isfinite(data[:, column])]
-            distinct = np.unique(values)
-            if len(distinct) < 2:
-                continue  # a constant feature has nothing to bin
-            cuts = np.unique(np.quantile(values, np.arange(1, bins) / bins, method="inverted_cdf"))
-            # Halfway to the next distinct value; the largest value has none and is no cut.
-            cuts = cuts[cuts < distinct[-1]]
-            upper = distinct[np.searchsorted(distinct, cuts, side="right")]
-            edges = (cuts + upper) / 2
-            counts = np.bincount(np.searchsorted(edges, values), minlength=len(edges) + 1)
-            picked.append((column, tuple(edges.tolist()), tuple((counts / counts.sum()).tolist())))
-            if len(picked) == max_features:
-                break
-        return cls(tuple(names[c] for c, _, _ in picked), tuple(c for c, _, _ in picked),
-                   tuple(e for _, e, _ in picked), tuple(s for _, _, s in picked))
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps({"names": self.names, "columns": self.columns,
-                                          "edges": self.edges, "shares": self.shares}))
-
-    @classmethod
-    def load(cls, path: str | Path) -> FeatureProfile:
-        document = json.loads(Path(path).read_text())
-        return cls(tuple(document["names"]), tuple(document["columns"]),
-                   tuple(map(tuple, document["edges"])), tuple(map(tuple, document["shares"])))
-
-    def ranges(self, feature: int) -> list[str]:
-        """Each bin of ``feature`` as text, e.g. ``(5.05, 5.45]``."""
-        bounds = ["-inf", *(f"{edge:.4g}" for edge in self.edges[feature]), "inf"]
-        return [f"({low}, {high}]" for low, high in zip(bounds, bounds[1:])]
 
 
 class FeatureCounts:
