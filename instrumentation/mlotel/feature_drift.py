@@ -22,9 +22,9 @@ reuse its array); they are binned later, many requests at once, with one
 binary search per feature (numpy's): by a thread of their own once
 ``BIN_EVERY`` (1,024) rows are held, and before each metric export. A batch
 of ``BIN_EVERY`` rows or more is binned where it is observed: numpy's cost
-per call is spread over its own rows. A value on an
-edge falls in the bin below it, NaN in the top bin. Counts add up in the
-process and are reported at each metric export: ``ml.feature.observations`` (a counter per model, version,
+per call is spread over its own rows. A value on an edge falls in the bin
+below it, NaN in the top bin. Counts add up in the process and are reported
+at each metric export: ``ml.feature.observations`` (a counter per model, version,
 ``ml.feature.name`` and ``ml.feature.bin``) and the reference's share of each
 bin, ``ml.feature.reference`` (with ``ml.feature.bin.range``). The alert-rule
 service compares the two (``mlotel_alerting.feature_drift``). A batch whose
