@@ -48,8 +48,8 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.overhead import BODY, start_receiver, stop
-from mlotel.config import METRIC_EXPORT_INTERVAL_MS
 from harness.processes import ROOT
+from mlotel.config import METRIC_EXPORT_INTERVAL_MS
 
 HELD_OFF = {
     "OTEL_BSP_SCHEDULE_DELAY": "3600000",
