@@ -1,0 +1,65 @@
+"""No table cell on any page reads "None": Streamlit draws a missing value (None, NaN, NaT) as a grey
+"None" on its canvas, where a person expects an empty cell."""
+
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from mlotel_console import charts, tables
+from tests.unit.console.test_slow import QUERY
+from tests.unit.console.test_trace import TRACE_ID, UNKNOWN
+
+PAGES = [("views/overview.py", "overview", {}), ("views/models.py", "models", {"model": "iris"}),
+         ("views/models.py", "models", {"model": "digits"}), ("views/resources.py", "resources", {}),
+         ("views/slow.py", "slow", QUERY), ("views/slow.py", "slow-below-minimum",
+                                            {"model": "digits", "min_ms": "600000", "since": "5m"}),
+         ("views/trace.py", "trace", {"trace_id": TRACE_ID}), ("views/trace.py", "trace-missing", {"trace_id": UNKNOWN}),
+         ("views/alerts.py", "alerts", {})]
+
+
+@pytest.mark.parametrize(("script", "recording", "query"), PAGES, ids=[f"{p[1]}-{'-'.join(p[2].values())}" for p in PAGES])
+def test_no_table_cell_is_a_missing_value(open_page, script, recording, query):
+    app, _ = open_page(script, recording, query)
+    assert not app.exception
+    for frame in app.dataframe:
+        table = frame.value
+        missing = table.isna()
+        assert not missing.any().any(), f"{recording}: cells drawn as 'None' in {list(table.columns[missing.any()])}:\n{table[missing.any(axis=1)]}"
+
+
+def test_a_history_of_no_data_changes_shows_empty_cells_where_a_value_and_a_model_are_missing(open_page, monkeypatch):
+    """What a fresh stack's history holds: a rule without a model going pending on no data, without a value."""
+    from harness.console.recording import Replay
+
+    recorded = Replay.of.__func__
+
+    def with_no_data_change(cls, page, down_ports=frozenset()):
+        replay = recorded(cls, page, down_ports)
+        for key, answer in replay.answers.items():
+            if json.loads(key)[2] == "/alerts/history":
+                answer["body"] = [{"at": "2026-12-06T15:43:13.574+00:00", "rule": "NoPredictionTraffic",
+                                   "labels": {"alertname": "NoPredictionTraffic", "alert_reason": "no_data"},
+                                   "previous": "inactive", "current": "pending", "value": None, "trace_url": None},
+                                  *answer["body"]]
+        return replay
+
+    monkeypatch.setattr(Replay, "of", classmethod(with_no_data_change))
+    app, _ = open_page("views/alerts.py", "alerts")
+    (history,) = [frame.value for frame in app.dataframe if "from" in frame.value]
+    first = history.iloc[0]
+    assert (first["rule"], first["value"], first["slow predictions"], first["model"]) == ("NoPredictionTraffic", "", "", "")
+    assert not history.isna().any().any()
+
+
+def test_a_column_with_a_missing_value_is_text_in_the_columns_own_format():
+    frame = pd.DataFrame({"rate": [0.004321, math.nan], "share": [0.1234, None], "ms": [12.34, math.nan],
+                          "at": pd.to_datetime(["2026-12-06T15:43:13Z", None], utc=True), "link": ["/slow?model=iris", None],
+                          "whole": [1.0, 2.0]})
+    config = {"rate": charts.RATE, "share": charts.SHARE, "ms": charts.MILLISECONDS}
+    shown, columns = tables.as_text(frame, config)
+    assert shown.to_dict("list") == {"rate": ["0.00432", ""], "share": ["12.34%", ""], "ms": ["12.3 ms", ""],
+                                     "at": ["2026-12-06 15:43:13", ""], "link": ["/slow?model=iris", ""], "whole": [1.0, 2.0]}
+    assert columns["rate"]["type_config"]["type"] == "text" and columns["rate"]["alignment"] == "right"
+    assert "whole" not in columns and frame["rate"].isna().any()  # untouched: a copy is shown
