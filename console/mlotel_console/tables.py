@@ -29,20 +29,20 @@ def as_text(frame: pd.DataFrame, config: dict[str, Any]) -> tuple[pd.DataFrame, 
     """``frame`` and its column configuration with every column that misses a value turned into text."""
     frame, config = frame.copy(), dict(config)
     for name in frame.columns[frame.isna().any()]:
-        column = frame[name]
-        present, settings = column.notna(), dict(config.get(name) or {})
+        column, settings = frame[name], dict(config.get(name) or {})
+        kind = (settings.get("type_config") or {}).get("type")
         if pd.api.types.is_datetime64_any_dtype(column):
             text = column.dt.strftime(DATETIME)
         elif pd.api.types.is_numeric_dtype(column):
             fmt = (settings.get("type_config") or {}).get("format")
             text = column.map(lambda v, fmt=fmt: "" if pd.isna(v) else _number(v, fmt))
-            settings["alignment"] = "right"
-        else:  # text and links: an empty link is an empty cell
-            frame[name] = column.where(present, "")
-            continue
-        frame[name] = text.where(present, "")
-        config[name] = st.column_config.TextColumn(settings.get("label") or str(name), help=settings.get("help"),
-                                                   alignment=settings.get("alignment"))
+        else:
+            text = column
+        frame[name] = text.where(column.notna(), "")
+        if kind != "link":  # an empty link is an empty cell; a number or time column would read "" as missing
+            numeric = kind == "number" or pd.api.types.is_numeric_dtype(column)
+            config[name] = st.column_config.TextColumn(settings.get("label") or str(name), help=settings.get("help"),
+                                                       alignment="right" if numeric else settings.get("alignment"))
     return frame, config
 
 

@@ -13,7 +13,7 @@ from mlotel_backends.errors import BackendError
 from mlotel_console import alert_data, tables, ui
 from mlotel_console.settings import settings
 
-TIMES = ("since", "firing since", "at", "delivered at", "last repeat")
+TIMES = ("since", "firing since", "at", "delivered at", "last repeat", "last evaluation")
 COLUMNS = {"slow predictions": st.column_config.LinkColumn("slow predictions", display_text="slow predictions"),
            "value": st.column_config.NumberColumn("value", format="%.4g"),
            **{name: st.column_config.DatetimeColumn(name, format="YYYY-MM-DD HH:mm:ss") for name in TIMES}}
@@ -52,8 +52,11 @@ def _rules(rules: list[dict]) -> None:
             st.warning(f"Rule {rule['name']}: {rule['health'].replace('_', ' ')}"
                        + (f": {rule['last_error']}" if rule.get("last_error") else ""), icon=":material/rule:")
     # The file's name, not the service's absolute path to it: which file, without the host's layout.
-    tables.show(pd.DataFrame([{key: rule.get(key) for key in ("name", "state", "health", "last_error", "last_evaluation", "alerts")}
-                              | {"source": Path(rule.get("source") or "").name} for rule in rules]))
+    frame = pd.DataFrame([{key: rule.get(key) for key in ("name", "state", "health", "last_error", "alerts")}
+                          | {"last evaluation": rule.get("last_evaluation"), "source": Path(rule.get("source") or "").name}
+                          for rule in rules])
+    frame["last evaluation"] = pd.to_datetime(frame["last evaluation"], utc=True)
+    tables.show(frame, column_config=COLUMNS)
     _resolve([rule["name"] for rule in rules if rule.get("state") in ("pending", "firing")])
 
 

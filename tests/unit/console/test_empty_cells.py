@@ -6,6 +6,7 @@ import math
 
 import pandas as pd
 import pytest
+import streamlit as st
 
 from mlotel_console import charts, tables
 from tests.unit.console.test_slow import QUERY
@@ -19,14 +20,21 @@ PAGES = [("views/overview.py", "overview", {}), ("views/models.py", "models", {"
          ("views/alerts.py", "alerts", {})]
 
 
+def drawn_as_none(element) -> dict[str, list]:
+    """Per column, the cells Streamlit draws as "None": missing values, and empty text in a column it
+    was told holds numbers or times."""
+    table, columns = element.value, json.loads(element.proto.columns or "{}")
+    typed = {name for name, c in columns.items() if (c.get("type_config") or {}).get("type") in ("number", "datetime")}
+    return {name: list(table[name][table[name].isna() | (table[name].astype(str) == "") if name in typed
+                                   else table[name].isna()]) for name in table.columns
+            if table[name].isna().any() or (name in typed and (table[name].astype(str) == "").any())}
+
+
 @pytest.mark.parametrize(("script", "recording", "query"), PAGES, ids=[f"{p[1]}-{'-'.join(p[2].values())}" for p in PAGES])
-def test_no_table_cell_is_a_missing_value(open_page, script, recording, query):
+def test_no_table_cell_is_drawn_as_none(open_page, script, recording, query):
     app, _ = open_page(script, recording, query)
     assert not app.exception
-    for frame in app.dataframe:
-        table = frame.value
-        missing = table.isna()
-        assert not missing.any().any(), f"{recording}: cells drawn as 'None' in {list(table.columns[missing.any()])}:\n{table[missing.any(axis=1)]}"
+    assert [drawn_as_none(frame) for frame in app.dataframe if drawn_as_none(frame)] == []
 
 
 def test_a_history_of_no_data_changes_shows_empty_cells_where_a_value_and_a_model_are_missing(open_page, monkeypatch):
@@ -50,16 +58,21 @@ def test_a_history_of_no_data_changes_shows_empty_cells_where_a_value_and_a_mode
     (history,) = [frame.value for frame in app.dataframe if "from" in frame.value]
     first = history.iloc[0]
     assert (first["rule"], first["value"], first["slow predictions"], first["model"]) == ("NoPredictionTraffic", "", "", "")
-    assert not history.isna().any().any()
+    assert [drawn_as_none(frame) for frame in app.dataframe if drawn_as_none(frame)] == []
 
 
 def test_a_column_with_a_missing_value_is_text_in_the_columns_own_format():
     frame = pd.DataFrame({"rate": [0.004321, math.nan], "share": [0.1234, None], "ms": [12.34, math.nan],
                           "at": pd.to_datetime(["2026-12-06T15:43:13Z", None], utc=True), "link": ["/slow?model=iris", None],
-                          "whole": [1.0, 2.0]})
-    config = {"rate": charts.RATE, "share": charts.SHARE, "ms": charts.MILLISECONDS}
+                          "whole": [1.0, 2.0], "none yet": [None, None]})
+    config = {"rate": charts.RATE, "share": charts.SHARE, "ms": charts.MILLISECONDS,
+              "none yet": st.column_config.NumberColumn("none yet", format="%.4g")}
     shown, columns = tables.as_text(frame, config)
     assert shown.to_dict("list") == {"rate": ["0.00432", ""], "share": ["12.34%", ""], "ms": ["12.3 ms", ""],
-                                     "at": ["2026-12-06 15:43:13", ""], "link": ["/slow?model=iris", ""], "whole": [1.0, 2.0]}
-    assert columns["rate"]["type_config"]["type"] == "text" and columns["rate"]["alignment"] == "right"
+                                     "at": ["2026-12-06 15:43:13", ""], "link": ["/slow?model=iris", ""], "whole": [1.0, 2.0],
+                                     "none yet": ["", ""]}
+    # A number column of text would read "" as missing again: every such column is configured as text.
+    assert {name: columns[name]["type_config"]["type"] for name in ("rate", "share", "ms", "at", "none yet")} == dict.fromkeys(
+        ("rate", "share", "ms", "at", "none yet"), "text")
+    assert columns["rate"]["alignment"] == "right" and columns["none yet"]["alignment"] == "right"
     assert "whole" not in columns and frame["rate"].isna().any()  # untouched: a copy is shown
