@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import streamlit as st
 
+from harness.console.seen import answering
 from mlotel_console import charts, tables
 from tests.unit.console.test_slow import QUERY
 from tests.unit.console.test_trace import TRACE_ID, UNKNOWN
@@ -39,21 +40,10 @@ def test_no_table_cell_is_drawn_as_none(open_page, script, recording, query):
 
 def test_a_history_of_no_data_changes_shows_empty_cells_where_a_value_and_a_model_are_missing(open_page, monkeypatch):
     """What a fresh stack's history holds: a rule without a model going pending on no data, without a value."""
-    from harness.console.recording import Replay
-
-    recorded = Replay.of.__func__
-
-    def with_no_data_change(cls, page, down_ports=frozenset()):
-        replay = recorded(cls, page, down_ports)
-        for key, answer in replay.answers.items():
-            if json.loads(key)[2] == "/alerts/history":
-                answer["body"] = [{"at": "2026-12-06T15:43:13.574+00:00", "rule": "NoPredictionTraffic",
-                                   "labels": {"alertname": "NoPredictionTraffic", "alert_reason": "no_data"},
-                                   "previous": "inactive", "current": "pending", "value": None, "trace_url": None},
-                                  *answer["body"]]
-        return replay
-
-    monkeypatch.setattr(Replay, "of", classmethod(with_no_data_change))
+    no_data = {"at": "2026-12-06T15:43:13.574+00:00", "rule": "NoPredictionTraffic",
+               "labels": {"alertname": "NoPredictionTraffic", "alert_reason": "no_data"},
+               "previous": "inactive", "current": "pending", "value": None, "trace_url": None}
+    answering(monkeypatch, "/alerts/history", lambda body: [no_data, *body])
     app, _ = open_page("views/alerts.py", "alerts")
     (history,) = [frame.value for frame in app.dataframe if "from" in frame.value]
     first = history.iloc[0]
