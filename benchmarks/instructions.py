@@ -173,7 +173,7 @@ def main() -> None:
         ids = per_request["mlotel"] - per_request["mlotel-no-ids"]
         print(f"the prediction id (signed, one per instance): {ids / 1e3:.0f} K instructions per request, "
               f"{ids / per_request['mlotel']:.1%} of the request with mlotel")
-    if "no-drift" in per_request:
+    if "no-drift" in per_request and "mlotel" in per_request:
         on, no_drift = per_request["mlotel"], per_request["no-drift"]
         print(f"drift bins cost {(on - no_drift) / 1e6:.3f} M instructions per request: mlotel/no-drift {on / no_drift:.4f}")
 

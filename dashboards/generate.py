@@ -43,6 +43,8 @@ RATE = "$__rate_interval"
 # What the dashboard variables select: the ML API overview's models and versions, the API instances.
 MODEL_CHOSEN = Scope(matchers=f'{MODEL}=~"$model"')
 SELECTED = Scope(window=RATE, matchers=f'{MODEL_CHOSEN.matchers}, {VERSION}=~"$version"', by=(MODEL, VERSION))
+# Labels are sparser than predictions: their panels read the contract's feedback window, not Grafana's rate interval.
+LABELLED = SELECTED(window=contract.FEEDBACK.window)
 API = API_SCOPE(window=RATE, matchers=f'{API_SCOPE.matchers}, instance=~"$instance"')
 # Minutes (a load test) to days (drift over a week).
 TIME_PICKER = TimePicker().refresh_intervals(["10s", "30s", "1m", "5m", "15m", "1h"]).quick_ranges([
@@ -122,6 +124,29 @@ def ml_api_overview() -> Dashboard:
         .with_panel(series("Predictions by label", "short",
                            query(contract.predictions_by_label_rate(SELECTED(by=(MODEL,))), legend(MODEL, LABEL)),
                            span=6))
+        .with_row(Row("Is the model right? Labels (POST /feedback) and input drift"))
+        .with_panel(series(
+            "Realized accuracy against the estimate", "percentunit",
+            query(contract.realized_accuracy(LABELLED), legend(MODEL, VERSION, prefix="realized")),
+            query(contract.estimated_accuracy(LABELLED), legend(MODEL, VERSION, prefix="estimated")),
+            description=f"Realized: the share of the predictions scored in the last {LABELLED.window} that were right. "
+                        "Estimated: the mean top-class confidence of all predictions, there before any label arrives "
+                        f"(a calibrated model's accuracy). AccuracyBelowFloor fires under {contract.ACCURACY_FLOOR:.0%}, "
+                        f"AccuracyDropped {contract.ACCURACY_DROP:.0%} under the hour before.", span=12))
+        .with_panel(series(
+            "Calibration error (ECE)", "none", query(contract.calibration_error(LABELLED), legend(MODEL, VERSION)),
+            description="Expected calibration error: over the confidence bins, how far the share right is from the mean "
+                        f"confidence, weighted by the bins' labels. CalibrationErrorHigh fires over "
+                        f"{contract.CALIBRATION_ERROR_ALERT:g} (over 30 minutes).", span=4))
+        .with_panel(series(
+            "Label coverage", "percentunit", query(contract.label_coverage(LABELLED), legend(MODEL, VERSION)),
+            description="Labels that arrived over predictions made, in the same window; LabelsStopped fires when "
+                        "labels stop coming for a model that had them.", span=4))
+        .with_panel(series(
+            "Label delay p50 / p95", "s",
+            *(query(contract.label_delay_quantile(q, LABELLED), legend(MODEL, VERSION, prefix=f"p{round(q * 100)}"))
+              for q in (0.5, 0.95)),
+            description="Seconds from a prediction to its label.", span=4))
         .with_panel(series(
             "Input drift per feature (PSI against the training data)", "none",
             query(contract.feature_drift(contract.PROM_FEATURE_DRIFT_PSI,
@@ -130,6 +155,7 @@ def ml_api_overview() -> Dashboard:
                         f"fires where PSI ≥ {contract.FEATURE_DRIFT_MIN_PSI:g} and the chi-square test against the "
                         f"training data rejects at α = {contract.FEATURE_DRIFT_FALSE_ALARM_RATE:g} (false alarms per "
                         "feature and window). The console's models page shows each feature's bins.", span=12))
+        .with_row(Row("Requests"))
         .with_panel(series("Batch size p50 / p95", "short",
                            *(query(contract.batch_size_quantile(q, SELECTED(by=(MODEL,))),
                                    legend(MODEL, prefix=f"p{round(q * 100)}"))

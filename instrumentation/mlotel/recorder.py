@@ -52,10 +52,10 @@ against the training data (:mod:`mlotel.feature_drift`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,6 +79,7 @@ _PREDICTION_KEY = context.create_key("mlotel-prediction")
 # Bounds the attribute when request capture is switched on.
 MAX_CAPTURED_FEATURES = 64
 _MAX_CACHED_MODELS = 256
+_MAX_CACHED_STAGE_NAMES = 256
 
 
 class _Instruments:
@@ -127,24 +128,58 @@ class _Stage:
 
 
 class Prediction:
-    """The prediction under way: stages and results go onto its span."""
+    """The prediction under way: stages and results go onto its span.
 
-    def __init__(self, recorder: PredictionRecorder, span: Span, model: str, version: str, batch_size: int,
+    Also the context manager that :meth:`PredictionRecorder.predict` returns,
+    a class rather than a ``@contextmanager`` generator: one object per
+    prediction instead of three, and no generator to resume twice.
+    """
+
+    span: Span
+
+    def __init__(self, recorder: PredictionRecorder, model: str, version: str, batch_size: int,
                  features: FeatureCounts | None = None) -> None:
         self._recorder, self._model, self._version = recorder, model, version
         self._features = features
-        self.span = span
         self.batch_size = batch_size
         self.stages: list[tuple[str, int, int]] = []
         self.labels: Sequence[Any] = ()
         self.confidences: Sequence[float] = ()
+
+    def __enter__(self) -> Prediction:
+        recorder = self._recorder
+        self._base = base = recorder._model_attributes(self._model, self._version)
+        self.span = span = recorder.tracer.start_span(
+            f"predict {self._model}", attributes={**base, contract.ATTR_BATCH_SIZE: self.batch_size}
+        )
+        self._token = recorder._attach(span, _PREDICTION_KEY, self)
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, traceback: object) -> None:
+        try:
+            if exc is not None:
+                self._emit_stage_spans()
+                self.span.set_attributes(self.stage_durations())
+                self._recorder._record_failure(self.span, self._base, error_type(exc), exc)
+            else:
+                seconds = time.perf_counter() - self._start
+                if seconds * 1e3 >= self._recorder.config.stage_span_threshold_ms:
+                    self._emit_stage_spans()
+                self._recorder._record_success(self, self._base, seconds)
+        finally:
+            self.span.end()
+            self._recorder._detach(self._token)
 
     def stage(self, name: str) -> _Stage:
         """Time one stage (``with prediction.stage("inference"):``); see the module docstring."""
         return _Stage(self.stages, name)
 
     def stage_durations(self) -> dict[str, float]:
-        return {contract.stage_duration_attribute(name): (end - start) / 1e6 for name, start, end in self.stages}
+        durations = {}
+        for name, start, end in self.stages:  # not a comprehension: in Python 3.11 that is one more function call
+            durations[_stage_attribute(name)] = (end - start) / 1e6
+        return durations
 
     def _emit_stage_spans(self) -> None:
         parent = trace.set_span_in_context(self.span)
@@ -175,6 +210,12 @@ class Prediction:
         """Count the rows (instances × features) into the model's feature bins, if it is tracked."""
         if self._features is not None:
             self._features.observe(rows)
+
+
+@functools.lru_cache(maxsize=_MAX_CACHED_STAGE_NAMES)
+def _stage_attribute(stage: str) -> str:
+    """The stage's duration attribute, formatted once per stage name: three per prediction."""
+    return contract.stage_duration_attribute(stage)
 
 
 def current_prediction() -> Prediction | None:
@@ -221,6 +262,7 @@ class PredictionRecorder:
     def __init__(self, config: TelemetryConfig | None = None) -> None:
         self.config = config or TelemetryConfig.from_env()
         self._record, self._add = request_path.recorders(self.config)
+        self._attach, self._detach = request_path.context_setters(self.config)
         self.enabled = self.config.enabled("mlotel")
         self.metrics_on = self.enabled and self.config.ml_metrics and self.config.metrics_on
         self._attribute_cache: dict[tuple, tuple[dict, dict]] = {}
@@ -262,31 +304,8 @@ class PredictionRecorder:
         """Context manager around one prediction call; yields a :class:`Prediction`."""
         if not self.enabled:
             return _DISABLED
-        return self._predict(model, version, batch_size)
-
-    @contextmanager
-    def _predict(self, model: str, version: str, batch_size: int) -> Iterator[Prediction]:
-        base = self._model_attributes(model, version)
-        span = self.tracer.start_span(f"predict {model}", attributes={**base, contract.ATTR_BATCH_SIZE: batch_size})
         tracked = self._feature_drift.tracked.get((model, version)) if self._feature_drift is not None else None
-        prediction = Prediction(self, span, model, version, batch_size, tracked)
-        token = context.attach(context.set_value(_PREDICTION_KEY, prediction, trace.set_span_in_context(span)))
-        start = time.perf_counter()
-        try:
-            yield prediction
-        except BaseException as exc:
-            prediction._emit_stage_spans()
-            span.set_attributes(prediction.stage_durations())
-            self._record_failure(span, base, error_type(exc), exc)
-            raise
-        else:
-            seconds = time.perf_counter() - start
-            if seconds * 1e3 >= self.config.stage_span_threshold_ms:
-                prediction._emit_stage_spans()
-            self._record_success(prediction, base, seconds)
-        finally:
-            span.end()
-            context.detach(token)
+        return Prediction(self, model, version, batch_size, tracked)
 
     def record_rejected(self, model: str, version: str, error_type: str) -> None:
         """Count a request refused before prediction (bad input, unknown model)."""
@@ -307,7 +326,10 @@ class PredictionRecorder:
     def _record_success(self, prediction: Prediction, base: dict[str, Any], seconds: float) -> None:
         confidences = prediction.confidences
         threshold = self.config.low_confidence_threshold
-        low = sum(1 for c in confidences if c < threshold)
+        low = 0
+        for confidence in confidences:  # a loop, not sum() over a generator: a request has one or a few
+            if confidence < threshold:
+                low += 1
         span = prediction.span
         if span.is_recording():
             # One call: each set_attribute takes the span's lock.

@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry import trace
+from opentelemetry import context, trace
 
 from mlotel.config import TelemetryConfig
 from mlotel.semconv import SCHEMA_URL, __version__
 
 Record = Callable[[Callable[..., None], float, dict[str, Any]], None]
+# attach(span, key=None, value=None) -> token: the span current, and a value under key; detach(token) undoes it.
+Attach = Callable[..., object]
+Detach = Callable[[Any], None]
 
 
 def get_tracer(name: str, config: TelemetryConfig) -> trace.Tracer:
@@ -34,6 +37,20 @@ def recorders(config: TelemetryConfig) -> tuple[Record, Record]:
 
         return measurements.record, measurements.add
     return _in_place, _in_place
+
+
+def context_setters(config: TelemetryConfig) -> tuple[Attach, Detach]:
+    """``attach`` and ``detach``: make a span (and one more value) current for a request's work, and undo it."""
+    if config.fastpath:
+        from mlotel.fastpath import lean_spans
+
+        return lean_spans.attach_span, lean_spans.detach
+    return _attach_span, context.detach
+
+
+def _attach_span(span: trace.Span, key: str | None = None, value: object = None) -> object:
+    values = trace.set_span_in_context(span)
+    return context.attach(values if key is None else context.set_value(key, value, values))
 
 
 def _in_place(method: Callable[..., None], value: float, attributes: dict[str, Any]) -> None:

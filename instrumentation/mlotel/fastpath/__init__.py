@@ -13,13 +13,20 @@ telemetry off rather than ~0.71-0.76 (README, "What telemetry costs").
 - :mod:`~mlotel.fastpath.lean_spans` replaces the SDK tracer's ``start_span``
   and ``Span``: a ``ReadableSpan`` subclass that keeps plain attribute values
   as given and is handed to the processors without a copy. Touches
-  ``ReadableSpan``'s private fields ``_name``, ``_context``, ``_parent``,
+  ``ReadableSpan``'s private fields ``_name``, ``_context``, ``_kind``, ``_parent``,
+  ``_resource``, ``_instrumentation_info``, ``_instrumentation_scope``,
   ``_attributes``, ``_events``, ``_links``, ``_status``, ``_start_time``,
-  ``_end_time`` (written) and the SDK tracer's ``_span_limits`` and
+  ``_end_time`` (written, in place of calling its constructor), ``SpanContext``'s
+  tuple layout (built without its constructor) and the SDK tracer's ``_span_limits`` and
   ``_is_enabled`` (read; a release without them gives the SDK's own spans),
   and, to decide without asking the SDK's always-on/off samplers, alone or
   under ``ParentBased``, ``StaticSampler._decision`` and ``ParentBased``'s
-  ``_root`` and ``_*_parent_*sampled`` delegates (read).
+  ``_root`` and ``_*_parent_*sampled`` delegates (read). Reads the current
+  context straight from the API's ``_RUNTIME_CONTEXT._current_context`` where
+  that is the default ``ContextVarsRuntimeContext`` (:mod:`~mlotel.fastpath.measurements`
+  too), and the span in it under ``opentelemetry.trace.propagation._SPAN_KEY``;
+  sets it there too (``attach_span``: a request's span, and the recorder's
+  prediction, made current with one ``Context`` built instead of two).
 - :mod:`~mlotel.fastpath.span_encoding` replaces the SDK's OTLP span encoder
   (``encode_spans``) in the gRPC exporter by overriding its private
   ``_translate_data``.

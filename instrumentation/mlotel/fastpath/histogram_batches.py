@@ -79,8 +79,9 @@ def record_batch(method: Any, attributes: Any, values: Sequence[float], contexts
             return False
     except AttributeError:
         return False
-    # The SDK warns about and skips these; its record() does that.
-    if not all(math.isfinite(value) and value >= 0 for value in values):
+    # The SDK warns about and skips these (negative, NaN, infinite); its record() does that. A NaN hides
+    # from min() but not from the sum, nor does an infinity (a sum too large to be finite goes there too).
+    if not (min(values) >= 0 and math.isfinite(sum(values))):
         return False
     matches = [match for storage in storages for match in storage._get_or_init_view_instrument_match(instrument)]
     if not all(hasattr(match, name) for match in matches for name in _MATCH_PARTS):

@@ -33,18 +33,31 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
+from typing import Any
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits
 from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, StaticSampler
 from opentelemetry.sdk.util import BoundedList
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
-from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.trace import (
+    DEFAULT_TRACE_STATE,
+    INVALID_SPAN_ID,
+    INVALID_TRACE_ID,
+    Link,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+)
+from opentelemetry.trace.propagation import _SPAN_KEY
 from opentelemetry.util import types
 
 # Stored as given; anything else goes through the SDK's cleaning.
@@ -52,6 +65,48 @@ _PLAIN = frozenset((str, bool, int, float))
 # What a LeanTracer reads from the SDK's tracer; all public.
 _SDK_TRACER_PARTS = ("sampler", "id_generator", "resource", "span_processor", "instrumentation_info")
 _logger = logging.getLogger(__name__)
+_UNSET = Status(StatusCode.UNSET)
+_SAMPLE, _DROP = Decision.RECORD_AND_SAMPLE, Decision.DROP  # immutable, as ReadableSpan's default
+_TRACE_ID_MAX = 2**128 - 1
+_SPAN_ID_MAX = 2**64 - 1
+
+
+def _runtime_context_var() -> ContextVar[context_api.Context] | None:
+    """The ContextVar behind the current context where the runtime context is the default one
+    (``ContextVarsRuntimeContext``, read from the private ``_RUNTIME_CONTEXT._current_context``)."""
+    runtime = getattr(context_api, "_RUNTIME_CONTEXT", None)
+    var = getattr(runtime, "_current_context", None)
+    return var if type(runtime) is ContextVarsRuntimeContext and type(var) is ContextVar else None
+
+
+_context_var = _runtime_context_var()
+# Two Python calls less than context.get_current(), which a request makes a dozen times.
+current_context: Callable[[], context_api.Context] = (
+    _context_var.get if _context_var is not None else context_api.get_current
+)
+
+
+def attach_span(span: trace.Span, key: str | None = None, value: object = None) -> object:
+    """``context.attach(context.set_value(key, value, trace.set_span_in_context(span)))`` (``key`` optional):
+    one Context built instead of one per value, set on the ContextVar without the API's two calls."""
+    if _context_var is None:
+        with_span = trace.set_span_in_context(span)
+        return context_api.attach(with_span if key is None else context_api.set_value(key, value, with_span))
+    values: dict[str, object] = {**_context_var.get(), _SPAN_KEY: span}
+    if key is not None:
+        values[key] = value
+    return _context_var.set(context_api.Context(values))
+
+
+def detach(token: object) -> None:
+    """``context.detach(token)``: as the API, a token from another context is logged, not raised."""
+    if _context_var is None:
+        context_api.detach(token)  # type: ignore[arg-type]  # attach_span's token
+        return
+    try:
+        _context_var.reset(token)  # type: ignore[arg-type]  # attach_span's token
+    except Exception:
+        _logger.exception("Failed to detach context")
 
 
 def get_tracer(
@@ -89,7 +144,11 @@ class LeanTracer:
         start_time: int | None = None,
     ) -> trace.Span:
         tracer = self._tracer
-        current = trace.get_current_span(context).get_span_context()
+        # trace.get_current_span(context), without its three calls.
+        span_in_context = (current_context() if context is None else context).get(_SPAN_KEY)
+        if not isinstance(span_in_context, trace.Span):
+            span_in_context = trace.INVALID_SPAN
+        current = span_in_context.get_span_context()
         if not self._is_enabled():  # the provider's tracer configurator switched this scope off
             return trace.NonRecordingSpan(current)
         parent = current if current.is_valid else None
@@ -105,17 +164,16 @@ class LeanTracer:
             decision, attributes, trace_state = sampling.decision, sampling.attributes, sampling.trace_state
         else:  # what the SDK's static samplers return: the attributes given, the parent's trace state
             trace_state = parent.trace_state if parent is not None else None
-        flags = TraceFlags.SAMPLED if decision.is_sampled() else TraceFlags.DEFAULT
+        flags = TraceFlags.SAMPLED if decision is _SAMPLE else TraceFlags.DEFAULT  # decision.is_sampled(), inlined
         if random_trace_id:
             flags |= TraceFlags.RANDOM_TRACE_ID
-        span_context = SpanContext(
-            trace_id,
-            tracer.id_generator.generate_span_id(),
-            is_remote=False,
-            trace_flags=TraceFlags(flags),
-            trace_state=trace_state,
-        )
-        if not decision.is_recording():
+        span_id = tracer.id_generator.generate_span_id()
+        # SpanContext's own __new__ does this, in a call with keywords that costs as much again.
+        is_valid = INVALID_TRACE_ID < trace_id <= _TRACE_ID_MAX and INVALID_SPAN_ID < span_id <= _SPAN_ID_MAX
+        if trace_state is None:
+            trace_state = DEFAULT_TRACE_STATE
+        span_context = tuple.__new__(SpanContext, (trace_id, span_id, False, TraceFlags(flags), trace_state, is_valid))
+        if decision is _DROP:  # not decision.is_recording()
             return trace.NonRecordingSpan(span_context)
         span = LeanSpan(name, span_context, parent, kind, tracer, self._scope, self._limits, start_time)
         if attributes:
@@ -157,17 +215,20 @@ class LeanSpan(trace.Span, ReadableSpan):
         limits: SpanLimits,
         start_time: int | None,
     ) -> None:
-        ReadableSpan.__init__(
-            self,
-            name=name,
-            context=span_context,
-            parent=parent,
-            resource=tracer.resource,
-            attributes={},
-            kind=kind,
-            instrumentation_scope=scope,
-            start_time=start_time if start_time is not None else time.time_ns(),
-        )
+        # ReadableSpan.__init__'s fields, set here: its call, with keywords, cost a third of a span's start.
+        self._name = name
+        self._context = span_context
+        self._kind = kind
+        self._instrumentation_info = None
+        self._instrumentation_scope = scope
+        self._parent = parent
+        self._start_time = start_time if start_time is not None else time.time_ns()
+        self._end_time: int | None = None
+        self._attributes: dict[str, types.AnyValue] = {}
+        self._events: Sequence[Event] = ()
+        self._links: Sequence[Link] = ()
+        self._resource = tracer.resource
+        self._status = _UNSET
         self._processor = tracer.span_processor
         self._limits = limits
         self._dropped_attributes = 0
@@ -195,18 +256,21 @@ class LeanSpan(trace.Span, ReadableSpan):
 
     def set_attributes(self, attributes: Mapping[str, types.AnyValue]) -> None:
         with self._lock:
-            if not self._ended("set_attributes"):
+            if self._end_time is None or not self._ended("set_attributes"):  # one call less while it runs
                 self._store(attributes)
 
     def _store(self, attributes: Mapping[str, types.AnyValue]) -> None:
-        stored = cast(dict[str, types.AnyValue], self._attributes)  # the dict the constructor made
+        stored = self._attributes  # the dict the constructor made
         limit = self._limits.max_span_attribute_length
+        max_count = self._limits.max_span_attributes
+        # Checked once rather than for each attribute: whether any can push an older one out.
+        roomy = max_count is None or len(stored) + len(attributes) <= max_count
         for key, value in attributes.items():
             if (
                 type(value) not in _PLAIN
                 or type(key) is not str
                 or not key
-                or (limit is not None and type(value) is str and len(value) > limit)
+                or (type(value) is str and limit is not None and len(value) > limit)
             ):
                 cleaned = BoundedAttributes(None, {key: value}, max_value_len=limit)
                 if not cleaned:
@@ -215,7 +279,7 @@ class LeanSpan(trace.Span, ReadableSpan):
                 ((key, value),) = cleaned.items()
             if key in stored:
                 del stored[key]  # re-set moves to the end, as in the SDK
-            elif self._limits.max_span_attributes is not None and len(stored) >= self._limits.max_span_attributes:
+            elif not roomy and len(stored) >= max_count:  # type: ignore[operator]  # not roomy: a count
                 if not stored:
                     self._dropped_attributes += 1
                     continue
@@ -274,7 +338,7 @@ class LeanSpan(trace.Span, ReadableSpan):
 
     def end(self, end_time: int | None = None) -> None:
         with self._lock:
-            if self._ended("end"):
+            if self._end_time is not None and self._ended("end"):
                 return
             self._end_time = end_time if end_time is not None else time.time_ns()
         self._processor.on_end(self)  # no copy: an ended span takes no more changes

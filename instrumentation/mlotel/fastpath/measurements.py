@@ -41,6 +41,7 @@ from opentelemetry import context, metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from mlotel.fastpath import histogram_batches
+from mlotel.fastpath.lean_spans import current_context
 from mlotel.semconv import SCHEMA_URL, __version__
 
 _logger = logging.getLogger(__name__)
@@ -81,8 +82,10 @@ def record(method: RecordMethod, value: float, attributes: dict[str, Any]) -> No
     queue = _installed
     if queue is None:
         method(value, attributes)
+    elif len(queue._queue) < queue._max_size:  # put()'s work, one call less: five a request
+        queue._queue.append((method, value, attributes, current_context(), False))
     else:
-        queue.put(method, value, attributes)
+        queue.put(method, value, attributes)  # counts it dropped
 
 
 def add(counter_add: RecordMethod, value: float, attributes: dict[str, Any]) -> None:
@@ -95,6 +98,8 @@ def add(counter_add: RecordMethod, value: float, attributes: dict[str, Any]) -> 
     queue = _installed
     if queue is None:
         counter_add(value, attributes)
+    elif len(queue._queue) < queue._max_size:
+        queue._queue.append((counter_add, value, attributes, current_context(), True))
     else:
         queue.put(counter_add, value, attributes, summed=True)
 
@@ -147,7 +152,7 @@ class MeasurementQueue:
             with self._dropped_lock:  # several request threads may drop at once
                 self.dropped += 1
             return
-        self._queue.append((method, value, attributes, context.get_current(), summed))
+        self._queue.append((method, value, attributes, current_context(), summed))
 
     def force_flush(self, timeout_millis: int | None = None) -> None:
         """Record everything queued so far, in this thread (as providers' ``force_flush``)."""
@@ -160,6 +165,7 @@ class MeasurementQueue:
             # loop would never end, and the sums would never be recorded.
             # Histogram measurements by instrument and attribute dict, each batch folded in at once (histogram_batches).
             batches: dict[tuple[RecordMethod, int], tuple[dict[str, Any], list, list]] = {}
+            foldable: dict[RecordMethod, bool] = {}  # asked once per instrument, not per measurement
             for _ in range(len(queue)):
                 method, value, attributes, taken_in, summed = queue.popleft()
                 if summed:
@@ -169,14 +175,18 @@ class MeasurementQueue:
                     else:
                         entry[0] += entry[2]
                         entry[2], entry[3] = value, taken_in
-                elif histogram_batches.foldable(method):
+                else:
+                    folds = foldable.get(method)
+                    if folds is None:
+                        folds = foldable[method] = histogram_batches.foldable(method)
+                    if not folds:
+                        _record(method, value, attributes, taken_in)
+                        continue
                     batch = batches.get((method, id(attributes)))
                     if batch is None:
                         batch = batches[(method, id(attributes))] = (attributes, [], [])
                     batch[1].append(value)
                     batch[2].append(taken_in)
-                else:
-                    _record(method, value, attributes, taken_in)
             for (method, _), (attributes, values, contexts) in batches.items():
                 _record_batch(method, attributes, values, contexts)
             for (method, _), (earlier, attributes, last, taken_in) in sums.items():

@@ -4,7 +4,9 @@ checked against the constants of opentelemetry-semantic-conventions."""
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from opentelemetry import metrics
+from opentelemetry import metrics, propagate
+from opentelemetry.propagators.composite import CompositePropagator
+from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -25,6 +27,7 @@ from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, S
 from opentelemetry.semconv.attributes.service_attributes import SERVICE_VERSION
 from opentelemetry.semconv.attributes.url_attributes import URL_PATH, URL_QUERY, URL_SCHEME
 from opentelemetry.semconv.attributes.user_agent_attributes import USER_AGENT_ORIGINAL
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
 from harness.telemetry_reading import Captured
 from mlotel import PredictionRecorder, TelemetryConfig, instrument_app, setup_telemetry
@@ -142,3 +145,35 @@ def test_ml_histograms_keep_their_buckets_in_a_provider_without_mlotels_views():
     captured = Captured(None, reader)
     assert tuple(captured.points("ml.prediction.confidence")[0].explicit_bounds) == CONFIDENCE_BUCKETS
     assert tuple(captured.points("ml.batch.size")[0].explicit_bounds) == BATCH_SIZE_BUCKETS
+
+
+def test_a_propagator_other_than_w3c_is_asked_even_without_w3c_headers(serve):
+    """The middleware skips extracting only for the default W3C propagators, which find nothing without their headers."""
+    class RequestIdPropagator(TextMapPropagator):
+        """Continues the trace named by an ``x-trace`` header (a made-up scheme)."""
+
+        def extract(self, carrier, context=None, getter=None):
+            found = getter.get(carrier, "x-trace")
+            if not found:
+                return context
+            remote = SpanContext(int(found[0], 16), 0xB7AD, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))
+            return set_span_in_context(NonRecordingSpan(remote), context)
+
+        def inject(self, carrier, context=None, setter=None):
+            pass
+
+        @property
+        def fields(self):
+            return {"x-trace"}
+
+    client, captured = serve()
+    default = propagate.get_global_textmap()
+    propagate.set_global_textmap(CompositePropagator([RequestIdPropagator()]))
+    try:
+        assert client.get("/items/7", headers={"x-trace": "abc123"}).status_code == 200
+    finally:
+        propagate.set_global_textmap(default)
+    assert client.get("/items/8").status_code == 200  # the default again: a root span
+    first, second = captured.spans("GET /items/{item}")
+    assert first.context.trace_id == 0xABC123 and first.parent.span_id == 0xB7AD
+    assert second.parent is None

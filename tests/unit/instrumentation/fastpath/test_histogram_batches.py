@@ -92,17 +92,21 @@ def test_a_batch_records_what_the_sdk_records_one_by_one(temporality, exemplar_f
         batched.shutdown()
 
 
-def test_values_the_sdk_refuses_are_left_to_its_record(caplog):
+@pytest.mark.parametrize(
+    ("refused", "warnings"),
+    [((math.nan, -1.0), ("not finite", "non-negative")), ((math.nan,), ("not finite",)), ((math.inf,), ("not finite",))],
+)
+def test_values_the_sdk_refuses_are_left_to_its_record(caplog, refused, warnings):
     provider, reader = _provider(AggregationTemporality.CUMULATIVE)
     queue = MeasurementQueue(provider, interval_seconds=3600)
     try:
         histogram = provider.get_meter("t").create_histogram("confidence")
-        for value in (0.5, math.nan, -1.0, 0.7):
+        for value in (0.5, *refused, 0.7):
             queue.put(histogram.record, value, {"label": "setosa"})
         queue.force_flush()
         ((count, total, *_),) = _points(reader).values()
         assert (count, total) == (2, 1.2)
-        assert "not finite" in caplog.text and "non-negative" in caplog.text
+        assert all(warning in caplog.text for warning in warnings)
     finally:
         queue.shutdown()
         provider.shutdown()

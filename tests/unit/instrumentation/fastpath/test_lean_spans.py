@@ -3,7 +3,7 @@
 import itertools
 
 import pytest
-from opentelemetry import trace
+from opentelemetry import context, trace
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans as sdk_encode_spans
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
@@ -225,3 +225,17 @@ def test_an_sdk_tracer_without_the_parts_a_lean_tracer_reads_makes_its_own_spans
     monkeypatch.setattr(SdkTracer, "__init__", lambda self, *args, **kwargs: None)
     tracer = lean_spans.get_tracer("t", tracer_provider=provider)
     assert isinstance(tracer, SdkTracer)
+
+
+def test_attach_span_makes_the_span_and_a_value_current_as_the_context_api_would(caplog):
+    key = context.create_key("mlotel-test")
+    span = NonRecordingSpan(REMOTE_PARENT)
+    outer = context.attach(context.set_value("kept", 1))
+    token = lean_spans.attach_span(span, key, "value")
+    assert trace.get_current_span() is span
+    assert context.get_value(key) == "value" and context.get_value("kept") == 1
+    lean_spans.detach(token)
+    assert trace.get_current_span() is trace.INVALID_SPAN and context.get_value(key) is None
+    lean_spans.detach(token)  # used twice: the API logs it and the app goes on
+    assert "Failed to detach context" in caplog.text
+    context.detach(outer)
