@@ -10,6 +10,7 @@ window and at what step. Loaders raise ``BackendError`` when Prometheus fails.
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from typing import Any
 
@@ -84,6 +85,15 @@ def scalar(samples: list[Sample]) -> float:
     return samples[0].value if samples else math.nan
 
 
+def while_served(rows: pd.DataFrame, column: str, over_time: list[Series], *labels: str) -> None:
+    """Replace ``column``, a rate over the whole range, by the mean of the same rate's chart points per row:
+    a rate over [1h] divides by the whole hour though the stack may have run three minutes (0.08/s beside a
+    chart at 2.5), while the points exist only from the series' first sample on."""
+    means = {tuple(s.labels.get(label, "") for label in labels): statistics.fmean(points)
+             for s in over_time if (points := [v for _, v in s.points if not math.isnan(v)])}
+    rows[column] = [means.get(tuple(key), value) for key, value in zip(rows[list(labels)].itertuples(index=False), rows[column])]
+
+
 @st.cache_data(ttl=TTL, show_spinner=False)
 def overview(range_label: str, seconds: int) -> dict:
     """Per-model numbers over the range, requests/s per model over time, and the gauges (last 5 minutes)."""
@@ -99,15 +109,11 @@ def overview(range_label: str, seconds: int) -> dict:
         seconds,
     )
     models = table({k: data[k] for k in ("requests/s", "error ratio", *quantiles, "predictions/s")}, mc.MODEL)
-    requests = timeline(data["requests over time"], mc.MODEL)
-    # A rate over [1h] divides by the whole hour, though a stack may have run three minutes: the mean of
-    # the chart's points, which exist only where there was traffic, is the rate while the model served.
-    for column, over_time in (("requests/s", requests), ("predictions/s", timeline(data["predictions over time"], mc.MODEL))):
-        served = over_time.groupby(mc.MODEL)["value"].mean()
-        models[column] = models[mc.MODEL].map(served).fillna(models[column])
+    while_served(models, "requests/s", data["requests over time"], mc.MODEL)
+    while_served(models, "predictions/s", data["predictions over time"], mc.MODEL)
     return {
         "models": models,
-        "requests": requests,
+        "requests": timeline(data["requests over time"], mc.MODEL),
         "p95": scalar(data["gauge p95"]), "error ratio": scalar(data["gauge errors"]),
         "cpu": scalar(data["gauge cpu"]), "alerts": scalar(data["alerts"]),
     }
@@ -121,12 +127,15 @@ def resources(range_label: str, seconds: int) -> dict:
     data = fetch(
         {"requests/s": mc.http_request_rate(endpoints), "error ratio": mc.http_error_ratio(endpoints),
          "p95": mc.http_latency_quantile(0.95, endpoints)},
-        {"process cpu": mc.process_cpu(), "process memory": mc.process_memory(), "host cpu": mc.host_cpu(),
+        {"requests over time": mc.http_request_rate(mc.ENDPOINTS(window=window)),
+         "process cpu": mc.process_cpu(), "process memory": mc.process_memory(), "host cpu": mc.host_cpu(),
          "host memory": mc.host_memory(), "disk io": mc.disk_io_rate(mc.API_SCOPE(by=(mc.DISK_DIRECTION,), window=window))},
         seconds,
     )
+    endpoints_table = table({k: data[k] for k in ("requests/s", "error ratio", "p95")}, mc.ROUTE, mc.METHOD)
+    while_served(endpoints_table, "requests/s", data["requests over time"], mc.ROUTE, mc.METHOD)
     return {
-        "endpoints": table({k: data[k] for k in ("requests/s", "error ratio", "p95")}, mc.ROUTE, mc.METHOD),
+        "endpoints": endpoints_table,
         "process cpu": timeline(data["process cpu"], "instance", "ml-api"),
         "process memory": timeline(data["process memory"], "instance", "ml-api"),
         "host cpu": timeline(data["host cpu"], mc.CPU_MODE),

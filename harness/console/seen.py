@@ -1,9 +1,11 @@
 """What a person sees of a page run through AppTest: its text, links and chart titles;
-and recordings emptied, as a stack with no traffic yet answers."""
+and recordings emptied, as a stack with no traffic yet answers, or changed where the live stack was not in a state a test needs."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
@@ -49,3 +51,20 @@ def without_data(monkeypatch) -> None:
         return replay
 
     monkeypatch.setattr(Replay, "of", classmethod(empty))
+
+
+def answering(monkeypatch, path: str, body: Callable[[Any], Any]) -> None:
+    """Make recordings answer requests to ``path`` with ``body(the recorded body)``: a state the live stack
+    was not in when it was recorded."""
+    from harness.console.recording import Replay
+
+    recorded = Replay.of.__func__
+
+    def changed(cls, page: str, down_ports: frozenset[int] = frozenset()) -> Replay:
+        replay = recorded(cls, page, down_ports)
+        for key, answer in replay.answers.items():
+            if json.loads(key)[2] == path:
+                answer["body"] = body(answer["body"])
+        return replay
+
+    monkeypatch.setattr(Replay, "of", classmethod(changed))

@@ -15,24 +15,31 @@ The first ``MLOTEL_DRIFT_FEATURES`` (default 8) features that vary in the
 reference are binned, each into at most ``MLOTEL_DRIFT_BINS`` (default 10)
 bins cut at the reference's quantiles. An edge lies halfway between two
 distinct reference values, so a value seen in training never sits on one and
-jitter smaller than the data's resolution does not move it. Counts add up in
-the process (Python's bisect for a few rows, numpy's for a batch, under a lock) and are reported at each
-metric export: ``ml.feature.observations`` (a counter per model, version,
+jitter smaller than the data's resolution does not move it.
+
+The request only sets its rows' tracked columns aside (a copy: the caller may
+reuse its array); they are binned later, many requests at once, with one
+binary search per feature (numpy's): by a thread of their own once
+``BIN_EVERY`` (1,024) rows are held, and before each metric export. A batch
+of ``BIN_EVERY`` rows or more is binned where it is observed: numpy's cost
+per call is spread over its own rows. A value on an edge falls in the bin
+below it, NaN in the top bin. Counts add up in the process and are reported
+at each metric export: ``ml.feature.observations`` (a counter per model, version,
 ``ml.feature.name`` and ``ml.feature.bin``) and the reference's share of each
 bin, ``ml.feature.reference`` (with ``ml.feature.bin.range``). The alert-rule
 service compares the two (``mlotel_alerting.feature_drift``). A batch whose
-rows are too short for the tracked columns is not counted, and counted as
-dropped (``ml.feature.dropped``). Needs numpy: ``pip install mlotel[drift]``.
+rows are too short for the tracked columns is not binned, and counted as
+dropped (``ml.feature.dropped``), as are rows past ``MAX_HELD_ROWS`` held
+(binning could not keep up). Needs numpy: ``pip install mlotel[drift]``.
 """
 
 from __future__ import annotations
 
-import json
+import logging
+import os
 import threading
-from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,105 +47,87 @@ from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
 import mlotel_contract as contract
+from mlotel.feature_profile import FeatureProfile
 from mlotel.semconv import SCHEMA_URL, __version__
 
-DEFAULT_FEATURES, DEFAULT_BINS = 8, 10
-LARGE_BATCH = 8  # rows from which numpy's binary search per feature beats Python's per value
+_logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class FeatureProfile:
-    """Which columns are binned, their inner bin edges and the reference's share of each bin."""
-
-    names: tuple[str, ...]
-    columns: tuple[int, ...]
-    edges: tuple[tuple[float, ...], ...]
-    shares: tuple[tuple[float, ...], ...]
-
-    @classmethod
-    def from_reference(cls, reference: Any, names: Sequence[str] | None = None,
-                       max_features: int = DEFAULT_FEATURES, bins: int = DEFAULT_BINS) -> FeatureProfile:
-        data = np.asarray(reference, dtype=np.float64)
-        if data.ndim != 2 or len(data) < bins:
-            raise ValueError(f"a reference is a 2-D array with at least {bins} rows (one per instance)")
-        names = list(names) if names is not None else [f"feature_{i}" for i in range(data.shape[1])]
-        if len(names) != data.shape[1]:
-            raise ValueError(f"{len(names)} names for {data.shape[1]} features")
-        picked: list[tuple[int, tuple[float, ...], tuple[float, ...]]] = []
-        for column in range(data.shape[1]):
-            values = data[:, column][np.isfinite(data[:, column])]
-            distinct = np.unique(values)
-            if len(distinct) < 2:
-                continue  # a constant feature has nothing to bin
-            cuts = np.unique(np.quantile(values, np.arange(1, bins) / bins, method="inverted_cdf"))
-            # Halfway to the next distinct value; the largest value has none and is no cut.
-            cuts = cuts[cuts < distinct[-1]]
-            upper = distinct[np.searchsorted(distinct, cuts, side="right")]
-            edges = (cuts + upper) / 2
-            counts = np.bincount(np.searchsorted(edges, values), minlength=len(edges) + 1)
-            picked.append((column, tuple(edges.tolist()), tuple((counts / counts.sum()).tolist())))
-            if len(picked) == max_features:
-                break
-        return cls(tuple(names[c] for c, _, _ in picked), tuple(c for c, _, _ in picked),
-                   tuple(e for _, e, _ in picked), tuple(s for _, _, s in picked))
-
-    def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps({"names": self.names, "columns": self.columns,
-                                          "edges": self.edges, "shares": self.shares}))
-
-    @classmethod
-    def load(cls, path: str | Path) -> FeatureProfile:
-        document = json.loads(Path(path).read_text())
-        return cls(tuple(document["names"]), tuple(document["columns"]),
-                   tuple(map(tuple, document["edges"])), tuple(map(tuple, document["shares"])))
-
-    def ranges(self, feature: int) -> list[str]:
-        """Each bin of ``feature`` as text, e.g. ``(5.05, 5.45]``."""
-        bounds = ["-inf", *(f"{edge:.4g}" for edge in self.edges[feature]), "inf"]
-        return [f"({low}, {high}]" for low, high in zip(bounds, bounds[1:])]
+# Rows held before the binning thread is woken: a numpy call costs microseconds whatever its
+# size, so binning pays off only across many requests. Past MAX_HELD_ROWS (binning has fallen
+# behind), rows are turned away and counted as dropped.
+BIN_EVERY, MAX_HELD_ROWS = 1024, 16_384
 
 
 class FeatureCounts:
-    """One model version's bin counts; ``observe`` is the request path's part."""
+    """One model version's bin counts. ``observe`` is the request path's part: it only holds
+    the rows' tracked columns; ``bin_held`` bins what is held, many requests at once."""
 
-    def __init__(self, profile: FeatureProfile) -> None:
+    def __init__(self, profile: FeatureProfile, wake: Callable[[], None] = lambda: None) -> None:
         self.profile = profile
         sizes = [len(edges) + 1 for edges in profile.edges]
         offsets = [sum(sizes[:i]) for i in range(len(sizes))]
-        # (column, its inner edges, where its bins start in ``counts``), as lists and as arrays.
-        self._plan = [(column, list(edges), offset) for column, edges, offset in zip(profile.columns, profile.edges, offsets)]
-        self._arrays = [(column, np.asarray(edges), offset) for column, edges, offset in self._plan]
-        self._picked = [(i, edges, offset) for i, (_, edges, offset) in enumerate(self._plan)]
-        self._columns = list(profile.columns)
+        # Per tracked feature: its inner edges and where its bins start in ``counts``.
+        self._plan = [(np.asarray(edges), offset) for edges, offset in zip(profile.edges, offsets)]
+        first = profile.columns[0] if profile.columns else 0
+        contiguous = list(profile.columns) == list(range(first, first + len(profile.columns)))
+        # Adjacent columns are taken as a slice, a view of the caller's rows (copied in observe:
+        # the caller may change them before they are binned); a list of columns copies them already.
+        self._select: slice | list[int] = slice(first, first + len(profile.columns)) if contiguous else list(profile.columns)
+        self._copy = contiguous
         self._needed = max(profile.columns, default=-1) + 1
-        self.counts = [0] * sum(sizes)
+        self._counts = np.zeros(sum(sizes), dtype=np.int64)
         self.dropped = 0
+        self._held: list[np.ndarray] = []
+        self._held_rows = 0
+        self._wake = wake  # asks for ``bin_held`` off the request path
         self._lock = threading.Lock()
 
     def observe(self, rows: Any) -> None:
         values = np.asarray(rows, dtype=np.float64)
         if values.ndim != 2 or values.shape[1] < self._needed:
-            self.dropped += len(values) if values.ndim else 1
-            return
-        if len(values) < LARGE_BATCH:
-            # bisect in Python: a numpy call costs more than the whole search for a few rows.
-            picked, counts = self._picked, self.counts
-            rows = values[:, self._columns].tolist()
             with self._lock:
-                for row in rows:
-                    for i, edges, offset in picked:
-                        counts[offset + bisect_left(edges, row[i])] += 1
+                self.dropped += len(values) if values.ndim else 1
             return
-        flat = np.concatenate([np.searchsorted(edges, values[:, column]) + offset for column, edges, offset in self._arrays])
-        added = np.bincount(flat, minlength=len(self.counts)).tolist()
+        if len(values) >= BIN_EVERY:  # a batch this large spreads numpy's cost over its own rows
+            self._bin(values[:, self._select])
+            return
+        picked = values[:, self._select]
+        if self._copy:
+            picked = picked.copy()
         with self._lock:
-            self.counts[:] = [a + b for a, b in zip(self.counts, added)]
+            if self._held_rows + len(picked) > MAX_HELD_ROWS:  # binning has fallen behind
+                self.dropped += len(picked)
+                return
+            self._held.append(picked)
+            self._held_rows += len(picked)
+            full = self._held_rows >= BIN_EVERY
+        if full:
+            self._wake()
+
+    def bin_held(self) -> None:
+        """Bin the rows held so far: one binary search per feature for all of them."""
+        with self._lock:
+            held, self._held, self._held_rows = self._held, [], 0
+        if held:
+            self._bin(np.concatenate(held) if len(held) > 1 else held[0])
+
+    def _bin(self, block: np.ndarray) -> None:
+        """Count ``block`` (rows × tracked features) into the bins."""
+        if not self._plan:
+            return
+        # Side "left": a value on an edge falls in the bin below, as ranges() writes it: (low, high].
+        # NaN sorts above +inf, into the top bin.
+        flat = np.concatenate([np.searchsorted(edges, block[:, i]) + offset for i, (edges, offset) in enumerate(self._plan)])
+        added = np.bincount(flat, minlength=len(self._counts))
+        with self._lock:
+            self._counts += added
 
     def snapshot(self) -> list[list[int]]:
-        """Counts per feature and bin."""
+        """Counts per feature and bin, the rows held so far binned first."""
+        self.bin_held()
         with self._lock:
-            counts = list(self.counts)
-        return [counts[offset: offset + len(edges) + 1] for _, edges, offset in self._plan]
+            counts = self._counts.tolist()
+        return [counts[offset: offset + len(edges) + 1] for edges, offset in self._plan]
 
 
 class FeatureDrift:
@@ -146,7 +135,11 @@ class FeatureDrift:
 
     def __init__(self) -> None:
         self.tracked: dict[tuple[str, str], FeatureCounts] = {}
+        self._made: dict[tuple[str, str], _Series] = {}
         self._instruments_made = False
+        self._wanted = threading.Event()
+        self._thread_pid = 0  # the process whose binning thread runs: a forked child starts its own
+        self._start_lock = threading.Lock()
 
     def track(self, model: str, version: str, profile: FeatureProfile) -> FeatureCounts:
         if not self._instruments_made:
@@ -157,28 +150,58 @@ class FeatureDrift:
             meter.create_observable_gauge(contract.FEATURE_REFERENCE, [self._reference], unit="1",
                                           description="The reference's share of each feature bin.")
             meter.create_observable_counter(contract.FEATURE_DROPPED, [self._dropped], unit="{instance}",
-                                            description="Instances not binned: rows shorter than the tracked columns.")
-        counts = self.tracked[(model, version)] = FeatureCounts(profile)
+                                            description="Instances not binned: rows shorter than the tracked "
+                                                        "columns, or more held than binning kept up with.")
+        self._made[(model, version)] = self._series(model, version, profile)
+        counts = self.tracked[(model, version)] = FeatureCounts(profile, self._wake)
         return counts
 
-    def _each(self) -> Iterable[tuple[dict[str, str], FeatureCounts]]:
-        for (model, version), counts in list(self.tracked.items()):
-            yield {contract.ATTR_MODEL_NAME: model, contract.ATTR_MODEL_VERSION: version}, counts
+    def _wake(self) -> None:
+        """Ask the binning thread to bin what is held (started here, the first time it is needed)."""
+        if self._thread_pid != os.getpid():
+            with self._start_lock:
+                if self._thread_pid != os.getpid():
+                    threading.Thread(target=self._bin_when_wanted, name="MlotelFeatureBins", daemon=True).start()
+                    self._thread_pid = os.getpid()
+        self._wanted.set()
+
+    def _bin_when_wanted(self) -> None:
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            for counts in list(self.tracked.values()):
+                try:
+                    counts.bin_held()
+                except Exception:  # the thread must outlive one bad batch; the batch is lost
+                    _logger.exception("Binning features for drift failed")
+
+    def _series(self, model: str, version: str, profile: FeatureProfile) -> _Series:
+        base = {contract.ATTR_MODEL_NAME: model, contract.ATTR_MODEL_VERSION: version}
+        per_bin = [[{**base, contract.ATTR_FEATURE: name, contract.ATTR_FEATURE_BIN: str(index)} for index in range(len(shares))]
+                   for name, shares in zip(profile.names, profile.shares)]
+        reference = [Observation(share, {**attributes, contract.ATTR_FEATURE_BIN_RANGE: text})
+                     for feature, bins in enumerate(per_bin)
+                     for attributes, share, text in zip(bins, profile.shares[feature], profile.ranges(feature))]
+        return _Series(base, per_bin, reference)
 
     def _observations(self, options: CallbackOptions) -> Iterable[Observation]:
-        for base, counts in self._each():
-            for name, per_bin in zip(counts.profile.names, counts.snapshot()):
-                for index, count in enumerate(per_bin):
-                    yield Observation(count, {**base, contract.ATTR_FEATURE: name, contract.ATTR_FEATURE_BIN: str(index)})
+        for key, counts in list(self.tracked.items()):
+            for attributes, per_bin in zip(self._made[key].per_bin, counts.snapshot()):
+                yield from map(Observation, per_bin, attributes)
 
     def _reference(self, options: CallbackOptions) -> Iterable[Observation]:
-        for base, counts in self._each():
-            profile = counts.profile
-            for feature, (name, shares) in enumerate(zip(profile.names, profile.shares)):
-                for index, (share, text) in enumerate(zip(shares, profile.ranges(feature))):
-                    yield Observation(share, {**base, contract.ATTR_FEATURE: name, contract.ATTR_FEATURE_BIN: str(index),
-                                              contract.ATTR_FEATURE_BIN_RANGE: text})
+        for key in list(self.tracked):
+            yield from self._made[key].reference
 
     def _dropped(self, options: CallbackOptions) -> Iterable[Observation]:
-        for base, counts in self._each():
-            yield Observation(counts.dropped, base)
+        for key, counts in list(self.tracked.items()):
+            yield Observation(counts.dropped, self._made[key].base)
+
+
+@dataclass(frozen=True)
+class _Series:
+    """One model version's attribute sets, made once: the SDK reads them at every export and changes none."""
+
+    base: dict[str, str]
+    per_bin: list[list[dict[str, str]]]
+    reference: list[Observation]  # the shares never change

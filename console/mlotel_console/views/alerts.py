@@ -10,11 +10,12 @@ import streamlit as st
 
 import mlotel_contract as contract
 from mlotel_backends.errors import BackendError
-from mlotel_console import alert_data, ui
+from mlotel_console import alert_data, tables, ui
 from mlotel_console.settings import settings
 
-TIMES = ("since", "firing since", "at", "delivered at", "last repeat")
+TIMES = ("since", "firing since", "at", "delivered at", "last repeat", "last evaluation")
 COLUMNS = {"slow predictions": st.column_config.LinkColumn("slow predictions", display_text="slow predictions"),
+           "value": st.column_config.NumberColumn("value", format="%.4g"),
            **{name: st.column_config.DatetimeColumn(name, format="YYYY-MM-DD HH:mm:ss") for name in TIMES}}
 
 
@@ -42,7 +43,7 @@ def _active(active: list[dict]) -> None:
     frame = _alert_rows(active, {"state": "state", "value": "value",
                                         "active_at": "since", "fired_at": "firing since"})
     frame["summary"] = [(alert.get("annotations") or {}).get("summary", "") for alert in active]
-    st.dataframe(frame, hide_index=True, column_config=COLUMNS)
+    tables.show(frame, column_config=COLUMNS)
 
 
 def _rules(rules: list[dict]) -> None:
@@ -51,9 +52,11 @@ def _rules(rules: list[dict]) -> None:
             st.warning(f"Rule {rule['name']}: {rule['health'].replace('_', ' ')}"
                        + (f": {rule['last_error']}" if rule.get("last_error") else ""), icon=":material/rule:")
     # The file's name, not the service's absolute path to it: which file, without the host's layout.
-    st.dataframe(pd.DataFrame([{key: "" if rule.get(key) is None else rule[key] for key in
-                                ("name", "state", "health", "last_error", "last_evaluation", "alerts")}
-                               | {"source": Path(rule.get("source") or "").name} for rule in rules]), hide_index=True)
+    frame = pd.DataFrame([{key: rule.get(key) for key in ("name", "state", "health", "last_error", "alerts")}
+                          | {"last evaluation": rule.get("last_evaluation"), "source": Path(rule.get("source") or "").name}
+                          for rule in rules])
+    frame["last evaluation"] = pd.to_datetime(frame["last evaluation"], utc=True)
+    tables.show(frame, column_config=COLUMNS)
     _resolve([rule["name"] for rule in rules if rule.get("state") in ("pending", "firing")])
 
 
@@ -77,20 +80,18 @@ def _history(history: list[dict]) -> None:
     if not history:
         st.info("No alert has changed state yet.")
         return
-    st.dataframe(_alert_rows(history, {"at": "at", "previous": "from", "current": "to",
-                                              "value": "value"}),
-                 hide_index=True, column_config=COLUMNS)
+    tables.show(_alert_rows(history, {"at": "at", "previous": "from", "current": "to",
+                                              "value": "value"}), column_config=COLUMNS)
 
 
 def _alertmanager(held: list[dict]) -> None:
     if not held:
         st.info("Alertmanager holds no alert.")
         return
-    st.dataframe(pd.DataFrame([{"alert": a["labels"].get("alertname", ""), "state": a.get("status", {}).get("state"),
+    tables.show(pd.DataFrame([{"alert": a["labels"].get("alertname", ""), "state": a.get("status", {}).get("state"),
                                 "model": a["labels"].get(contract.MODEL, ""), "severity": a["labels"].get("severity", ""),
                                 "starts": a.get("startsAt"), "ends": a.get("endsAt"),
-                                "summary": a.get("annotations", {}).get("summary", "")} for a in held]),
-                 hide_index=True)
+                                "summary": a.get("annotations", {}).get("summary", "")} for a in held]))
 
 
 def _notifications(delivered: list[dict]) -> None:
@@ -105,7 +106,7 @@ def _notifications(delivered: list[dict]) -> None:
                            "summary": (n.get("annotations") or {}).get("summary", "")} for n in delivered])
     for name in ("delivered at", "last repeat"):
         frame[name] = pd.to_datetime(frame[name], utc=True)
-    st.dataframe(frame, hide_index=True, column_config=COLUMNS)
+    tables.show(frame, column_config=COLUMNS)
 
 
 def body() -> None:

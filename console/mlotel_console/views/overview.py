@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from mlotel_backends.errors import BackendError
-from mlotel_console import charts, metrics_data, ui
+from mlotel_console import charts, metrics_data, tables, ui
 from mlotel_contract import ERROR_RATIO_ALERT, MODEL, P95_LATENCY_ALERT_SECONDS
 
 # A gauge turns red where the default alert would fire.
@@ -25,8 +25,8 @@ def model_table(models: pd.DataFrame) -> None:
         slow=[ui.slower_than_url(name, p95, range_label) for name, p95 in zip(models[MODEL], models["p95"])],
         **{q: models[q] * 1000 for q in ("p50", "p95", "p99")},
     )
-    st.dataframe(
-        rows, hide_index=True,
+    tables.show(
+        rows,
         column_order=["model", "requests/s", "predictions/s", "error ratio", "p50", "p95", "p99", "slow"],
         column_config={
             "model": st.column_config.LinkColumn("model", display_text=r"model=(.*)$"),

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from mlotel_backends.errors import BackendError
-from mlotel_console import charts, metrics_data, ui
+from mlotel_console import charts, metrics_data, tables, ui
 from mlotel_contract import CPU_MODE, DISK_DIRECTION, MEMORY_STATE, METHOD, ROUTE
 
 st.title("Resources")
@@ -20,9 +20,9 @@ def endpoints(table) -> None:
     if table.empty:
         st.info(f"No HTTP requests in the last {range_label}.", icon=":material/hourglass_empty:")
         return
-    st.dataframe(
+    tables.show(
         # A request that matched no route (a 404) has no route label.
-        table.assign(p95=table["p95"] * 1000, **{ROUTE: table[ROUTE].replace("", "(no route)")}), hide_index=True,
+        table.assign(p95=table["p95"] * 1000, **{ROUTE: table[ROUTE].replace("", "(no route)")}),
         column_config={
             ROUTE: st.column_config.TextColumn("route"), METHOD: st.column_config.TextColumn("method"),
             "requests/s": charts.RATE, "error ratio": charts.SHARE, "p95": charts.MILLISECONDS,

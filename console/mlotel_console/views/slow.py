@@ -9,7 +9,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from mlotel_console import spans, trace_data, ui
+from mlotel_console import spans, tables, trace_data, ui
 from mlotel_console.settings import settings
 
 ALL = "all models"
@@ -51,7 +51,7 @@ def _table(rows: list[dict], data: trace_data.Slow, min_ms: float, since: str) -
     frame["started"] = frame["started"].map(datetime.fromtimestamp)
     columns = ["trace", "started", "duration_ms", *[c for c in STAGE_COLUMNS if c in frame], "model", "batch",
                "request_ms", "status"]
-    st.dataframe(frame[columns], hide_index=True, column_config={
+    tables.show(frame[columns], column_config={
         "trace": st.column_config.LinkColumn("trace", display_text=r"([0-9a-f]{32})$"),
         "duration_ms": st.column_config.NumberColumn("predict ms", format="%.1f"),
         "request_ms": st.column_config.NumberColumn("request ms", format="%.1f"),

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mlotel_backends.errors import BackendError
-from mlotel_console import spans, trace_data, ui
+from mlotel_console import spans, tables, trace_data, ui
 
 TRACE_ID = re.compile(r"[0-9a-f]{32}")
 COLOURS = {"error": "#d62728", "ok": "#2ca02c", "unset": "#1f77b4"}
@@ -27,10 +27,9 @@ def _waterfall(trace_spans: list[spans.Span]) -> None:
     figure.update_layout(height=90 + 32 * len(trace_spans), margin={"t": 30, "b": 10, "l": 10},
                          xaxis_title="ms since the trace started")
     st.plotly_chart(figure)
-    st.dataframe(pd.DataFrame([{"span": f"{'  ' * s.depth}{s.name}", "kind": s.kind, "status": s.status,
+    tables.show(pd.DataFrame([{"span": f"{'  ' * s.depth}{s.name}", "kind": s.kind, "status": s.status,
                                 "start ms": s.offset_ms, "duration ms": s.duration_ms, "service": s.service}
-                               for s in trace_spans]),
-                 hide_index=True, column_config={c: st.column_config.NumberColumn(c, format="%.2f")
+                               for s in trace_spans]), column_config={c: st.column_config.NumberColumn(c, format="%.2f")
                                                  for c in ("start ms", "duration ms")})
 
 
@@ -63,8 +62,7 @@ def _details(trace_spans: list[spans.Span]) -> None:
                          f"{event['attributes'].get('exception.message', '')}")
                 if trace := event["attributes"].get("exception.stacktrace"):
                     st.code(trace, language="text")
-            st.dataframe(pd.DataFrame({"attribute": list(span.attributes), "value": map(str, span.attributes.values())}),
-                         hide_index=True)
+            tables.show(pd.DataFrame({"attribute": list(span.attributes), "value": map(str, span.attributes.values())}))
             for event in span.events:
                 if event["name"] != "exception":
                     st.caption(f"event {event['name']} at {event['offset_ms']:.1f} ms: {event['attributes']}")

@@ -5,7 +5,7 @@ to the service's webhook, the second firing and resolved)."""
 import json
 
 from harness.console.recording import RECORDED
-from harness.console.seen import links, text
+from harness.console.seen import answering, links, text
 from mlotel_console.settings import settings
 
 ANSWERS = {json.loads(key)[2]: answer["body"] for key, answer in json.loads((RECORDED / "alerts.json").read_text()).items()}
@@ -54,18 +54,7 @@ def test_notifications_show_what_was_delivered_when_firing_or_resolved_and_to_wh
 
 
 def test_no_notification_yet_says_where_they_would_come_from(open_page, monkeypatch):
-    from harness.console.recording import Replay
-
-    recorded = Replay.of.__func__
-
-    def without_notifications(cls, page, down_ports=frozenset()):
-        replay = recorded(cls, page, down_ports)
-        for key, answer in replay.answers.items():
-            if json.loads(key)[2] == "/notifications":
-                answer["body"] = []
-        return replay
-
-    monkeypatch.setattr(Replay, "of", classmethod(without_notifications))
+    answering(monkeypatch, "/notifications", lambda body: [])
     app, _ = open_page("views/alerts.py", "alerts")
     assert not app.exception
     assert any("No notification has arrived yet" in info.value for info in app.info)

@@ -1,13 +1,17 @@
 """Feature binning against a reference (mlotel.feature_drift): edges, counts, what is exported."""
 
+import threading
+from bisect import bisect_left
+
 import numpy as np
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from harness.processes import poll_until
 from harness.telemetry_reading import Captured
 from mlotel import PredictionRecorder, TelemetryConfig, setup_telemetry
-from mlotel.feature_drift import FeatureCounts, FeatureProfile
+from mlotel.feature_drift import BIN_EVERY, MAX_HELD_ROWS, FeatureCounts, FeatureDrift, FeatureProfile
 
 IRIS_NAMES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 
@@ -51,6 +55,82 @@ def test_counts_match_numpy_digitize_per_feature():
         edges = np.asarray(profile.edges[feature])
         expected = np.bincount(np.digitize(rows[:, column], edges, right=True), minlength=len(edges) + 1)
         assert counts.snapshot()[feature] == expected.tolist()
+
+
+def test_binning_held_rows_together_equals_binning_each_row_alone():
+    # A constant column between varying ones: the tracked columns (0, 2, 3) are not adjacent.
+    reference = np.random.default_rng(6).normal(size=(400, 4))
+    reference[:, 1] = 7.0
+    profile = FeatureProfile.from_reference(reference, list("abcd"), bins=5)
+    assert profile.columns == (0, 2, 3)
+    edges = profile.edges
+    # Every edge itself (it belongs to the bin below: "(low, high]"), a hair either side, and the infinities.
+    on_edges = [[e + d, 0, e + d, e + d] for e in edges[0] + edges[1] + edges[2] for d in (0.0, -1e-12, 1e-12)]
+    rows = np.array(on_edges + [[np.inf, 0, -np.inf, np.inf], [-np.inf, 0, np.inf, -np.inf]], dtype=float)
+    one_at_a_time, together = FeatureCounts(profile), FeatureCounts(profile)
+    for row in rows:
+        one_at_a_time.observe(row[None, :])
+        one_at_a_time.bin_held()
+    together.observe(rows[:5])
+    for row in rows[5:]:
+        together.observe([row.tolist()])  # lists too
+    # By hand: Python's bisect_left per value, the binning before rows were held.
+    expected = [[0] * (len(e) + 1) for e in edges]
+    for row in rows:
+        for feature, column in enumerate(profile.columns):
+            expected[feature][bisect_left(edges[feature], row[column])] += 1
+    assert one_at_a_time.snapshot() == together.snapshot() == expected
+    assert expected[0][0] > 0 and expected[0][-1] > 0
+
+
+def test_nan_falls_in_the_top_bin_whatever_the_batch():
+    profile = FeatureProfile.from_reference(np.arange(20.0)[:, None], ["x"], bins=4)
+    counts = FeatureCounts(profile)
+    counts.observe(np.array([[np.nan]]))
+    counts.observe(np.full((9, 1), np.nan))
+    assert counts.snapshot() == [[0, 0, 0, 10]]
+
+
+def test_held_rows_are_a_copy_the_caller_may_change():
+    profile = FeatureProfile.from_reference(np.arange(20.0)[:, None], ["x"], bins=4)
+    counts = FeatureCounts(profile)
+    rows = np.zeros((2, 1))
+    counts.observe(rows)
+    rows[:] = 100.0
+    assert counts.snapshot() == [[2, 0, 0, 0]]
+
+
+def test_rows_past_the_held_limit_are_dropped_and_counted():
+    profile = FeatureProfile.from_reference(np.arange(20.0)[:, None], ["x"], bins=4)
+    counts = FeatureCounts(profile)  # no binning thread: nothing bins until the snapshot
+    below = BIN_EVERY - 1  # smaller batches are held; larger ones are binned at once
+    for _ in range(MAX_HELD_ROWS // below):
+        counts.observe(np.zeros((below, 1)))
+    room = MAX_HELD_ROWS - MAX_HELD_ROWS // below * below
+    counts.observe(np.zeros((room + 1, 1)))
+    counts.observe(np.zeros((room, 1)))
+    assert counts.dropped == room + 1
+    assert counts.snapshot() == [[MAX_HELD_ROWS, 0, 0, 0]]
+
+
+def test_a_large_batch_is_binned_at_once_whatever_its_size():
+    profile = FeatureProfile.from_reference(np.arange(20.0)[:, None], ["x"], bins=4)
+    counts = FeatureCounts(profile)
+    counts.observe(np.full((MAX_HELD_ROWS + 1, 1), 100.0))
+    assert counts._held_rows == 0 and counts.dropped == 0
+    assert counts.snapshot() == [[0, 0, 0, MAX_HELD_ROWS + 1]]
+
+
+def test_the_binning_thread_bins_once_enough_rows_are_held():
+    drift = FeatureDrift()
+    counts = drift.track("iris", "v1", FeatureProfile.from_reference(np.arange(20.0)[:, None], ["x"], bins=4))
+    for _ in range(BIN_EVERY - 1):
+        counts.observe(np.zeros((1, 1)))
+    assert counts._held_rows == BIN_EVERY - 1  # under the threshold, held
+    counts.observe(np.zeros((1, 1)))
+    poll_until(lambda: counts._held_rows == 0, timeout=5, interval=0.01)
+    assert "MlotelFeatureBins" in {t.name for t in threading.enumerate()}
+    assert counts.snapshot() == [[BIN_EVERY, 0, 0, 0]]
 
 
 def test_rows_too_short_are_dropped_and_counted():

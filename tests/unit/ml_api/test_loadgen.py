@@ -1,6 +1,7 @@
 """The load generator's traffic is what it claims: in-distribution rows are confident, OOD rows are not."""
 
 import asyncio
+import json
 import random
 
 import httpx
@@ -152,3 +153,32 @@ def test_feedback_noise_makes_the_accuracy_the_server_scores_known_in_advance(ma
     right = sum(p.value for p in harness.captured.points(contract.FEEDBACK_OUTCOMES, ml__feedback__correct=True))
     assert round(right / 300, 4) == summary["sent_accuracy"]
     assert abs(summary["sent_accuracy"] - summary["expected_accuracy"]) < 0.08  # 300 draws at p = 0.3
+
+
+def test_wrong_labels_fall_on_unsure_predictions_so_calibration_error_is_the_least_the_accuracy_allows():
+    """Half the predictions 99% confident, half 50%: 15% of labels wrong on average, nearly all of them on
+    the unsure half. Contradicting both halves alike (the old way) read as a calibration error of 0.245;
+    the least any labels 85% right allow is |mean(1 - c) - noise| = |0.255 - 0.15| = 0.105."""
+    predictions = [{"prediction_id": str(i), "label": "a", "confidence": 0.99 if i % 2 else 0.5} for i in range(20_000)]
+    sent: list[dict] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        items = json.loads(request.content)["feedback"]
+        sent.extend(items)
+        return httpx.Response(200, json={"scored": len(items), "duplicates": 0})
+
+    async def send() -> FeedbackSender:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://api") as client:
+            sender = FeedbackSender(client, {"m": ["a", "b", "c"]}, share=1.0, delay=0.0, noise=0.15, pick=random.Random(5))
+            sender.after("m", predictions)
+            await sender.drain()
+            return sender
+
+    summary = asyncio.run(send()).as_dict()
+    confidence = {p["prediction_id"]: p["confidence"] for p in predictions}
+    by_confidence = {c: [item["label"] == "a" for item in sent if confidence[item["prediction_id"]] == c] for c in (0.5, 0.99)}
+    accuracy = {c: sum(right) / len(right) for c, right in by_confidence.items()}
+    calibration_error = sum(abs(accuracy[c] - c) * len(by_confidence[c]) for c in accuracy) / len(sent)
+    assert summary["sent"] == 20_000 and abs(summary["sent_accuracy"] - 0.85) < 0.01
+    assert accuracy[0.99] > 0.99 and abs(accuracy[0.5] - 0.706) < 0.02
+    assert abs(calibration_error - 0.105) < 0.01
