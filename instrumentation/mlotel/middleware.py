@@ -193,20 +193,21 @@ class TelemetryMiddleware:
         # Another instrumentation's server span for this request (opentelemetry-instrumentation-
         # fastapi's, say): one server span, with mlotel's attributes on it, measured by its owner.
         owned = getattr(current, "kind", None) is not SpanKind.SERVER
-        parent = None
+        parent = extracted = None
         if owned:
             # The active context when there is one (the request is already traced), else traceparent.
             if current.get_span_context().is_valid:
                 parent = None
             elif propagated or not self._w3c_propagation():
-                parent = propagate.extract(scope, getter=_HEADERS)
+                # What the caller propagated (its span, its baggage) is the request's context.
+                parent = extracted = propagate.extract(scope, getter=_HEADERS)
             else:  # what the W3C propagators extract from a request without their headers, for ~15 k instructions
                 parent = context.Context()
             span = self.tracer.start_span(name, context=parent, kind=SpanKind.SERVER, attributes=attributes)
         else:
             span = current
             span.set_attributes(attributes)
-        token = self._attach(span)
+        token = self._attach(span, base=extracted)
         status = 500
         span_context = span.get_span_context()
         traceresponse = None

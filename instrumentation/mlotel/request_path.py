@@ -48,8 +48,9 @@ def context_setters(config: TelemetryConfig) -> tuple[Attach, Detach]:
     return _attach_span, context.detach
 
 
-def _attach_span(span: trace.Span, key: str | None = None, value: object = None) -> object:
-    values = trace.set_span_in_context(span)
+def _attach_span(span: trace.Span, key: str | None = None, value: object = None,
+                 base: context.Context | None = None) -> object:
+    values = trace.set_span_in_context(span, base)
     return context.attach(values if key is None else context.set_value(key, value, values))
 
 

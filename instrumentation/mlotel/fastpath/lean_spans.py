@@ -86,13 +86,14 @@ current_context: Callable[[], context_api.Context] = (
 )
 
 
-def attach_span(span: trace.Span, key: str | None = None, value: object = None) -> object:
-    """``context.attach(context.set_value(key, value, trace.set_span_in_context(span)))`` (``key`` optional):
-    one Context built instead of one per value, set on the ContextVar without the API's two calls."""
+def attach_span(span: trace.Span, key: str | None = None, value: object = None,
+                base: context_api.Context | None = None) -> object:
+    """``context.attach(context.set_value(key, value, trace.set_span_in_context(span, base)))`` (``key``
+    optional): one Context built instead of one per value, set on the ContextVar without the API's two calls."""
     if _context_var is None:
-        with_span = trace.set_span_in_context(span)
+        with_span = trace.set_span_in_context(span, base)
         return context_api.attach(with_span if key is None else context_api.set_value(key, value, with_span))
-    values: dict[str, object] = {**_context_var.get(), _SPAN_KEY: span}
+    values: dict[str, object] = {**(_context_var.get() if base is None else base), _SPAN_KEY: span}
     if key is not None:
         values[key] = value
     return _context_var.set(context_api.Context(values))

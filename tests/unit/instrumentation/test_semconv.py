@@ -4,7 +4,7 @@ checked against the constants of opentelemetry-semantic-conventions."""
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from opentelemetry import metrics, propagate
+from opentelemetry import baggage, metrics, propagate
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import TextMapPropagator
 from opentelemetry.sdk.metrics import MeterProvider
@@ -177,3 +177,29 @@ def test_a_propagator_other_than_w3c_is_asked_even_without_w3c_headers(serve):
     first, second = captured.spans("GET /items/{item}")
     assert first.context.trace_id == 0xABC123 and first.parent.span_id == 0xB7AD
     assert second.parent is None
+
+
+@pytest.mark.parametrize("fastpath", ["true", "false"])
+def test_the_callers_baggage_reaches_the_app_with_its_trace(fastpath):
+    """What the caller propagated is the request's context: its baggage too, not only its span as the parent."""
+    config = TelemetryConfig.from_env({"MLOTEL_FASTPATH": fastpath})
+    spans = InMemorySpanExporter()
+    telemetry = setup_telemetry(config, span_processors=[SimpleSpanProcessor(spans)],
+                                metric_readers=[InMemoryMetricReader()])
+    app, seen = FastAPI(), {}
+
+    @app.get("/tenant")
+    def tenant():
+        seen.update(baggage.get_all())
+        return {}
+
+    instrument_app(app, config)
+    try:
+        caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+        assert TestClient(app).get("/tenant", headers={"traceparent": caller, "baggage": "tenant=acme"}).status_code == 200
+        assert TestClient(app).get("/tenant").status_code == 200
+    finally:
+        telemetry.shutdown()
+    assert seen == {"tenant": "acme"}  # the second request, with no baggage, added none
+    first, second = spans.get_finished_spans()
+    assert first.context.trace_id == 0x0AF7651916CD43DD8448EB211C80319C and second.parent is None
