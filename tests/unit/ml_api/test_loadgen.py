@@ -182,3 +182,26 @@ def test_wrong_labels_fall_on_unsure_predictions_so_calibration_error_is_the_lea
     assert summary["sent"] == 20_000 and abs(summary["sent_accuracy"] - 0.85) < 0.01
     assert accuracy[0.99] > 0.99 and abs(accuracy[0.5] - 0.706) < 0.02
     assert abs(calibration_error - 0.105) < 0.01
+
+
+def test_at_high_noise_the_cap_on_unsure_predictions_is_made_up_so_accuracy_is_still_one_minus_noise():
+    """Noise 0.5 with a quarter of the predictions 40% confident: 0.5·0.6/mean(1 − c) exceeds 1 for them, and
+    capping it alone left 45% wrong; what the cap leaves out is owed to the next predictions."""
+    predictions = [{"prediction_id": str(i), "label": "a", "confidence": 0.4 if i % 4 == 0 else 0.95}
+                   for i in range(20_000)]
+    sent: list[dict] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        items = json.loads(request.content)["feedback"]
+        sent.extend(items)
+        return httpx.Response(200, json={"scored": len(items), "duplicates": 0})
+
+    async def send() -> FeedbackSender:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://api") as client:
+            sender = FeedbackSender(client, {"m": ["a", "b"]}, share=1.0, delay=0.0, noise=0.5, pick=random.Random(3))
+            sender.after("m", predictions)
+            await sender.drain()
+            return sender
+
+    summary = asyncio.run(send()).as_dict()
+    assert summary["sent"] == 20_000 and abs(summary["sent_accuracy"] - 0.5) < 0.01
