@@ -42,9 +42,9 @@ def recorders(config: TelemetryConfig) -> tuple[Record, Record]:
 def context_setters(config: TelemetryConfig) -> tuple[Attach, Detach]:
     """``attach`` and ``detach``: make a span (and one more value) current for a request's work, and undo it."""
     if config.fastpath:
-        from mlotel.fastpath import lean_spans
+        from mlotel.fastpath import contexts
 
-        return lean_spans.attach_span, lean_spans.detach
+        return contexts.attach_span, contexts.detach
     return _attach_span, context.detach
 
 

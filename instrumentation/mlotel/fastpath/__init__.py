@@ -21,12 +21,14 @@ telemetry off rather than ~0.71-0.76 (README, "What telemetry costs").
   ``_is_enabled`` (read; a release without them gives the SDK's own spans),
   and, to decide without asking the SDK's always-on/off samplers, alone or
   under ``ParentBased``, ``StaticSampler._decision`` and ``ParentBased``'s
-  ``_root`` and ``_*_parent_*sampled`` delegates (read). Reads the current
-  context straight from the API's ``_RUNTIME_CONTEXT._current_context`` where
-  that is the default ``ContextVarsRuntimeContext`` (:mod:`~mlotel.fastpath.measurements`
-  too), and the span in it under ``opentelemetry.trace.propagation._SPAN_KEY``;
-  sets it there too (``attach_span``: a request's span, and the recorder's
-  prediction, made current with one ``Context`` built instead of two).
+  ``_root`` and ``_*_parent_*sampled`` delegates (read).
+- :mod:`~mlotel.fastpath.contexts` reads the current context straight from
+  the API's ``_RUNTIME_CONTEXT._current_context`` where that is the default
+  ``ContextVarsRuntimeContext`` (for lean spans and
+  :mod:`~mlotel.fastpath.measurements`), and the span in it under
+  ``opentelemetry.trace.propagation._SPAN_KEY``; sets it there too
+  (``attach_span``: a request's span, and the recorder's prediction, made
+  current with one ``Context`` built instead of two).
 - :mod:`~mlotel.fastpath.span_encoding` replaces the SDK's OTLP span encoder
   (``encode_spans``) in the gRPC exporter by overriding its private
   ``_translate_data``, with a request written in protobuf's wire format

@@ -33,14 +33,12 @@ import logging
 import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from opentelemetry import context as context_api
 from opentelemetry import trace
 from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
 from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanLimits
 from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, StaticSampler
@@ -60,6 +58,8 @@ from opentelemetry.trace import (
 from opentelemetry.trace.propagation import _SPAN_KEY
 from opentelemetry.util import types
 
+from mlotel.fastpath.contexts import current_context
+
 # Stored as given; anything else goes through the SDK's cleaning.
 _PLAIN = frozenset((str, bool, int, float))
 # What a LeanTracer reads from the SDK's tracer; all public.
@@ -69,45 +69,6 @@ _UNSET = Status(StatusCode.UNSET)
 _SAMPLE, _DROP = Decision.RECORD_AND_SAMPLE, Decision.DROP  # immutable, as ReadableSpan's default
 _TRACE_ID_MAX = 2**128 - 1
 _SPAN_ID_MAX = 2**64 - 1
-
-
-def _runtime_context_var() -> ContextVar[context_api.Context] | None:
-    """The ContextVar behind the current context where the runtime context is the default one
-    (``ContextVarsRuntimeContext``, read from the private ``_RUNTIME_CONTEXT._current_context``)."""
-    runtime = getattr(context_api, "_RUNTIME_CONTEXT", None)
-    var = getattr(runtime, "_current_context", None)
-    return var if type(runtime) is ContextVarsRuntimeContext and type(var) is ContextVar else None
-
-
-_context_var = _runtime_context_var()
-# Two Python calls less than context.get_current(), which a request makes a dozen times.
-current_context: Callable[[], context_api.Context] = (
-    _context_var.get if _context_var is not None else context_api.get_current
-)
-
-
-def attach_span(span: trace.Span, key: str | None = None, value: object = None,
-                base: context_api.Context | None = None) -> object:
-    """``context.attach(context.set_value(key, value, trace.set_span_in_context(span, base)))`` (``key``
-    optional): one Context built instead of one per value, set on the ContextVar without the API's two calls."""
-    if _context_var is None:
-        with_span = trace.set_span_in_context(span, base)
-        return context_api.attach(with_span if key is None else context_api.set_value(key, value, with_span))
-    values: dict[str, object] = {**(_context_var.get() if base is None else base), _SPAN_KEY: span}
-    if key is not None:
-        values[key] = value
-    return _context_var.set(context_api.Context(values))
-
-
-def detach(token: object) -> None:
-    """``context.detach(token)``: as the API, a token from another context is logged, not raised."""
-    if _context_var is None:
-        context_api.detach(token)  # type: ignore[arg-type]  # attach_span's token
-        return
-    try:
-        _context_var.reset(token)  # type: ignore[arg-type]  # attach_span's token
-    except Exception:
-        _logger.exception("Failed to detach context")
 
 
 def get_tracer(

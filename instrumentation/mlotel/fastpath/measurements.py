@@ -41,7 +41,7 @@ from opentelemetry import context, metrics, trace
 from opentelemetry.metrics import CallbackOptions, Observation
 
 from mlotel.fastpath import histogram_batches
-from mlotel.fastpath.lean_spans import current_context
+from mlotel.fastpath.contexts import current_context
 from mlotel.semconv import SCHEMA_URL, __version__
 
 _logger = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ALWAYS_ON, ParentBased, TraceIdRatioBased
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode, TraceFlags, TraceState
 
-from mlotel.fastpath import lean_spans
+from mlotel.fastpath import contexts, lean_spans
 from mlotel.fastpath.lean_spans import LeanSpan, LeanTracer
 from mlotel.fastpath.span_encoding import encode_spans
 
@@ -231,11 +231,13 @@ def test_attach_span_makes_the_span_and_a_value_current_as_the_context_api_would
     key = context.create_key("mlotel-test")
     span = NonRecordingSpan(REMOTE_PARENT)
     outer = context.attach(context.set_value("kept", 1))
-    token = lean_spans.attach_span(span, key, "value")
-    assert trace.get_current_span() is span
-    assert context.get_value(key) == "value" and context.get_value("kept") == 1
-    lean_spans.detach(token)
-    assert trace.get_current_span() is trace.INVALID_SPAN and context.get_value(key) is None
-    lean_spans.detach(token)  # used twice: the API logs it and the app goes on
-    assert "Failed to detach context" in caplog.text
-    context.detach(outer)
+    try:
+        token = contexts.attach_span(span, key, "value")
+        assert trace.get_current_span() is span
+        assert context.get_value(key) == "value" and context.get_value("kept") == 1
+        contexts.detach(token)
+        assert trace.get_current_span() is trace.INVALID_SPAN and context.get_value(key) is None
+        contexts.detach(token)  # used twice: the API logs it and the app goes on
+        assert "Failed to detach context" in caplog.text
+    finally:
+        context.detach(outer)
