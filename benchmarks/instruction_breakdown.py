@@ -102,11 +102,16 @@ def _per_thread(requests: int, endpoint: str, workdir: Path, keep: Path | None) 
     )
     print(f"Python threads, in the order started: {(workdir / 'threads.txt').read_text()}")
     print(f"\nby thread (mlotel, {total / requests / 1e6:.2f} M per request in all; files {out}-NN):")
-    for path in sorted(out.parent.glob(f"{out.name}-*")):
-        found = re.search(r"^summary: (\d+)", path.read_text(), re.M) or re.search(r"^totals: (\d+)", path.read_text(), re.M)
-        counted = int(found.group(1)) if found else 0
+    # A thread's count is in two dumps, the requests' (``<out>.1-NN``) and the metric export's (``<out>-NN``);
+    # ``totals:``, as ``summary:`` can read a negative count wrapped around.
+    by_thread: dict[str, int] = {}
+    for path in out.parent.glob(f"{out.name}*-*"):
+        found = re.search(r"^totals: (\d+)", path.read_text(), re.M)
+        thread = path.name.rsplit("-", 1)[1]
+        by_thread[thread] = by_thread.get(thread, 0) + (int(found.group(1)) if found else 0)
+    for thread, counted in sorted(by_thread.items()):
         if counted:
-            print(f"  thread {path.name.rsplit('-', 1)[1]:>3} {counted / requests / 1e6:7.3f} M")
+            print(f"  thread {thread:>3} {counted / requests / 1e6:7.3f} M")
 
 
 def main() -> None:
