@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import httpx
@@ -46,7 +46,7 @@ class FeedbackSender:
     doubt: Counter = field(default_factory=Counter)
     answered: Counter = field(default_factory=Counter)
     # Per model: the chance of a wrong label that the cap at 1 left out so far, owed to the next predictions.
-    owed: Counter = field(default_factory=Counter)
+    owed: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
     _pending: list[asyncio.Task] = field(default_factory=list)
 
     def after(self, model: str, predictions: list[dict]) -> None:
