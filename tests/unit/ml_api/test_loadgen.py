@@ -155,11 +155,8 @@ def test_feedback_noise_makes_the_accuracy_the_server_scores_known_in_advance(ma
     assert abs(summary["sent_accuracy"] - summary["expected_accuracy"]) < 0.08  # 300 draws at p = 0.3
 
 
-def test_wrong_labels_fall_on_unsure_predictions_so_calibration_error_is_the_least_the_accuracy_allows():
-    """Half the predictions 99% confident, half 50%: 15% of labels wrong on average, nearly all of them on
-    the unsure half. Contradicting both halves alike (the old way) read as a calibration error of 0.245;
-    the least any labels 85% right allow is |mean(1 - c) - noise| = |0.255 - 0.15| = 0.105."""
-    predictions = [{"prediction_id": str(i), "label": "a", "confidence": 0.99 if i % 2 else 0.5} for i in range(20_000)]
+def labels_sent_back(predictions: list[dict], classes: list[str], noise: float, seed: int) -> tuple[dict, list[dict]]:
+    """The sender's summary and the feedback items it posted, every prediction of model ``m`` answered at once."""
     sent: list[dict] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
@@ -169,12 +166,20 @@ def test_wrong_labels_fall_on_unsure_predictions_so_calibration_error_is_the_lea
 
     async def send() -> FeedbackSender:
         async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://api") as client:
-            sender = FeedbackSender(client, {"m": ["a", "b", "c"]}, share=1.0, delay=0.0, noise=0.15, pick=random.Random(5))
+            sender = FeedbackSender(client, {"m": classes}, share=1.0, delay=0.0, noise=noise, pick=random.Random(seed))
             sender.after("m", predictions)
             await sender.drain()
             return sender
 
-    summary = asyncio.run(send()).as_dict()
+    return asyncio.run(send()).as_dict(), sent
+
+
+def test_wrong_labels_fall_on_unsure_predictions_so_calibration_error_is_the_least_the_accuracy_allows():
+    """Half the predictions 99% confident, half 50%: 15% of labels wrong on average, nearly all of them on
+    the unsure half. Contradicting both halves alike (the old way) read as a calibration error of 0.245;
+    the least any labels 85% right allow is |mean(1 - c) - noise| = |0.255 - 0.15| = 0.105."""
+    predictions = [{"prediction_id": str(i), "label": "a", "confidence": 0.99 if i % 2 else 0.5} for i in range(20_000)]
+    summary, sent = labels_sent_back(predictions, ["a", "b", "c"], noise=0.15, seed=5)
     confidence = {p["prediction_id"]: p["confidence"] for p in predictions}
     by_confidence = {c: [item["label"] == "a" for item in sent if confidence[item["prediction_id"]] == c] for c in (0.5, 0.99)}
     accuracy = {c: sum(right) / len(right) for c, right in by_confidence.items()}
@@ -189,19 +194,5 @@ def test_at_high_noise_the_cap_on_unsure_predictions_is_made_up_so_accuracy_is_s
     capping it alone left 45% wrong; what the cap leaves out is owed to the next predictions."""
     predictions = [{"prediction_id": str(i), "label": "a", "confidence": 0.4 if i % 4 == 0 else 0.95}
                    for i in range(20_000)]
-    sent: list[dict] = []
-
-    def answer(request: httpx.Request) -> httpx.Response:
-        items = json.loads(request.content)["feedback"]
-        sent.extend(items)
-        return httpx.Response(200, json={"scored": len(items), "duplicates": 0})
-
-    async def send() -> FeedbackSender:
-        async with httpx.AsyncClient(transport=httpx.MockTransport(answer), base_url="http://api") as client:
-            sender = FeedbackSender(client, {"m": ["a", "b"]}, share=1.0, delay=0.0, noise=0.5, pick=random.Random(3))
-            sender.after("m", predictions)
-            await sender.drain()
-            return sender
-
-    summary = asyncio.run(send()).as_dict()
+    summary, _ = labels_sent_back(predictions, ["a", "b"], noise=0.5, seed=3)
     assert summary["sent"] == 20_000 and abs(summary["sent_accuracy"] - 0.5) < 0.01
