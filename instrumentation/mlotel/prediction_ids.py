@@ -3,11 +3,11 @@
 An id is issued for every prediction (:meth:`PredictionIds.issue`) and comes
 back later with the actual outcome (:mod:`mlotel.feedback`). It carries the
 model, its version, the predicted label, the top-class confidence, the time it
-was made and a random nonce, and ends in an HMAC-SHA256 (truncated to 128 bits)
-over all of them under a key the replicas share. Any replica or worker that
-holds the key can therefore score feedback for a prediction another one made,
-with no shared store and nothing held per prediction; a changed byte, or a key
-from another deployment, fails the check.
+was made and a random nonce, and ends in a 128-bit keyed BLAKE2s tag over all
+of them under a key the replicas share. Any replica or worker that holds the
+key can therefore score feedback for a prediction another one made, with no
+shared store and nothing held per prediction; a changed byte, or a key from
+another deployment, fails the check.
 
 The key comes from ``MLOTEL_FEEDBACK_KEY`` (any string; 32 random bytes, hex,
 are plenty). Unset, each process generates its own and warns: feedback then
@@ -17,11 +17,15 @@ generates one before it starts its workers, so they share it.
 Layout (then URL-safe base64 without padding, ~70 characters for a short
 model name)::
 
-    version(1) | made_ms(8) | confidence float64(8) | nonce(8) | model \\0 version \\0 label | mac(16)
+    version(1) | made_ms(8) | confidence float64(8) | nonce(8) | model \\0 version \\0 label | tag(16)
 
-Hand-written on the standard library's ``hmac`` rather than with
-``itsdangerous``: the latter's JSON envelope costs ~10 µs per id against ~2 µs
-here, on a path that signs every row of every batch.
+Version 2 signs with keyed BLAKE2s (a MAC by design, RFC 7693: the key is
+hashed in as the first block, no HMAC construction needed); version 1 signed
+with HMAC-SHA256 and is refused as an id this service did not issue. BLAKE2s
+from the standard library's ``hashlib``, a copy of the keyed state per id:
+~0.2 µs a tag against ~0.7 µs for a copied keyed ``hmac``, whose OpenSSL
+context is allocated, copied and freed each time. Not ``itsdangerous``: its
+JSON envelope costs ~10 µs per id, on a path that signs every row of every batch.
 """
 
 from __future__ import annotations
@@ -41,9 +45,15 @@ from typing import Any
 
 _logger = logging.getLogger(__name__)
 
-_FORMAT = 1
+_FORMAT = 2
 _HEADER = struct.Struct("<BqdQ")
 _MAC_BYTES = 16
+# Version, time and confidence, packed per id; the nonce's 8 random bytes follow as they are (_HEADER's Q).
+_HEAD = struct.Struct("<Bqd")
+# Separates this tag from any other use of the same key (BLAKE2's personalisation, at most 8 bytes).
+_PERSON = b"mlot-id2"
+# Standard base64 to its URL-safe alphabet, as base64.urlsafe_b64encode does, without its two Python calls.
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 # Bounds what a client can make the server decode: the longest model, version and label together.
 MAX_ID_LENGTH = 1024
 
@@ -84,14 +94,14 @@ class PredictionIds:
 
     def __init__(self, key: bytes, window_seconds: float) -> None:
         self.window_seconds = window_seconds
-        # Keyed once and copied per id: keying (OpenSSL finds SHA-256 and hashes the padded key)
-        # is most of what hmac.new() or hmac.digest() cost per call, ~3.3 µs against ~2.1 µs copied.
-        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+        # BLAKE2s takes a key of at most 32 bytes and MLOTEL_FEEDBACK_KEY is any string: its SHA-256 is the key.
+        # Keyed once and copied per id (a copy of the state, key block included).
+        self._keyed = hashlib.blake2s(key=hashlib.sha256(key).digest(), digest_size=_MAC_BYTES, person=_PERSON)
 
     def _mac(self, payload: bytes) -> bytes:
         mac = self._keyed.copy()
         mac.update(payload)
-        return mac.digest()[:_MAC_BYTES]
+        return mac.digest()
 
     def issue(
         self, model: str, version: str, labels: Sequence[Any], confidences: Sequence[float], now: float | None = None
@@ -100,11 +110,16 @@ class PredictionIds:
         made_ms = int((time.time() if now is None else now) * 1000)
         names = f"{model}\0{version}\0".encode()
         nonces = os.urandom(8 * len(labels))  # one call for the batch
+        keyed, pack, encode = self._keyed, _HEAD.pack, binascii.b2a_base64
         ids = []
-        for i, (label, confidence) in enumerate(zip(labels, confidences)):
-            nonce = int.from_bytes(nonces[8 * i : 8 * i + 8], "little")
-            payload = _HEADER.pack(_FORMAT, made_ms, confidence, nonce) + names + str(label).encode()
-            ids.append(base64.urlsafe_b64encode(payload + self._mac(payload)).rstrip(b"=").decode())
+        at = 0
+        # _mac() and base64.urlsafe_b64encode() written out: three Python calls fewer an id.
+        for label, confidence in zip(labels, confidences):
+            payload = b"".join((pack(_FORMAT, made_ms, confidence), nonces[at : at + 8], names, str(label).encode()))
+            at += 8
+            mac = keyed.copy()
+            mac.update(payload)
+            ids.append(encode(payload + mac.digest(), newline=False).translate(_URLSAFE).rstrip(b"=").decode())
         return ids
 
     def open(self, prediction_id: str, now: float | None = None) -> IssuedPrediction:

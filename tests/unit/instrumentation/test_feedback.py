@@ -166,3 +166,16 @@ def test_a_switched_off_recorder_issues_no_ids():
     with recorder.predict("pets", "v1", batch_size=1) as prediction:
         prediction.set_results(["cat"], [0.6])
     assert prediction.prediction_ids() == []
+
+
+def test_an_id_of_the_first_format_is_refused_as_not_issued_here():
+    """Version 1 ids (HMAC-SHA256) from before version 2 (keyed BLAKE2s) are refused cleanly, not scored."""
+    import hashlib
+    import hmac
+    import struct
+
+    payload = struct.pack("<BqdQ", 1, int(T0 * 1000), 0.9, 7) + b"pets\0v1\0cat"
+    old = payload + hmac.new(KEY, payload, hashlib.sha256).digest()[:16]
+    with pytest.raises(FeedbackRefused) as refused:
+        PredictionIds(KEY, WINDOW).open(base64.urlsafe_b64encode(old).rstrip(b"=").decode(), now=T0)
+    assert refused.value.reason == "unknown_id"
