@@ -165,30 +165,31 @@ class MeasurementQueue:
             # loop would never end, and the sums would never be recorded.
             # Histogram measurements by instrument and attribute dict, each batch folded in at once (histogram_batches).
             batches: dict[tuple[RecordMethod, int], tuple[dict[str, Any], list, list]] = {}
-            foldable: dict[RecordMethod, bool] = {}  # asked once per instrument, not per measurement
+            popleft = queue.popleft
             for _ in range(len(queue)):
-                method, value, attributes, taken_in, summed = queue.popleft()
+                method, value, attributes, taken_in, summed = popleft()
+                key = (method, id(attributes))
                 if summed:
-                    entry = sums.get((method, id(attributes)))
+                    entry = sums.get(key)
                     if entry is None:
-                        sums[(method, id(attributes))] = [0, attributes, value, taken_in]
+                        sums[key] = [0, attributes, value, taken_in]
                     else:
                         entry[0] += entry[2]
                         entry[2], entry[3] = value, taken_in
+                    continue
+                batch = batches.get(key)
+                if batch is None:
+                    batches[key] = (attributes, [value], [taken_in])
                 else:
-                    folds = foldable.get(method)
-                    if folds is None:
-                        folds = foldable[method] = histogram_batches.foldable(method)
-                    if not folds:
-                        _record(method, value, attributes, taken_in)
-                        continue
-                    batch = batches.get((method, id(attributes)))
-                    if batch is None:
-                        batch = batches[(method, id(attributes))] = (attributes, [], [])
                     batch[1].append(value)
                     batch[2].append(taken_in)
             for (method, _), (attributes, values, contexts) in batches.items():
-                _record_batch(method, attributes, values, contexts)
+                # Asked once per batch, not per measurement: whether histogram_batches can fold it in.
+                if histogram_batches.foldable(method):
+                    _record_batch(method, attributes, values, contexts)
+                    continue
+                for value, taken_in in zip(values, contexts):
+                    _record(method, value, attributes, taken_in)
             for (method, _), (earlier, attributes, last, taken_in) in sums.items():
                 if earlier:
                     _record(method, earlier, attributes, _NO_EXEMPLAR)
