@@ -45,6 +45,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _SCOPE = "mlotel.http"
 _ERROR = Status(StatusCode.ERROR)
+_NOTHING_PROPAGATED = context.Context()  # immutable: one serves every request
 
 
 class _HeaderGetter(Getter[Scope]):
@@ -114,8 +115,7 @@ class TelemetryMiddleware:
         current = self._current_span()
         # Another instrumentation's server span for this request (opentelemetry-instrumentation-
         # fastapi's, say): one server span, with mlotel's attributes on it, measured by its owner.
-        # (INVALID_SPAN first: getattr on a span without a kind raises and catches an AttributeError.)
-        untraced = current is trace.INVALID_SPAN
+        untraced = current is trace.INVALID_SPAN  # no span current (most requests): neither look below needed
         owned = untraced or getattr(current, "kind", None) is not SpanKind.SERVER
         parent = extracted = None
         if owned:
@@ -126,7 +126,7 @@ class TelemetryMiddleware:
                 # What the caller propagated (its span, its baggage) is the request's context.
                 parent = extracted = propagate.extract(scope, getter=_HEADERS)
             else:  # what the W3C propagators extract from a request without their headers, for ~15 k instructions
-                parent = context.Context()
+                parent = _NOTHING_PROPAGATED
             span = self.tracer.start_span(head[0], context=parent, kind=SpanKind.SERVER, attributes=head[1])
         else:
             span = current
