@@ -65,8 +65,10 @@ class HttpAttributes:
     def head(self, scope: Scope) -> tuple[Head, bool]:
         """The request's head, and whether a W3C propagation header came."""
         host, agent, propagated = _headers(scope)
+        # The socket the request came in on only matters without a Host header (see _server).
         head = (scope["method"], scope.get("scheme", "http"), scope.get("http_version", "1.1"), scope["path"],
-                scope.get("query_string"), scope.get("client"), scope.get("server"), host, agent)
+                scope.get("query_string"), scope.get("client"), scope.get("server") if host is None else None,
+                host, agent)
         try:
             return self._head(*head), propagated
         except TypeError:  # an unhashable part (a list where ASGI servers pass tuples): built, not kept
