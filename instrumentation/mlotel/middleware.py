@@ -5,7 +5,8 @@ semantic-convention attributes; ``http.server.request.duration`` in seconds,
 taken while the span is current so that its exemplar carries the trace id
 (with ``MLOTEL_FASTPATH``, recorded off the request path: :mod:`mlotel.request_path`);
 W3C trace context continued from ``traceparent`` and a ``traceresponse``
-header on the way out.
+header on the way out. The attributes are built once for requests alike
+(:mod:`mlotel.http_attributes`).
 
 Written here rather than taken from a library because ``benchmarks/overhead.py``
 measured the alternatives at this machine's scale (fast model, one instance,
