@@ -146,7 +146,8 @@ class TelemetryMiddleware:
                 span_context.trace_id, span_context.span_id, span_context.trace_flags
             )
 
-        async def send_with_status(message: Message) -> None:
+        # Not a coroutine function: it returns send's awaitable, which the app awaits, one coroutine less a message.
+        def send_with_status(message: Message) -> Awaitable[None]:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
@@ -154,7 +155,7 @@ class TelemetryMiddleware:
                     message["headers"] = [*message.get("headers", ()), (b"traceresponse", traceresponse)]
                 if not owned:  # its owner may end it with the response, before the app returns
                     self._set_outcome(span, head, scope, status, None)
-            await send(message)
+            return send(message)
 
         error_type = None
         try:
