@@ -95,7 +95,7 @@ class FeatureCounts:
         values = np.asarray(rows, dtype=np.float64)
         if values.ndim != 2 or values.shape[1] < self._needed:
             with self._lock:
-                self.dropped += len(values) if values.ndim else 1
+                self.dropped += len(values) if values.ndim == 2 else 1  # a 1-D array is one row
             return
         if not len(values):  # nothing to count; held, it would escape MAX_HELD_ROWS
             return

@@ -184,6 +184,8 @@ def test_rows_too_short_are_dropped_and_counted():
     counts = FeatureCounts(profile)
     counts.observe(np.ones((3, 1)))
     assert counts.dropped == 3 and sum(map(sum, counts.snapshot())) == 0
+    counts.observe(np.ones(5))  # one row, not as a table: one more, not five
+    assert counts.dropped == 4
 
 
 def test_a_saved_profile_loads_equal_and_holds_no_reference_rows(tmp_path):
