@@ -32,19 +32,27 @@ MAX_CAPTURED_FEATURES = 64
 _MAX_CACHED_STAGE_NAMES = 256
 
 
+_time_ns = time.time_ns  # one lookup less for each of a stage's two clock reads
+
+
 class _Stage:
-    """Times one stage. A class rather than a generator: it runs three times per request."""
+    """Times one stage. A class rather than a generator: it runs three times per request.
+
+    Made by :meth:`Prediction.stage` with ``object.__new__`` and its slots set there:
+    an ``__init__`` is one more Python frame per stage. ``__exit__`` names its three
+    arguments: ``*exc_info`` packs a tuple each time.
+    """
 
     __slots__ = ("_stages", "_name", "_start")
 
-    def __init__(self, stages: list[tuple[str, int, int]], name: str) -> None:
-        self._stages, self._name = stages, name
-
     def __enter__(self) -> None:
-        self._start = time.time_ns()
+        self._start = _time_ns()
 
-    def __exit__(self, *exc_info: object) -> None:
-        self._stages.append((self._name, self._start, time.time_ns()))
+    def __exit__(self, kind: object, exc: object, traceback: object) -> None:
+        self._stages.append((self._name, self._start, _time_ns()))
+
+
+_new_stage = functools.partial(object.__new__, _Stage)
 
 
 class Prediction:
@@ -93,7 +101,9 @@ class Prediction:
 
     def stage(self, name: str) -> _Stage:
         """Time one stage (``with prediction.stage("inference"):``); see the module docstring."""
-        return _Stage(self.stages, name)
+        stage = _new_stage()
+        stage._stages, stage._name = self.stages, name
+        return stage
 
     def stage_durations(self) -> dict[str, float]:
         durations = {}
