@@ -1,8 +1,9 @@
 """OTLP/gRPC span export: the SDK's exporter, sending requests mlotel writes in protobuf's wire format.
 
-The request for a batch comes from :class:`~mlotel.fastpath.span_request.SpanRequestEncoder`
-as bytes, and goes to a gRPC stub without a serializer: no protobuf message
-is built for it. Only the gRPC exporter has a hook for its encoder
+The request for a batch comes from :func:`~mlotel.fastpath.span_request.span_request_encoder`
+as bytes (native where ``mlotel_native`` is installed and ``MLOTEL_NATIVE``
+is not ``false``), and goes to a gRPC stub without a serializer: no protobuf
+message is built for it. Only the gRPC exporter has a hook for its encoder
 (``_translate_data``); the HTTP exporter keeps the SDK's.
 """
 
