@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -81,12 +82,22 @@ class FeatureCounts:
         self._held_rows = 0
         self._wake = wake  # asks for ``bin_held`` off the request path
         self._lock = threading.Lock()
+        # A child forked while the binning thread held the lock would wait on it for ever, and would bin
+        # the rows the parent holds a second time: it starts with a lock of its own and nothing held.
+        forget = weakref.WeakMethod(self._after_fork_in_child)
+        os.register_at_fork(after_in_child=lambda: (method := forget()) is not None and method())
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
+        self._held, self._held_rows = [], 0
 
     def observe(self, rows: Any) -> None:
         values = np.asarray(rows, dtype=np.float64)
         if values.ndim != 2 or values.shape[1] < self._needed:
             with self._lock:
-                self.dropped += len(values) if values.ndim else 1
+                self.dropped += len(values) if values.ndim == 2 else 1  # a 1-D array is one row
+            return
+        if not len(values):  # nothing to count; held, it would escape MAX_HELD_ROWS
             return
         if len(values) >= BIN_EVERY:  # a batch this large spreads numpy's cost over its own rows
             self._bin(values[:, self._select])
@@ -108,8 +119,15 @@ class FeatureCounts:
         """Bin the rows held so far: one binary search per feature for all of them."""
         with self._lock:
             held, self._held, self._held_rows = self._held, [], 0
-        if held:
-            self._bin(np.concatenate(held) if len(held) > 1 else held[0])
+        if not held:
+            return
+        block = np.concatenate(held) if len(held) > 1 else held[0]
+        try:
+            self._bin(block)
+        except Exception:
+            with self._lock:  # taken off the held list: lost, so counted
+                self.dropped += len(block)
+            raise
 
     def _bin(self, block: np.ndarray) -> None:
         """Count ``block`` (rows × tracked features) into the bins."""
