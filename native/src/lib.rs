@@ -16,7 +16,7 @@ use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyString, PyTuple, Py
 use pyo3::intern;
 use std::sync::Mutex;
 
-use wire::{bytes_field, varint};
+use wire::{bytes_field, varint, varint_len};
 
 /// A span's flags (field 16): OTLP says whether the parent is remote; the SDK always says.
 const LOCAL_PARENT: u32 = 0x100;
@@ -97,21 +97,25 @@ impl SpanRequestEncoder {
             let encoded = python_body.as_ref().map_or(body.as_slice(), |b| b.as_bytes());
             bytes_field(&mut resources[r].scopes[s].spans, 0x12, encoded);
         }
-        let mut out = Vec::new();
+        // In one pass: each message's size is worked out before it is written.
+        let framed = |size: usize| 1 + varint_len(size) + size;
+        let scope_size = |scope: &ScopeGroup| scope.envelope.head.len() + scope.spans.len() + scope.envelope.tail.len();
+        let resource_size = |resource: &ResourceGroup| {
+            resource.envelope.head.len() + resource.scopes.iter().map(|s| framed(scope_size(s))).sum::<usize>() + resource.envelope.tail.len()
+        };
+        let total = resources.iter().map(|r| framed(resource_size(r))).sum();
+        let mut out = Vec::with_capacity(total);
         for resource in &resources {
-            let mut fields = Vec::new();
-            for scope in &resource.scopes {
-                let size = scope.envelope.head.len() + scope.spans.len() + scope.envelope.tail.len();
-                fields.push(0x12);
-                varint(&mut fields, size as u64);
-                fields.extend_from_slice(&scope.envelope.head);
-                fields.extend_from_slice(&scope.spans);
-                fields.extend_from_slice(&scope.envelope.tail);
-            }
             out.push(0x0a);
-            varint(&mut out, (resource.envelope.head.len() + fields.len() + resource.envelope.tail.len()) as u64);
+            varint(&mut out, resource_size(resource) as u64);
             out.extend_from_slice(&resource.envelope.head);
-            out.extend_from_slice(&fields);
+            for scope in &resource.scopes {
+                out.push(0x12);
+                varint(&mut out, scope_size(scope) as u64);
+                out.extend_from_slice(&scope.envelope.head);
+                out.extend_from_slice(&scope.spans);
+                out.extend_from_slice(&scope.envelope.tail);
+            }
             out.extend_from_slice(&resource.envelope.tail);
         }
         Ok(PyBytes::new(py, &out))
@@ -264,10 +268,6 @@ fn is_empty_tuple(value: &Bound<PyAny>) -> bool {
 /// The value of an enum member among `members` (listed by value), by identity.
 fn member_value(members: &[Py<PyAny>], member: &Bound<PyAny>) -> Option<u64> {
     members.iter().position(|m| m.is(member)).map(|i| i as u64)
-}
-
-fn varint_len(value: usize) -> usize {
-    (usize::BITS - (value | 1).leading_zeros()).div_ceil(7) as usize
 }
 
 #[pymodule]
