@@ -16,11 +16,9 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 from statistics import median
 
-from harness.processes import ROOT
+from benchmarks.request_path import dumps_counted
 
 ORDER = ("python", "native", "native", "python")  # ABBA
 
@@ -62,25 +60,12 @@ def main() -> None:
     if args.child:
         _child(args.requests, args.encodes)
         return
-    env = {**os.environ, "MLOTEL_STAGE_SPAN_THRESHOLD_MS": "3600000", "OTEL_TRACES_SAMPLER": "always_on",
-           "MLOTEL_FEEDBACK_KEY": os.environ.get("MLOTEL_FEEDBACK_KEY", "span-encoding-benchmark")}
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "callgrind.out"
-        result = subprocess.run(
-            ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}", sys.executable,
-             "-m", "benchmarks.span_encoding", "--child", "--requests", str(args.requests), "--encodes", str(args.encodes)],
-            cwd=ROOT, env=env, capture_output=True, text=True,
-        )
-        if result.returncode != 0:
-            sys.exit(f"the run under valgrind failed:\n{result.stderr[-3000:]}")
-        spans = int(re.search(r"^spans (\d+)", result.stdout, re.M).group(1))  # type: ignore[union-attr]  # printed above
-        counts: dict[str, list[float]] = {"python": [], "native": []}
-        for dump in out.parent.glob(f"{out.name}.*"):
-            text = dump.read_text()
-            name = re.search(r"^desc: Trigger: dump (python|native)-\d", text, re.M)
-            total = re.search(r"^totals: (\d+)", text, re.M)
-            if name and total:
-                counts[name.group(1)].append(int(total.group(1)) / args.encodes / spans)
+    dumps, printed = dumps_counted(
+        "benchmarks.span_encoding", ["--child", "--requests", str(args.requests), "--encodes", str(args.encodes)])
+    spans = int(re.search(r"^spans (\d+)", printed, re.M).group(1))  # type: ignore[union-attr]  # the child prints it
+    counts: dict[str, list[float]] = {"python": [], "native": []}
+    for name, total in dumps.items():  # python-0, native-1, ...
+        counts[name.split("-")[0]].append(total / args.encodes / spans)
     python, native = median(counts["python"]), median(counts["native"])
     print(f"instructions per span ({spans} spans of {args.requests} requests, encoded {args.encodes} times per count, "
           f"{' '.join(ORDER)}):")
