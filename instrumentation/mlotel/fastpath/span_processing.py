@@ -1,0 +1,83 @@
+"""What a lean span's start and end call in the provider's span processors, with the calls that do nothing left out.
+
+The SDK's tracer calls its provider's ``SynchronousMultiSpanProcessor``, which
+calls each processor's ``on_start`` and ``on_end``. In mlotel's usual pipeline
+that is one ``BatchSpanProcessor``, whose ``on_start`` does nothing and whose
+``on_end`` hands a sampled span to its ``BatchProcessor.emit``: three Python
+calls at each end and two at each start where one call, to ``emit``, does the
+work. :class:`Processing` calls only that: the same queue, bound, drop count,
+warning, export schedule, ``force_flush`` and ``shutdown`` as the SDK's,
+because they are the SDK's. With any other processor, or more than one, a
+span's start and end go through the provider's processor as in the SDK.
+
+Reads the multi processor's private ``_span_processors`` (a tuple the SDK
+replaces when a processor is added, so that a new one is seen at the next
+span's start) and the batch processor's private ``_batch_processor``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry.sdk._shared_internal import BatchProcessor
+from opentelemetry.sdk.trace import SpanProcessor, SynchronousMultiSpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+# The SDK's on_start methods that do nothing: a span start need not call them.
+_IDLE_STARTS = frozenset((SpanProcessor.on_start, BatchSpanProcessor.on_start))
+
+
+def _nothing(span: Any) -> None:
+    return None
+
+
+class Processing:
+    """A tracer's span processor, with what each span's start and end call in it worked out once per set of processors.
+
+    A tracer compares ``watched._span_processors`` with ``seen`` at each
+    span's start, and calls :meth:`work_out` when they differ.
+    """
+
+    def __init__(self, processor: SpanProcessor) -> None:
+        self._processor = processor
+        # What the SDK keeps its processors in; where it is not the SDK's multi processor, a tuple that never changes.
+        is_multi = type(processor) is SynchronousMultiSpanProcessor and hasattr(processor, "_span_processors")
+        self.watched: Any = processor if is_multi else _Unwatched()
+        self.seen: Any = None
+        self.on_start: Callable[..., None] | None = processor.on_start
+        self.on_end_sampled: Callable[[Any], None] = processor.on_end
+        self.on_end_unsampled: Callable[[Any], None] = processor.on_end
+        self.work_out()
+
+    def work_out(self) -> None:
+        processors = self.seen = self.watched._span_processors
+        generic = self._processor
+        if not isinstance(self.watched, SynchronousMultiSpanProcessor) or not isinstance(processors, tuple):
+            self.on_start, self.on_end_sampled, self.on_end_unsampled = generic.on_start, generic.on_end, generic.on_end
+            return
+        self.on_start = None if all(type(each).on_start in _IDLE_STARTS for each in processors) else generic.on_start
+        batch = _only_batch(processors)
+        if batch is None:
+            self.on_end_sampled = self.on_end_unsampled = generic.on_end
+        else:  # BatchSpanProcessor.on_end: a span not sampled is not queued
+            self.on_end_sampled, self.on_end_unsampled = batch.emit, _nothing
+
+
+class _Unwatched:
+    """Stands for a processor other than the SDK's multi processor: its processors are never seen to change."""
+
+    _span_processors = ()
+
+
+def _only_batch(processors: tuple[SpanProcessor, ...]) -> BatchProcessor[Any] | None:
+    """The SDK's BatchProcessor behind the one processor there is, if that is the SDK's BatchSpanProcessor as released."""
+    if len(processors) != 1 or type(processors[0]) is not BatchSpanProcessor:
+        return None
+    # Its on_end as released, not one put in its place (benchmarks/instruction_breakdown.py does, to take it away).
+    if getattr(BatchSpanProcessor.on_end, "__qualname__", None) != "BatchSpanProcessor.on_end":
+        return None
+    batch = getattr(processors[0], "_batch_processor", None)
+    if type(batch) is not BatchProcessor or "emit" in vars(batch):  # another class, or emit replaced on it
+        return None
+    return batch
