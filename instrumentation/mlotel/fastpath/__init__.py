@@ -26,9 +26,11 @@ p99 is 1.44× off's against 4.74× (README, "What telemetry costs").
   :mod:`~mlotel.fastpath.lean_span`; the fields most spans never change are
   class attributes until set. :mod:`~mlotel.fastpath.span_processing` reads
   ``SynchronousMultiSpanProcessor._span_processors`` and
-  ``BatchSpanProcessor._batch_processor``, and calls the SDK's
-  ``BatchProcessor.emit`` at a span's end in place of the two calls that lead
-  to it (anything else: the provider's processor, as in the SDK).
+  ``BatchSpanProcessor._batch_processor``, and at a span's end puts it on
+  that ``BatchProcessor``'s ``_queue`` as its ``emit`` does (reading
+  ``_shutdown``, ``_max_queue_size``, ``_max_export_batch_size``,
+  ``_worker_awaken``), in place of the three calls that lead there; anything
+  else: the provider's processor, as in the SDK.
 - :mod:`~mlotel.fastpath.contexts` reads the current context straight from
   the API's ``_RUNTIME_CONTEXT._current_context`` where that is the default
   ``ContextVarsRuntimeContext`` (for lean spans and

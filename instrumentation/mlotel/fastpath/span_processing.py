@@ -4,19 +4,26 @@ The SDK's tracer calls its provider's ``SynchronousMultiSpanProcessor``, which
 calls each processor's ``on_start`` and ``on_end``. In mlotel's usual pipeline
 that is one ``BatchSpanProcessor``, whose ``on_start`` does nothing and whose
 ``on_end`` hands a sampled span to its ``BatchProcessor.emit``: three Python
-calls at each end and two at each start where one call, to ``emit``, does the
-work. :class:`Processing` calls only that: the same queue, bound, drop count,
-warning, export schedule, ``force_flush`` and ``shutdown`` as the SDK's,
-because they are the SDK's. With any other processor, or more than one, a
-span's start and end go through the provider's processor as in the SDK.
+calls at each end and two at each start where one, ``emit``, does the work,
+and ``emit`` makes a system call (``os.getpid()``) per span. A span's end here
+puts it on the SDK batch processor's own queue, as ``emit`` does, and hands
+it to ``emit`` itself when the processor is shut down or the queue is full
+(dropped, counted in ``otel.sdk.processor.span.processed``, warned about): the
+same bound, drop count, export schedule and size, ``force_flush`` and
+``shutdown`` as the SDK's, because they are the SDK's. With any other
+processor, or more than one, a span's start and end go through the
+provider's processor as in the SDK.
 
 Reads the multi processor's private ``_span_processors`` (a tuple the SDK
 replaces when a processor is added, so that a new one is seen at the next
-span's start) and the batch processor's private ``_batch_processor``.
+span's start), the batch span processor's ``_batch_processor`` and that
+``BatchProcessor``'s ``_queue``, ``_shutdown``, ``_max_queue_size``,
+``_max_export_batch_size`` and ``_worker_awaken``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -61,7 +68,7 @@ class Processing:
         if batch is None:
             self.on_end_sampled = self.on_end_unsampled = generic.on_end
         else:  # BatchSpanProcessor.on_end: a span not sampled is not queued
-            self.on_end_sampled, self.on_end_unsampled = batch.emit, _nothing
+            self.on_end_sampled, self.on_end_unsampled = _emitting(batch), _nothing
 
 
 class _Unwatched:
@@ -81,3 +88,29 @@ def _only_batch(processors: tuple[SpanProcessor, ...]) -> BatchProcessor[Any] | 
     if type(batch) is not BatchProcessor or "emit" in vars(batch):  # another class, or emit replaced on it
         return None
     return batch
+
+
+def _emitting(batch: BatchProcessor[Any]) -> Callable[[Any], None]:
+    """``batch.emit`` without its ``os.getpid()`` (a system call) at each span, where the SDK resets it at a fork anyway.
+
+    The SDK's emit asks whether the process forked and, if so, starts the
+    queue and worker afresh; where ``os.register_at_fork`` exists it has done
+    so already in the child (``BatchProcessor._at_fork_reinit``). A span that
+    finds the processor shut down or the queue full is handed to ``emit``
+    itself, which drops it, counts it and warns as always.
+    """
+    if not hasattr(os, "register_at_fork"):
+        return batch.emit
+    emit = batch.emit
+    max_queue_size, max_batch_size = batch._max_queue_size, batch._max_export_batch_size
+
+    def emit_span(span: Any) -> None:
+        queue = batch._queue
+        if batch._shutdown or len(queue) >= max_queue_size:
+            emit(span)
+            return
+        queue.appendleft(span)
+        if len(queue) >= max_batch_size and not batch._worker_awaken.is_set():
+            batch._worker_awaken.set()
+
+    return emit_span
