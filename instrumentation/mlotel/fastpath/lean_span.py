@@ -85,7 +85,9 @@ class LeanSpan(trace.Span, ReadableSpan):
 
     def set_attribute(self, key: str, value: types.AnyValue) -> None:
         if key and isinstance(key, str):
-            self.set_attributes({key: value})
+            with self._lock:  # set_attributes({key: value}), one call less
+                if self._end_time is None or not self._ended("set_attribute"):
+                    self._store({key: value})
             return
         with self._lock:
             if not self._ended("set_attribute"):  # as the SDK: one key is not converted to a string
