@@ -110,8 +110,13 @@ class LeanSpan(trace.Span, ReadableSpan):
         if roomy and (not stored or stored.keys().isdisjoint(attributes)) and "" not in attributes:
             longest = limit if limit is not None else _NO_LIMIT
             for key, value in attributes.items():
+                if type(key) is not str:
+                    break
                 kind = type(value)
-                if type(key) is not str or kind not in _PLAIN or (kind is str and len(value) > longest):  # type: ignore[arg-type]
+                if kind is str:
+                    if len(value) > longest:  # type: ignore[arg-type]  # a str
+                        break
+                elif kind not in _PLAIN:
                     break
             else:
                 stored.update(attributes)
