@@ -70,9 +70,10 @@ def measure(model: ServedModel, batch: np.ndarray, number: int, repeats: int) ->
         counts.observe(batch)
         counts.bin_held()
 
-    # Each timing of the request's part starts with nothing held (bin_held empties it), so none is turned away.
-    observe_one = per_call(lambda: counts.observe(one_row), number, repeats, counts.bin_held)
-    observe_batch = per_call(lambda: counts.observe(batch), number, repeats, counts.bin_held)
+    # Each timing of the request's part starts with nothing held (bin_held empties it), and holds at most
+    # MAX_HELD_ROWS, so none is turned away (a dropped batch would time as cheaper than a held one).
+    observe_one = per_call(lambda: counts.observe(one_row), min(number, MAX_HELD_ROWS), repeats, counts.bin_held)
+    observe_batch = per_call(lambda: counts.observe(batch), max(1, min(number, MAX_HELD_ROWS // len(batch))), repeats, counts.bin_held)
     from_batch = per_call(counts.bin_held, 1, repeats, lambda: counts.observe(batch))
     from_requests = per_call(counts.bin_held, 1, repeats, lambda: [counts.observe(batch[i: i + 1]) for i in range(len(batch))])
     in_all = per_call(whole_batch, number, repeats)

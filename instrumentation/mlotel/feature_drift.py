@@ -88,6 +88,8 @@ class FeatureCounts:
             with self._lock:
                 self.dropped += len(values) if values.ndim else 1
             return
+        if not len(values):  # nothing to count; held, it would escape MAX_HELD_ROWS
+            return
         if len(values) >= BIN_EVERY:  # a batch this large spreads numpy's cost over its own rows
             self._bin(values[:, self._select])
             return
@@ -108,8 +110,15 @@ class FeatureCounts:
         """Bin the rows held so far: one binary search per feature for all of them."""
         with self._lock:
             held, self._held, self._held_rows = self._held, [], 0
-        if held:
-            self._bin(np.concatenate(held) if len(held) > 1 else held[0])
+        if not held:
+            return
+        block = np.concatenate(held) if len(held) > 1 else held[0]
+        try:
+            self._bin(block)
+        except Exception:
+            with self._lock:  # taken off the held list: lost, so counted
+                self.dropped += len(block)
+            raise
 
     def _bin(self, block: np.ndarray) -> None:
         """Count ``block`` (rows × tracked features) into the bins."""

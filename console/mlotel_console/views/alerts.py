@@ -47,6 +47,9 @@ def _active(active: list[dict]) -> None:
 
 
 def _rules(rules: list[dict]) -> None:
+    if not rules:
+        st.info("The alert-rule service has no rules: its ALERTING_RULES_DIR holds none, or all were deleted.")
+        return
     for rule in rules:
         if rule.get("health") in ("no_data", "error"):
             st.warning(f"Rule {rule['name']}: {rule['health'].replace('_', ' ')}"

@@ -51,6 +51,13 @@ def test_a_history_of_no_data_changes_shows_empty_cells_where_a_value_and_a_mode
     assert [drawn_as_none(frame) for frame in app.dataframe if drawn_as_none(frame)] == []
 
 
+def test_a_service_with_no_rules_says_so(open_page, monkeypatch):
+    answering(monkeypatch, "/rules", lambda body: [])
+    app, _ = open_page("views/alerts.py", "alerts")
+    assert not app.exception
+    assert any("has no rules" in info.value for info in app.info)
+
+
 def test_a_column_with_a_missing_value_is_text_in_the_columns_own_format():
     frame = pd.DataFrame({"rate": [0.004321, math.nan], "share": [0.1234, None], "ms": [12.34, math.nan],
                           "at": pd.to_datetime(["2026-12-06T15:43:13Z", None], utc=True), "link": ["/slow?model=iris", None],

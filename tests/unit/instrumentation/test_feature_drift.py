@@ -113,6 +113,29 @@ def test_rows_past_the_held_limit_are_dropped_and_counted():
     assert counts.snapshot() == [[MAX_HELD_ROWS, 0, 0, 0]]
 
 
+def test_empty_batches_are_not_held():
+    profile = FeatureProfile.from_reference(np.arange(20.0)[:, None], ["x"], bins=4)
+    counts = FeatureCounts(profile)
+    for _ in range(1000):
+        counts.observe(np.zeros((0, 1)))
+    assert counts._held == [] and counts.dropped == 0
+
+
+def test_rows_lost_to_a_failed_binning_are_counted(monkeypatch):
+    profile = FeatureProfile.from_reference(np.arange(20.0)[:, None], ["x"], bins=4)
+    counts = FeatureCounts(profile)
+    counts.observe(np.zeros((3, 1)))
+    counts.observe(np.zeros((2, 1)))
+
+    def failing(block):
+        raise MemoryError("no room to bin")
+
+    monkeypatch.setattr(counts, "_bin", failing)
+    with pytest.raises(MemoryError):
+        counts.bin_held()
+    assert counts.dropped == 5 and counts._held_rows == 0
+
+
 def test_a_large_batch_is_binned_at_once_whatever_its_size():
     profile = FeatureProfile.from_reference(np.arange(20.0)[:, None], ["x"], bins=4)
     counts = FeatureCounts(profile)
