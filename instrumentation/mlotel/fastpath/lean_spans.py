@@ -162,16 +162,17 @@ class LeanTracer:
         if decision is _DROP:  # not decision.is_recording()
             return trace.NonRecordingSpan(span_context)
         processing = self._processing
-        if processing.watched._span_processors is not processing.seen:  # a processor was added
-            processing.work_out()
+        calls = processing.calls
+        if calls.seen is not processing.watched._span_processors:  # a processor was added
+            calls = processing.work_out()
         span = LeanSpan(
             name, span_context, parent, kind, tracer.resource, self._scope, self._limits, start_time,
-            processing.on_end_sampled if sampled else processing.on_end_unsampled,
+            calls.on_end_sampled if sampled else calls.on_end_unsampled,
         )
         if attributes:
             span._store(attributes)  # no lock: no one else has the span yet
-        if processing.on_start is not None:
-            processing.on_start(span, parent_context=context)
+        if calls.on_start is not None:
+            calls.on_start(span, parent_context=context)
         return span
 
 

@@ -39,11 +39,24 @@ def _nothing(span: Any) -> None:
     return None
 
 
+class Calls:
+    """What a span's start and end call, for one set of processors (``seen``); replaced whole, never changed."""
+
+    __slots__ = ("seen", "on_start", "on_end_sampled", "on_end_unsampled")
+
+    def __init__(self, seen: Any, on_start: Callable[..., None] | None, on_end_sampled: Callable[[Any], None],
+                 on_end_unsampled: Callable[[Any], None]) -> None:
+        self.seen, self.on_start = seen, on_start
+        self.on_end_sampled, self.on_end_unsampled = on_end_sampled, on_end_unsampled
+
+
 class Processing:
     """A tracer's span processor, with what each span's start and end call in it worked out once per set of processors.
 
-    A tracer compares ``watched._span_processors`` with ``seen`` at each
-    span's start, and calls :meth:`work_out` when they differ.
+    A tracer compares ``watched._span_processors`` with ``calls.seen`` at each
+    span's start, and calls :meth:`work_out` when they differ. A span keeps
+    the end it started with: a processor added while it runs does not see it
+    end (the SDK's would, without having seen it start).
     """
 
     def __init__(self, processor: SpanProcessor) -> None:
@@ -51,24 +64,22 @@ class Processing:
         # What the SDK keeps its processors in; where it is not the SDK's multi processor, a tuple that never changes.
         is_multi = type(processor) is SynchronousMultiSpanProcessor and hasattr(processor, "_span_processors")
         self.watched: Any = processor if is_multi else _Unwatched()
-        self.seen: Any = None
-        self.on_start: Callable[..., None] | None = processor.on_start
-        self.on_end_sampled: Callable[[Any], None] = processor.on_end
-        self.on_end_unsampled: Callable[[Any], None] = processor.on_end
-        self.work_out()
+        self.calls = self.work_out()
 
-    def work_out(self) -> None:
-        processors = self.seen = self.watched._span_processors
+    def work_out(self) -> Calls:
+        processors = self.watched._span_processors
         generic = self._processor
         if not isinstance(self.watched, SynchronousMultiSpanProcessor) or not isinstance(processors, tuple):
-            self.on_start, self.on_end_sampled, self.on_end_unsampled = generic.on_start, generic.on_end, generic.on_end
-            return
-        self.on_start = None if all(type(each).on_start in _IDLE_STARTS for each in processors) else generic.on_start
-        batch = _only_batch(processors)
-        if batch is None:
-            self.on_end_sampled = self.on_end_unsampled = generic.on_end
-        else:  # BatchSpanProcessor.on_end: a span not sampled is not queued
-            self.on_end_sampled, self.on_end_unsampled = _emitting(batch), _nothing
+            calls = Calls(processors, generic.on_start, generic.on_end, generic.on_end)
+        else:
+            idle = all(type(each).on_start in _IDLE_STARTS for each in processors)
+            batch = _only_batch(processors)
+            if batch is None:
+                calls = Calls(processors, None if idle else generic.on_start, generic.on_end, generic.on_end)
+            else:  # BatchSpanProcessor.on_end: a span not sampled is not queued
+                calls = Calls(processors, None if idle else generic.on_start, _emitting(batch), _nothing)
+        self.calls = calls  # one assignment: a span started in another thread reads these or the last, not a mix
+        return calls
 
 
 class _Unwatched:
