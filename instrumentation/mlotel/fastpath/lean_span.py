@@ -32,8 +32,18 @@ from opentelemetry.util import types
 
 # Stored as given; anything else goes through the SDK's cleaning.
 _PLAIN = frozenset((str, bool, int, float))
-_NO_LIMIT = sys.maxsize  # a str's length, where the provider sets none
 _logger = logging.getLogger(__name__)
+
+
+# A provider's span limits, and the two that every attribute stored is checked against, as numbers: a str
+# attribute's length and a span's count of attributes (sys.maxsize where the provider sets none). A plain
+# tuple: unpacked once per call, which Python 3.11 specialises for a tuple and not for a NamedTuple.
+Bounds = tuple[SpanLimits, int, int]
+
+
+def bounds(limits: SpanLimits) -> Bounds:
+    longest, most = limits.max_span_attribute_length, limits.max_span_attributes
+    return limits, sys.maxsize if longest is None else longest, sys.maxsize if most is None else most
 
 
 class LeanSpan(trace.Span, ReadableSpan):
@@ -55,7 +65,7 @@ class LeanSpan(trace.Span, ReadableSpan):
         kind: SpanKind,
         resource: Resource,
         scope: InstrumentationScope,
-        limits: SpanLimits,
+        bounds: Bounds,
         start_time: int | None,
         on_end: Callable[[Any], None],
     ) -> None:
@@ -69,7 +79,7 @@ class LeanSpan(trace.Span, ReadableSpan):
         self._attributes: dict[str, types.AnyValue] = {}
         self._resource = resource
         self._on_end = on_end  # the provider's processors' on_end, or what it comes to (fastpath/span_processing.py)
-        self._limits = limits
+        self._bounds = bounds
         # A user may touch the span from several threads: the limits and the single end need it.
         self._lock = threading.Lock()
 
@@ -101,14 +111,11 @@ class LeanSpan(trace.Span, ReadableSpan):
 
     def _store(self, attributes: Mapping[str, types.AnyValue]) -> None:
         stored = self._attributes  # the dict the constructor made
-        limits = self._limits
-        limit = limits.max_span_attribute_length
-        max_count = limits.max_span_attributes
+        _, longest, most = self._bounds
         # Checked once rather than for each attribute: whether any can push an older one out.
-        roomy = max_count is None or len(stored) + len(attributes) <= max_count
+        roomy = len(stored) + len(attributes) <= most
         # The usual case: new keys, all non-empty strings, plain values, none too long; stored at once when all are.
         if roomy and (not stored or stored.keys().isdisjoint(attributes)) and "" not in attributes:
-            longest = limit if limit is not None else _NO_LIMIT
             for key, value in attributes.items():
                 if type(key) is not str:
                     break
@@ -121,12 +128,13 @@ class LeanSpan(trace.Span, ReadableSpan):
             else:
                 stored.update(attributes)
                 return
+        limit = self._bounds[0].max_span_attribute_length
         for key, value in attributes.items():
             if (
                 type(value) not in _PLAIN
                 or type(key) is not str
                 or not key
-                or (type(value) is str and limit is not None and len(value) > limit)
+                or (type(value) is str and len(value) > longest)
             ):
                 cleaned = BoundedAttributes(None, {key: value}, max_value_len=limit)
                 if not cleaned:
@@ -135,7 +143,7 @@ class LeanSpan(trace.Span, ReadableSpan):
                 ((key, value),) = cleaned.items()
             if key in stored:
                 del stored[key]  # re-set moves to the end, as in the SDK
-            elif not roomy and len(stored) >= max_count:  # type: ignore[operator]  # not roomy: a count
+            elif not roomy and len(stored) >= most:
                 if not stored:
                     self._dropped_attributes += 1
                     continue
@@ -144,22 +152,22 @@ class LeanSpan(trace.Span, ReadableSpan):
             stored[key] = value
 
     def add_event(self, name: str, attributes: types.Attributes = None, timestamp: int | None = None) -> None:
-        event = Event(name, self._frozen(attributes, self._limits.max_event_attributes), timestamp)
+        event = Event(name, self._frozen(attributes, self._bounds[0].max_event_attributes), timestamp)
         with self._lock:
             if not self._ended("add_event"):
-                self._events = _appended(self._events, self._limits.max_events, event)
+                self._events = _appended(self._events, self._bounds[0].max_events, event)
 
     def add_link(self, context: SpanContext, attributes: types.Attributes = None) -> None:
         if not (context and (context.is_valid or attributes or context.trace_state)):
             return
-        link = Link(context, self._frozen(attributes, self._limits.max_link_attributes))
+        link = Link(context, self._frozen(attributes, self._bounds[0].max_link_attributes))
         with self._lock:
             if not self._ended("add_link"):
-                self._links = _appended(self._links, self._limits.max_links, link)
+                self._links = _appended(self._links, self._bounds[0].max_links, link)
 
     def _frozen(self, attributes: types.Attributes, max_count: int | None) -> BoundedAttributes:
         """An event's or link's attributes, cleaned and bounded as the SDK's."""
-        return BoundedAttributes(max_count, attributes, immutable=True, max_value_len=self._limits.max_attribute_length)
+        return BoundedAttributes(max_count, attributes, immutable=True, max_value_len=self._bounds[0].max_attribute_length)
 
     def update_name(self, name: str) -> None:
         if not self._ended("update_name"):

@@ -55,7 +55,7 @@ from opentelemetry.trace.propagation import _SPAN_KEY
 from opentelemetry.util import types
 
 from mlotel.fastpath.contexts import current_context
-from mlotel.fastpath.lean_span import LeanSpan
+from mlotel.fastpath.lean_span import LeanSpan, bounds
 from mlotel.fastpath.span_processing import Processing
 
 __all__ = ["LeanSpan", "LeanTracer", "get_tracer"]
@@ -93,7 +93,7 @@ class LeanTracer:
         info = tracer.instrumentation_info  # the scope, as the SDK's own spans of this tracer carry it
         self._scope = InstrumentationScope(info.name, info.version, info.schema_url)
         # The provider's limits; the SDK keeps them private, so where they are not found, the environment's.
-        self._limits = getattr(tracer, "_span_limits", None) or SpanLimits()
+        self._bounds = bounds(getattr(tracer, "_span_limits", None) or SpanLimits())
         # The experimental tracer configurator's switch, private too: always on where there is none.
         self._is_enabled = getattr(tracer, "_is_enabled", lambda: True)
         self._processing = Processing(tracer.span_processor)
@@ -166,7 +166,7 @@ class LeanTracer:
         if calls.seen is not processing.watched._span_processors:  # a processor was added
             calls = processing.work_out()
         span = LeanSpan(
-            name, span_context, parent, kind, tracer.resource, self._scope, self._limits, start_time,
+            name, span_context, parent, kind, tracer.resource, self._scope, self._bounds, start_time,
             calls.on_end_sampled if sampled else calls.on_end_unsampled,
         )
         if attributes:
