@@ -7,7 +7,9 @@ shows in its own figure (to ~1 k instructions) within a quarter of a minute:
 
 - ``request``: the middleware and a prediction recorded inside it, around an
   app that does nothing else (three stages, one result, one prediction id);
-- ``middleware``: the middleware around an app that only answers;
+- ``middleware``: the middleware around an app that only answers (``app``,
+  counted last, is that app alone: the middleware's own work, its span's
+  included, is the difference);
 - ``prediction``: the recorder's ``with recorder.predict(...)`` block alone;
 - ``span``: one span started with two attributes and ended;
 - ``context``: a span made current and the context restored;
@@ -42,7 +44,8 @@ import mlotel_contract as contract
 from harness.processes import ROOT
 
 RECORDED_EVERY = 50
-PARTS = ("request", "middleware", "prediction", "span", "context", "prediction-id")
+# "app" last: a part counted after the others leaves their figures as they were (the module docstring).
+PARTS = ("request", "middleware", "prediction", "span", "context", "prediction-id", "app")
 
 
 def _cases() -> dict[str, Callable[[], Any]]:
@@ -98,10 +101,10 @@ def _cases() -> dict[str, Callable[[], Any]]:
     async def receive() -> Any:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    def served(middleware: TelemetryMiddleware) -> Callable[[], None]:
+    def served(asgi: Callable[..., Any]) -> Callable[[], None]:
         def one() -> None:
             try:  # nothing in it waits: one step runs the request to its end
-                middleware(dict(scope), receive, send).send(None)
+                asgi(dict(scope), receive, send).send(None)
             except StopIteration:
                 pass
         return one
@@ -118,6 +121,7 @@ def _cases() -> dict[str, Callable[[], Any]]:
         "span": lambda: tracer.start_span("predict iris", attributes={contract.ATTR_MODEL_NAME: "iris", "n": 1}).end(),
         "context": lambda: detach(attach(span)),
         "prediction-id": lambda: ids.issue("iris", "1", [1], [0.9]),
+        "app": served(app(predicting=False)),
     }
 
 

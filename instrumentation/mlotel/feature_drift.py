@@ -38,6 +38,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -81,12 +82,20 @@ class FeatureCounts:
         self._held_rows = 0
         self._wake = wake  # asks for ``bin_held`` off the request path
         self._lock = threading.Lock()
+        # A child forked while the binning thread held the lock would wait on it for ever, and would bin
+        # the rows the parent holds a second time: it starts with a lock of its own and nothing held.
+        forget = weakref.WeakMethod(self._after_fork_in_child)
+        os.register_at_fork(after_in_child=lambda: (method := forget()) is not None and method())
+
+    def _after_fork_in_child(self) -> None:
+        self._lock = threading.Lock()
+        self._held, self._held_rows = [], 0
 
     def observe(self, rows: Any) -> None:
         values = np.asarray(rows, dtype=np.float64)
         if values.ndim != 2 or values.shape[1] < self._needed:
             with self._lock:
-                self.dropped += len(values) if values.ndim else 1
+                self.dropped += len(values) if values.ndim == 2 else 1  # a 1-D array is one row
             return
         if not len(values):  # nothing to count; held, it would escape MAX_HELD_ROWS
             return

@@ -5,7 +5,8 @@ semantic-convention attributes; ``http.server.request.duration`` in seconds,
 taken while the span is current so that its exemplar carries the trace id
 (with ``MLOTEL_FASTPATH``, recorded off the request path: :mod:`mlotel.request_path`);
 W3C trace context continued from ``traceparent`` and a ``traceresponse``
-header on the way out.
+header on the way out. The attributes are built once for requests alike
+(:mod:`mlotel.http_attributes`).
 
 Written here rather than taken from a library because ``benchmarks/overhead.py``
 measured the alternatives at this machine's scale (fast model, one instance,
@@ -27,28 +28,12 @@ from typing import Any
 from opentelemetry import context, metrics, propagate, trace
 from opentelemetry.propagators.composite import CompositePropagator
 from opentelemetry.propagators.textmap import Getter
-from opentelemetry.semconv.attributes.client_attributes import CLIENT_ADDRESS
-from opentelemetry.semconv.attributes.error_attributes import ERROR_TYPE
-from opentelemetry.semconv.attributes.http_attributes import (
-    HTTP_REQUEST_METHOD,
-    HTTP_REQUEST_METHOD_ORIGINAL,
-    HTTP_RESPONSE_STATUS_CODE,
-    HTTP_ROUTE,
-)
-from opentelemetry.semconv.attributes.network_attributes import (
-    NETWORK_PEER_ADDRESS,
-    NETWORK_PEER_PORT,
-    NETWORK_PROTOCOL_VERSION,
-)
-from opentelemetry.semconv.attributes.server_attributes import SERVER_ADDRESS, SERVER_PORT
-from opentelemetry.semconv.attributes.url_attributes import URL_PATH, URL_QUERY, URL_SCHEME
-from opentelemetry.semconv.attributes.user_agent_attributes import USER_AGENT_ORIGINAL
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from opentelemetry.util.http import redact_query_parameters
 
 from mlotel import request_path
 from mlotel.config import TelemetryConfig
-from mlotel.semconv import OTHER_METHOD, SCHEMA_URL, __version__
+from mlotel.http_attributes import W3C_FIELDS, Head, HttpAttributes
+from mlotel.semconv import SCHEMA_URL, __version__
 from mlotel.semconv import error_type as error_type_of
 from mlotel_contract import HTTP_SERVER_DURATION, HTTP_SERVER_DURATION_BUCKETS
 
@@ -60,9 +45,8 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _SCOPE = "mlotel.http"
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-# Distinct metric attribute sets kept for reuse (see _measured); past it each request builds its own.
-_MAX_CACHED_ATTRIBUTE_SETS = 1024
+_ERROR = Status(StatusCode.ERROR)
+_NOTHING_PROPAGATED = context.Context()  # immutable: one serves every request
 
 
 class _HeaderGetter(Getter[Scope]):
@@ -89,43 +73,6 @@ def _decoded(raw: bytes) -> str:
 
 
 _HEADERS = _HeaderGetter()
-# What the default propagator (OTEL_PROPAGATORS unset: W3C trace context and baggage) reads.
-_W3C_FIELDS = frozenset(("traceparent", "tracestate", "baggage"))
-_W3C_HEADERS = frozenset(field.encode() for field in _W3C_FIELDS)
-
-
-def _route(scope: Scope) -> str | None:
-    route = scope.get("route")
-    return getattr(route, "path_format", None) or getattr(route, "path", None)
-
-
-def _headers(scope: Scope) -> tuple[bytes | None, bytes | None, bool]:
-    """``Host``, ``User-Agent`` and whether a W3C propagation header came, in one pass over the headers."""
-    host = agent = None
-    propagated = False
-    for name, value in scope.get("headers", ()):
-        if name == b"host":
-            host = value
-        elif name == b"user-agent":
-            agent = value
-        elif name.lower() in _W3C_HEADERS:
-            propagated = True
-    return host, agent, propagated
-
-
-def _server(scope: Scope, scheme: str, host_header: bytes | None) -> tuple[str, int] | None:
-    """The server as the client addressed it (``Host``), else the socket the request came in on."""
-    if host_header is None:
-        server = scope.get("server")
-        return (server[0], server[1]) if server and server[1] is not None else None
-    host = host_header.decode("latin-1")
-    address, port = host, ""
-    if ":" in host.rpartition("]")[2]:  # a port, after a name or a bracketed IPv6 address
-        address, _, port = host.rpartition(":")
-    # isascii: "²" is a digit to str.isdigit but not to int(); a client sends what it likes.
-    known = port.isascii() and port.isdigit() and int(port) <= 65535
-    # 253: the longest DNS name; a longer Host is no server's name, only a big attribute.
-    return address.strip("[]")[:253], int(port) if known else _DEFAULT_PORTS.get(scheme, 80)
 
 
 class TelemetryMiddleware:
@@ -136,7 +83,10 @@ class TelemetryMiddleware:
         self.config = config or TelemetryConfig.from_env()
         self._record, _ = request_path.recorders(self.config)
         self._attach, self._detach = request_path.context_setters(self.config)
-        self._attribute_sets: dict[tuple, dict[str, Any]] = {}
+        self._current_span = request_path.current_span_reader(self.config)
+        excluded = self.config.excluded_urls
+        self._excluded = excluded.fullmatch if excluded is not None else None
+        self._attributes = HttpAttributes(self.config.known_http_methods)
         self._textmap: object = None
         self._textmap_is_w3c = False
 
@@ -157,56 +107,31 @@ class TelemetryMiddleware:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.config.is_excluded(scope["path"]):
+        if scope["type"] != "http" or (self._excluded is not None and self._excluded(scope["path"])):
             await self.app(scope, receive, send)
             return
 
         start = time.perf_counter()
-        method = scope["method"]
-        scheme = scope.get("scheme", "http")
-        # Measured per request as well as traced: what the spec makes required or recommended for the metric.
-        measured: dict[str, Any] = {
-            HTTP_REQUEST_METHOD: method,
-            URL_SCHEME: scheme,
-            NETWORK_PROTOCOL_VERSION: scope.get("http_version", "1.1"),
-        }
-        attributes = {**measured, URL_PATH: scope["path"]}
-        # The socket's peer: also the client, unless a proxy's headers say otherwise (uvicorn --proxy-headers).
-        if client := scope.get("client"):
-            attributes[CLIENT_ADDRESS] = attributes[NETWORK_PEER_ADDRESS] = client[0]
-            attributes[NETWORK_PEER_PORT] = client[1]
-        else:
-            attributes[CLIENT_ADDRESS] = ""
-        host_header, agent, propagated = _headers(scope)
-        if agent is not None:
-            attributes[USER_AGENT_ORIGINAL] = agent.decode("latin-1")
-        name = method
-        if method not in self.config.known_http_methods:
-            name = "HTTP"
-            measured[HTTP_REQUEST_METHOD] = attributes[HTTP_REQUEST_METHOD] = OTHER_METHOD
-            attributes[HTTP_REQUEST_METHOD_ORIGINAL] = method
-        if query := scope.get("query_string"):
-            attributes[URL_QUERY] = redact_query_parameters(f"?{query.decode('latin-1')}")[1:]
-        if server := _server(scope, scheme, host_header):
-            attributes[SERVER_ADDRESS], attributes[SERVER_PORT] = server
-        current = trace.get_current_span()
+        head, propagated = self._attributes.head(scope)
+        current = self._current_span()
         # Another instrumentation's server span for this request (opentelemetry-instrumentation-
         # fastapi's, say): one server span, with mlotel's attributes on it, measured by its owner.
-        owned = getattr(current, "kind", None) is not SpanKind.SERVER
+        untraced = current is trace.INVALID_SPAN  # no span current (most requests): neither look below needed
+        owned = untraced or getattr(current, "kind", None) is not SpanKind.SERVER
         parent = extracted = None
         if owned:
             # The active context when there is one (the request is already traced), else traceparent.
-            if current.get_span_context().is_valid:
+            if not untraced and current.get_span_context().is_valid:
                 parent = None
             elif propagated or not self._w3c_propagation():
                 # What the caller propagated (its span, its baggage) is the request's context.
                 parent = extracted = propagate.extract(scope, getter=_HEADERS)
             else:  # what the W3C propagators extract from a request without their headers, for ~15 k instructions
-                parent = context.Context()
-            span = self.tracer.start_span(name, context=parent, kind=SpanKind.SERVER, attributes=attributes)
+                parent = _NOTHING_PROPAGATED
+            span = self.tracer.start_span(head[0], context=parent, kind=SpanKind.SERVER, attributes=head[1])
         else:
             span = current
-            span.set_attributes(attributes)
+            span.set_attributes(head[1])
         token = self._attach(span, base=extracted)
         status = 500
         span_context = span.get_span_context()
@@ -221,15 +146,16 @@ class TelemetryMiddleware:
                 span_context.trace_id, span_context.span_id, span_context.trace_flags
             )
 
-        async def send_with_status(message: Message) -> None:
+        # Not a coroutine function: it returns send's awaitable, which the app awaits, one coroutine less a message.
+        def send_with_status(message: Message) -> Awaitable[None]:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 if traceresponse is not None:
                     message["headers"] = [*message.get("headers", ()), (b"traceresponse", traceresponse)]
                 if not owned:  # its owner may end it with the response, before the app returns
-                    self._set_outcome(span, name, scope, status, None)
-            await send(message)
+                    self._set_outcome(span, head, scope, status, None)
+            return send(message)
 
         error_type = None
         try:
@@ -240,11 +166,11 @@ class TelemetryMiddleware:
             raise
         finally:
             if owned:
-                outcome = self._set_outcome(span, name, scope, status, error_type)
-                self._record(self.duration.record, time.perf_counter() - start, self._measured(measured, outcome))
+                measured = self._set_outcome(span, head, scope, status, error_type)
+                self._record(self.duration.record, time.perf_counter() - start, measured)
                 span.end()
             elif error_type:
-                self._set_outcome(span, name, scope, status, error_type)
+                self._set_outcome(span, head, scope, status, error_type)
             self._detach(token)
 
     def _w3c_propagation(self) -> bool:
@@ -252,35 +178,19 @@ class TelemetryMiddleware:
         textmap = propagate.get_global_textmap()
         if textmap is not self._textmap:
             self._textmap = textmap
-            self._textmap_is_w3c = type(textmap) is CompositePropagator and textmap.fields == _W3C_FIELDS
+            self._textmap_is_w3c = type(textmap) is CompositePropagator and textmap.fields == W3C_FIELDS
         return self._textmap_is_w3c
 
-    def _measured(self, measured: dict[str, Any], outcome: dict[str, Any]) -> dict[str, Any]:
-        """The measurement's attributes, one dict per distinct set: the queue records a batch of one set at once."""
-        key = (*measured.values(), *outcome.items())
-        attributes = self._attribute_sets.get(key)
-        if attributes is None:
-            attributes = {**measured, **outcome}
-            if len(self._attribute_sets) < _MAX_CACHED_ATTRIBUTE_SETS:
-                self._attribute_sets[key] = attributes
-        return attributes
-
-    @staticmethod
-    def _set_outcome(span: trace.Span, name: str, scope: Scope, status: int, error_type: str | None) -> dict[str, Any]:
-        """Put what the response tells on the span; return it for the measurement."""
-        route = _route(scope)
-        if error_type is None and status >= 500:
-            error_type = str(status)
-        # Only what the span does not have yet: each attribute set costs its lock and encoding.
-        outcome: dict[str, Any] = {HTTP_RESPONSE_STATUS_CODE: status}
-        if route:
-            outcome[HTTP_ROUTE] = route
-            span.update_name(f"{name} {route}")
-        if error_type:
-            outcome[ERROR_TYPE] = error_type
-            span.set_status(Status(StatusCode.ERROR))
+    def _set_outcome(self, span: trace.Span, head: Head, scope: Scope, status: int,
+                     error_type: str | None) -> dict[str, Any]:
+        """Put what the response tells on the span; return the measurement's attributes."""
+        name, outcome, measured, failed = self._attributes.outcome(head, scope, status, error_type)
+        if name is not None:
+            span.update_name(name)
+        if failed:
+            span.set_status(_ERROR)
         span.set_attributes(outcome)
-        return outcome
+        return measured
 
 
 def instrument_app(app: Any, config: TelemetryConfig | None = None) -> None:

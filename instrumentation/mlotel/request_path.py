@@ -39,6 +39,15 @@ def recorders(config: TelemetryConfig) -> tuple[Record, Record]:
     return _in_place, _in_place
 
 
+def current_span_reader(config: TelemetryConfig) -> Callable[[], trace.Span]:
+    """What ``trace.get_current_span()`` returns, read as the switch says."""
+    if config.fastpath:
+        from mlotel.fastpath import contexts
+
+        return contexts.current_span
+    return trace.get_current_span
+
+
 def context_setters(config: TelemetryConfig) -> tuple[Attach, Detach]:
     """``attach`` and ``detach``: make a span (and one more value) current for a request's work, and undo it."""
     if config.fastpath:

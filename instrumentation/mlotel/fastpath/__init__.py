@@ -33,8 +33,9 @@ p99 is 1.44× off's against 4.74× (README, "What telemetry costs").
   else: the provider's processor, as in the SDK.
 - :mod:`~mlotel.fastpath.contexts` reads the current context straight from
   the API's ``_RUNTIME_CONTEXT._current_context`` where that is the default
-  ``ContextVarsRuntimeContext`` (for lean spans and
-  :mod:`~mlotel.fastpath.measurements`), and the span in it under
+  ``ContextVarsRuntimeContext`` (for lean spans,
+  :mod:`~mlotel.fastpath.measurements` and the middleware's look for a
+  server span already current), and the span in it under
   ``opentelemetry.trace.propagation._SPAN_KEY``; sets it there too
   (``attach_span``: a request's span, and the recorder's prediction, made
   current with one ``Context`` built instead of two).

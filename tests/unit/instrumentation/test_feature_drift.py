@@ -1,5 +1,8 @@
 """Feature binning against a reference (mlotel.feature_drift): edges, counts, what is exported."""
 
+import os
+import select
+import signal
 import threading
 from bisect import bisect_left
 
@@ -136,6 +139,26 @@ def test_rows_lost_to_a_failed_binning_are_counted(monkeypatch):
     assert counts.dropped == 5 and counts._held_rows == 0
 
 
+def test_a_forked_child_holds_nothing_and_can_take_the_lock():
+    profile = FeatureProfile.from_reference(np.arange(20.0)[:, None], ["x"], bins=4)
+    counts = FeatureCounts(profile)
+    counts.observe(np.zeros((3, 1)))
+    read, write = os.pipe()
+    with counts._lock:  # as if the binning thread were binning when the process forked
+        pid = os.fork()
+        if pid == 0:  # the child: it must neither wait for the lock nor bin the parent's rows
+            held = counts.snapshot() == [[0, 0, 0, 0]]
+            os.write(write, b"ok" if held else b"no")
+            os._exit(0)
+    os.close(write)
+    answered, _, _ = select.select([read], [], [], 10)
+    if not answered:  # the child is stuck on the lock: not left behind
+        os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    assert answered and os.read(read, 2) == b"ok"
+    assert counts.snapshot() == [[3, 0, 0, 0]]
+
+
 def test_a_large_batch_is_binned_at_once_whatever_its_size():
     profile = FeatureProfile.from_reference(np.arange(20.0)[:, None], ["x"], bins=4)
     counts = FeatureCounts(profile)
@@ -161,6 +184,8 @@ def test_rows_too_short_are_dropped_and_counted():
     counts = FeatureCounts(profile)
     counts.observe(np.ones((3, 1)))
     assert counts.dropped == 3 and sum(map(sum, counts.snapshot())) == 0
+    counts.observe(np.ones(5))  # one row, not as a table: one more, not five
+    assert counts.dropped == 4
 
 
 def test_a_saved_profile_loads_equal_and_holds_no_reference_rows(tmp_path):

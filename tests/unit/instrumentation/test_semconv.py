@@ -1,6 +1,8 @@
 """The HTTP server span and metric follow the stable HTTP semantic conventions,
 checked against the constants of opentelemetry-semantic-conventions."""
 
+import asyncio
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -203,3 +205,39 @@ def test_the_callers_baggage_reaches_the_app_with_its_trace(fastpath):
     assert seen == [{"tenant": "acme"}, {}]  # the second request, with no baggage, has none
     first, second = spans.get_finished_spans()
     assert first.context.trace_id == 0x0AF7651916CD43DD8448EB211C80319C and second.parent is None
+
+
+def test_requests_alike_share_attributes_and_each_difference_shows(serve):
+    """The middleware reuses a request head's attributes (mlotel.http_attributes): a request that differs
+    in any part the span reads gets its own, and one the cache cannot key (a list for the client) is served too."""
+    client, captured = serve()
+    sent = [("/items/7", {}), ("/items/7", {}), ("/items/8", {}), ("/items/7?sig=x", {}),
+            ("/items/7", {"user-agent": "other/1"}), ("/items/7", {"host": "models.example:81"})]
+    for path, headers in sent:
+        assert client.get(path, headers=headers).status_code == 200
+    spans = captured.spans("GET /items/{item}")
+    seen = [(s.attributes[URL_PATH], s.attributes.get(URL_QUERY), s.attributes[USER_AGENT_ORIGINAL],
+             s.attributes[SERVER_PORT]) for s in spans]
+    assert seen == [("/items/7", None, "testclient", 80), ("/items/7", None, "testclient", 80),
+                    ("/items/8", None, "testclient", 80), ("/items/7", "sig=REDACTED", "testclient", 80),
+                    ("/items/7", None, "other/1", 80), ("/items/7", None, "testclient", 81)]
+    (point,) = captured.points("http.server.request.duration", http__response__status_code=200)
+    assert point.count == len(sent)
+
+    async def list_client() -> None:  # as an ASGI server may pass it: the spec says an iterable
+        scope = {"type": "http", "method": "GET", "path": "/items/9", "headers": [], "client": ["10.0.0.1", 4000],
+                 "server": ["10.0.0.2", 8000], "query_string": b"", "http_version": "1.1", "scheme": "http"}
+        sent_messages = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent_messages.append(message)
+
+        await client.app(scope, receive, send)
+        assert sent_messages[0]["status"] == 200
+
+    asyncio.run(list_client())
+    (span,) = [s for s in captured.spans("GET /items/{item}") if s.attributes[URL_PATH] == "/items/9"]
+    assert (span.attributes[NETWORK_PEER_ADDRESS], span.attributes[SERVER_ADDRESS]) == ("10.0.0.1", "10.0.0.2")
