@@ -20,8 +20,8 @@ from mlotel.fastpath.span_encoding import encode_spans
 pytestmark = pytest.mark.fastpath
 
 
-def _batched(**options):
-    provider = TracerProvider(resource=Resource.create({"service.name": "ml-api"}))
+def _batched(sampler=None, **options):
+    provider = TracerProvider(resource=Resource.create({"service.name": "ml-api"}), sampler=sampler)
     exporter = InMemorySpanExporter()
     provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=3_600_000, **options))
     return provider, exporter
@@ -109,10 +109,8 @@ def test_a_processor_added_later_sees_the_next_spans_and_spans_not_sampled_are_n
         def get_description(self):
             return "RecordOnly"
 
-    unsampled_provider, unsampled_exporter = _batched()
-    unsampled_provider.sampler = RecordOnly()
+    unsampled_provider, unsampled_exporter = _batched(RecordOnly())
     unsampled_tracer = lean_spans.get_tracer("t", tracer_provider=unsampled_provider)
-    unsampled_tracer._tracer.sampler = unsampled_provider.sampler
     span = unsampled_tracer.start_span("recorded, not sampled")
     assert span.is_recording()
     span.end()
