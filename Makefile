@@ -15,7 +15,7 @@ $(UV):
 	$(PYTHON) -m venv .build/uv
 	.build/uv/bin/pip install -q "uv==$(UV_VERSION)"
 
-MEMBERS := contract instrumentation backends service_kit ml_api alerting console
+MEMBERS := contract instrumentation native backends service_kit ml_api alerting console
 
 .venv/.synced: pyproject.toml $(MEMBERS:%=%/pyproject.toml) uv.lock | $(UV)
 	$(UV) sync --locked --python $(PYTHON)

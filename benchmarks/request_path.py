@@ -148,23 +148,19 @@ def _child(calls: int, parts: list[str]) -> None:
         subprocess.run(["callgrind_control", "-d", name, str(os.getpid())], check=True, capture_output=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.request_path", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", type=int, default=500, help="calls counted per part")
-    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated, of " + ", ".join(PARTS))
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    parts = [part for part in args.parts.split(",") if part]
-    if args.child is not None:
-        _child(args.child, parts)
-        return
+def dumps_counted(module: str, child_args: list[str]) -> tuple[dict[str, int], str]:
+    """``python -m module *child_args`` under callgrind, counting only where the child switches counting on.
+
+    With this benchmark's telemetry settings; what each ``callgrind_control -d
+    NAME`` dump counted, by NAME, and what the child printed.
+    """
     env = {**os.environ, "MLOTEL_STAGE_SPAN_THRESHOLD_MS": "3600000", "OTEL_TRACES_SAMPLER": "always_on",
            "MLOTEL_FEEDBACK_KEY": os.environ.get("MLOTEL_FEEDBACK_KEY", "request-path-benchmark")}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         result = subprocess.run(
             ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}", sys.executable,
-             "-m", "benchmarks.request_path", "--child", str(args.calls), "--parts", ",".join(parts)],
+             "-m", module, *child_args],
             cwd=ROOT, env=env, capture_output=True, text=True,
         )
         if result.returncode != 0:
@@ -175,7 +171,22 @@ def main() -> None:
             name = re.search(r"^desc: Trigger: dump (\S+)", text, re.M)
             total = re.search(r"^totals: (\d+)", text, re.M)
             if name and total:
-                counted[name.group(1)] = int(total.group(1)) / args.calls
+                counted[name.group(1)] = int(total.group(1))
+    return counted, result.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.request_path", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calls", type=int, default=500, help="calls counted per part")
+    parser.add_argument("--parts", default=",".join(PARTS), help="comma-separated, of " + ", ".join(PARTS))
+    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    parts = [part for part in args.parts.split(",") if part]
+    if args.child is not None:
+        _child(args.child, parts)
+        return
+    dumps, _ = dumps_counted("benchmarks.request_path", ["--child", str(args.calls), "--parts", ",".join(parts)])
+    counted = {name: total / args.calls for name, total in dumps.items()}
     empty = counted.pop("empty")
     print(f"instructions per call ({args.calls} calls each, {empty / 1e3:.1f} k of loop and switching taken off):")
     for part in parts:

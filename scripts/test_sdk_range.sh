@@ -9,6 +9,9 @@
 #   outside  the SDK release just below TESTED_WITH, MLOTEL_FASTPATH left on: the
 #            fallback (tests/unit/test_fastpath_switch.py asserts its one warning and
 #            the same telemetry as the public path).
+# The native span encoder (native/, built from source: needs cargo) is installed on the
+# ends where the fast path runs (fastpath, newest), so the encoder tests run on it and on
+# the Python one; oldest and outside go without it, as a user without a compiler does.
 # ENDS="oldest newest" runs a subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -52,14 +55,17 @@ status=0
 for end in ${ENDS:-oldest fastpath newest outside}; do
   venv="$work/$end"
   "$UV" venv -q --python "$PYTHON" "$venv"
+  native=(); case $end in fastpath|newest) native=(./native) ;; esac
   # The ML API and its service kit too: the tests serve predictions through it.
   VIRTUAL_ENV="$venv" "$UV" pip install -q -c "$work/$end.txt" \
-    ./contract ./instrumentation"[fastapi]" ./service_kit ./ml_api pytest pytest-timeout "${CONTRIB_PACKAGES[@]:5}"
+    ./contract ./instrumentation"[fastapi]" "${native[@]}" ./service_kit ./ml_api pytest pytest-timeout "${CONTRIB_PACKAGES[@]:5}"
   versions=$("$venv/bin/python" -c 'import importlib.metadata as m; print(" ".join(f"{p}=={m.version(p)}" for p in ("opentelemetry-sdk", "opentelemetry-instrumentation")))')
   supported=$("$venv/bin/python" -c 'import logging; logging.disable(); from mlotel import fastpath; print(fastpath.supported())')
   marker=(); [ "$supported" = True ] || marker=(-m "not fastpath")
   switch=(); [ "$end" = oldest ] && switch=(MLOTEL_FASTPATH=false)
-  echo "== $end: $versions (fast path tested with it: $supported) ${switch[*]} ${marker[*]}"
+  # Installed, it must import (or its tests would quietly run on the Python encoder alone).
+  encoder=python; [ ${#native[@]} -eq 0 ] || encoder=$("$venv/bin/python" -c 'import mlotel_native; print("native and python")')
+  echo "== $end: $versions (fast path tested with it: $supported; span encoders: $encoder) ${switch[*]} ${marker[*]}"
   if [ "$supported" != True ] && [ ${#switch[@]} -eq 0 ]; then  # the fallback's one line, as a user sees it
     "$venv/bin/python" -c 'from mlotel import TelemetryConfig; TelemetryConfig.from_env({}); TelemetryConfig.from_env({})'
   fi

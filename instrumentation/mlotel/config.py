@@ -196,6 +196,7 @@ class TelemetryConfig:
     capture_request_content: bool = False
     sdk_metrics: bool = True
     fastpath: bool = True
+    native: bool = True
     traces_protocol: str = "grpc"
     metrics_protocol: str = "grpc"
     logs_protocol: str = "grpc"
@@ -245,6 +246,7 @@ class TelemetryConfig:
                 environ, OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED, _bool(environ, env.MLOTEL_SDK_METRICS_ENABLED, True)
             ),
             "fastpath": _bool(environ, env.MLOTEL_FASTPATH, True),
+            "native": _bool(environ, env.MLOTEL_NATIVE, True),
             "traces_protocol": _protocol(environ, "traces"),
             "metrics_protocol": _protocol(environ, "metrics"),
             "logs_protocol": _protocol(environ, "logs"),

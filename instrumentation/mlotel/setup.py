@@ -66,7 +66,7 @@ def _span_exporter(config: TelemetryConfig, meter_provider: metrics.MeterProvide
     if config.fastpath and config.traces_protocol == "grpc":
         from mlotel.fastpath.span_encoding import GrpcSpanExporter
 
-        return GrpcSpanExporter(meter_provider=meter_provider, max_bytes=config.span_export_max_bytes)
+        return GrpcSpanExporter(meter_provider=meter_provider, max_bytes=config.span_export_max_bytes, native=config.native)
     exporter = otlp_exporter("traces", config.traces_protocol, meter_provider=meter_provider)
     return SizeBoundedSpanExporter(exporter, config.span_export_max_bytes)
 

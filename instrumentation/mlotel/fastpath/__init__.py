@@ -46,7 +46,12 @@ p99 is 1.44× off's against 4.74× (README, "What telemetry costs").
   :mod:`~mlotel.fastpath.otlp_wire`), which it hands to a stub without a
   serializer (the exporter's private ``_stub``, ``_client``, ``_channel``).
   The encoder reads a ``LeanSpan``'s ``ReadableSpan`` private fields (listed
-  above) and a ``SpanContext`` as the tuple it is.
+  above) and a ``SpanContext`` as the tuple it is. Where ``mlotel_native``
+  is installed (``mlotel[native]``, Rust, built from source by ``make
+  install``) and ``MLOTEL_NATIVE`` is not ``false``, it writes the plain
+  ``LeanSpan`` s itself, reading the same fields, and hands every other span
+  to the Python encoder, which stays the reference (the same bytes, tested
+  on both); without it, the Python encoder alone.
 - :mod:`~mlotel.fastpath.measurements` replaces recording each measurement in
   place: a queue drained by one thread, which passes each measurement's
   context to the public ``record``/``add``. No private SDK names; here because

@@ -1,8 +1,9 @@
 """OTLP/gRPC span export: the SDK's exporter, sending requests mlotel writes in protobuf's wire format.
 
-The request for a batch comes from :class:`~mlotel.fastpath.span_request.SpanRequestEncoder`
-as bytes, and goes to a gRPC stub without a serializer: no protobuf message
-is built for it. Only the gRPC exporter has a hook for its encoder
+The request for a batch comes from :func:`~mlotel.fastpath.span_request.span_request_encoder`
+as bytes (native where ``mlotel_native`` is installed and ``MLOTEL_NATIVE``
+is not ``false``), and goes to a gRPC stub without a serializer: no protobuf
+message is built for it. Only the gRPC exporter has a hook for its encoder
 (``_translate_data``); the HTTP exporter keeps the SDK's.
 """
 
@@ -22,7 +23,7 @@ from opentelemetry.sdk.trace.export import SpanExportResult
 
 from mlotel.export_health import EXPORT_HEALTH
 from mlotel.export_size import chunks
-from mlotel.fastpath.span_request import SpanRequestEncoder
+from mlotel.fastpath.span_request import span_request_encoder
 
 # The Export method of the trace service, as the generated stub names it.
 _EXPORT = "/{}/{}".format(*DESCRIPTOR.services_by_name["TraceService"].methods_by_name["Export"].full_name.rsplit(".", 1))
@@ -39,7 +40,7 @@ class _PreSerializedTraceStub:
 
 
 class GrpcSpanExporter(OTLPSpanExporter):
-    """The SDK's OTLP/gRPC span exporter (retries, timeouts, self-metrics), sending :class:`SpanRequestEncoder`'s bytes.
+    """The SDK's OTLP/gRPC span exporter (retries, timeouts, self-metrics), sending :func:`span_request_encoder`'s bytes.
 
     A batch whose request would be over ``max_bytes`` is sent as several
     requests (as :class:`mlotel.export_size.SizeBoundedSpanExporter` does on the
@@ -49,10 +50,10 @@ class GrpcSpanExporter(OTLPSpanExporter):
     Reaches into the SDK exporter's private ``_stub``, ``_client`` and ``_channel``.
     """
 
-    def __init__(self, *args: Any, max_bytes: int | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_bytes: int | None = None, native: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_bytes = max_bytes
-        self._encoder = SpanRequestEncoder()
+        self._encoder = span_request_encoder(native)
         self._encoded: tuple[Sequence[ReadableSpan], bytes] | None = None
         # The SDK's exporter makes its client from _stub again when it reconnects.
         self._stub = _PreSerializedTraceStub
@@ -79,11 +80,11 @@ class GrpcSpanExporter(OTLPSpanExporter):
         return self._encoder.encode(data)
 
 
-_ENCODER = SpanRequestEncoder()
+_ENCODER = span_request_encoder()
 
 
 def serialize_spans(spans: Sequence[ReadableSpan]) -> bytes:
-    """The serialized OTLP export request for ``spans``."""
+    """The serialized OTLP export request for ``spans``, from the native encoder where installed."""
     return _ENCODER.encode(spans)
 
 

@@ -106,6 +106,7 @@ def _exported(exporter):
     return sdk_encode_spans(spans), encode_spans(spans), spans
 
 
+@pytest.mark.usefixtures("each_encoder")  # mlotel's encoders, Python and native
 def test_a_request_exports_field_for_field_as_with_sdk_spans():
     (sdk, sdk_exporter), (lean, lean_exporter) = _sdk_and_lean()
     _a_request(sdk)

@@ -18,7 +18,10 @@ from mlotel.fastpath import lean_spans
 from mlotel.fastpath.lean_spans import LeanSpan
 from mlotel.fastpath.span_encoding import GrpcSpanExporter, encode_spans, serialize_spans
 
-pytestmark = pytest.mark.fastpath  # mlotel.fastpath itself: only on the SDK releases it is tested with
+pytestmark = [
+    pytest.mark.fastpath,  # mlotel.fastpath itself: only on the SDK releases it is tested with
+    pytest.mark.usefixtures("each_encoder"),  # on the Python encoder, and on the native one where installed
+]
 
 
 class Colour(str, enum.Enum):  # noqa: UP042 -- the str-mixin enum users' code has, not StrEnum
@@ -198,12 +201,13 @@ def test_spans_from_two_tracers_with_one_scope_share_a_scope_entry():
     assert ours == sdk_encode_spans(exporter.get_finished_spans())
 
 
-def test_the_exporter_sends_the_bytes_to_a_real_receiver_in_requests_under_its_bound(spans_of_every_shape):
+def test_the_exporter_sends_the_bytes_to_a_real_receiver_in_requests_under_its_bound(spans_of_every_shape, each_encoder):
     EXPORT_HEALTH.reset()
-    spans = spans_of_every_shape * 20
+    spans = (spans_of_every_shape + _lean_spans_of_every_shape()) * 10
+    native = each_encoder == "native"
     with OtlpReceiver() as receiver:
-        whole = GrpcSpanExporter(endpoint=receiver.endpoint("grpc"), insecure=True, max_bytes=1 << 20)
-        bounded = GrpcSpanExporter(endpoint=receiver.endpoint("grpc"), insecure=True, max_bytes=2_000)
+        whole = GrpcSpanExporter(endpoint=receiver.endpoint("grpc"), insecure=True, max_bytes=1 << 20, native=native)
+        bounded = GrpcSpanExporter(endpoint=receiver.endpoint("grpc"), insecure=True, max_bytes=2_000, native=native)
         try:
             assert whole.export(spans) is SpanExportResult.SUCCESS
             assert bounded.export(spans) is SpanExportResult.SUCCESS
