@@ -16,9 +16,14 @@ $(UV):
 	.build/uv/bin/pip install -q "uv==$(UV_VERSION)"
 
 MEMBERS := contract instrumentation native backends service_kit ml_api alerting console
+# native/ is built by cargo, which rustup puts in ~/.cargo/bin: a non-login shell's PATH may lack it.
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+# Without cargo, everything but mlotel-native: mlotel then uses its pure-Python span encoder.
+NO_CARGO := $(if $(shell command -v cargo),,--no-install-package mlotel-native)
 
-.venv/.synced: pyproject.toml $(MEMBERS:%=%/pyproject.toml) uv.lock | $(UV)
-	$(UV) sync --locked --python $(PYTHON)
+.venv/.synced: pyproject.toml $(MEMBERS:%=%/pyproject.toml) native/Cargo.lock $(wildcard native/src/*.rs) uv.lock | $(UV)
+	$(if $(NO_CARGO),@echo "make install: cargo not found: mlotel-native is left out (Rust 1.88+ from rustup builds it)" >&2)
+	$(UV) sync --locked --python $(PYTHON) $(NO_CARGO)
 	touch $@
 
 install: .venv/.synced  ## the Python environment (.venv), from uv.lock

@@ -22,7 +22,15 @@ p99 is 1.44× off's against 4.74× (README, "What telemetry costs").
   ``_is_enabled`` (read; a release without them gives the SDK's own spans),
   and, to decide without asking the SDK's always-on/off samplers, alone or
   under ``ParentBased``, ``StaticSampler._decision`` and ``ParentBased``'s
-  ``_root`` and ``_*_parent_*sampled`` delegates (read).
+  ``_root`` and ``_*_parent_*sampled`` delegates (read). The span itself is
+  :mod:`~mlotel.fastpath.lean_span`; the fields most spans never change are
+  class attributes until set. :mod:`~mlotel.fastpath.span_processing` reads
+  ``SynchronousMultiSpanProcessor._span_processors`` and
+  ``BatchSpanProcessor._batch_processor``, and at a span's end puts it on
+  that ``BatchProcessor``'s ``_queue`` as its ``emit`` does (reading
+  ``_shutdown``, ``_max_queue_size``, ``_max_export_batch_size``,
+  ``_worker_awaken``), in place of the three calls that lead there; anything
+  else: the provider's processor, as in the SDK.
 - :mod:`~mlotel.fastpath.contexts` reads the current context straight from
   the API's ``_RUNTIME_CONTEXT._current_context`` where that is the default
   ``ContextVarsRuntimeContext`` (for lean spans,
