@@ -44,6 +44,9 @@ class _Stage:
     """
 
     __slots__ = ("_stages", "_name", "_start")
+    _stages: list[tuple[str, int, int]]
+    _name: str
+    _start: int
 
     def __enter__(self) -> None:
         self._start = _time_ns()
