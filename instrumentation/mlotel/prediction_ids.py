@@ -21,7 +21,8 @@ model name)::
 
 Version 2 signs with keyed BLAKE2s (a MAC by design, RFC 7693: the key is
 hashed in as the first block, no HMAC construction needed); version 1 signed
-with HMAC-SHA256 and is refused as an id this service did not issue. BLAKE2s
+with HMAC-SHA256 and is still opened, so that feedback for predictions made
+before an upgrade scores within the join window. BLAKE2s
 from the standard library's ``hashlib``, a copy of the keyed state per id:
 ~0.2 µs a tag against ~0.7 µs for a copied keyed ``hmac``, whose OpenSSL
 context is allocated, copied and freed each time. Not ``itsdangerous``: its
@@ -46,6 +47,7 @@ from typing import Any
 _logger = logging.getLogger(__name__)
 
 _FORMAT = 2
+_OPENED_FORMATS = (1, 2)  # 1: HMAC-SHA256, issued before 2026-12-06 (see the module docstring)
 _HEADER = struct.Struct("<BqdQ")
 _MAC_BYTES = 16
 # Version, time and confidence, packed per id; the nonce's 8 random bytes follow as they are (_HEADER's Q).
@@ -97,11 +99,13 @@ class PredictionIds:
         # BLAKE2s takes a key of at most 32 bytes and MLOTEL_FEEDBACK_KEY is any string: its SHA-256 is the key.
         # Keyed once and copied per id (a copy of the state, key block included).
         self._keyed = hashlib.blake2s(key=hashlib.sha256(key).digest(), digest_size=_MAC_BYTES, person=_PERSON)
+        # Format 1's: ids issued before an upgrade still score within the join window.
+        self._keyed_v1 = hmac.new(key, digestmod=hashlib.sha256)
 
     def _mac(self, payload: bytes) -> bytes:
-        mac = self._keyed.copy()
+        mac = (self._keyed if payload[0] == _FORMAT else self._keyed_v1).copy()
         mac.update(payload)
-        return mac.digest()
+        return mac.digest()[:_MAC_BYTES]
 
     def issue(
         self, model: str, version: str, labels: Sequence[Any], confidences: Sequence[float], now: float | None = None
@@ -130,7 +134,7 @@ class PredictionIds:
             raw = base64.urlsafe_b64decode(prediction_id + "=" * (-len(prediction_id) % 4))
         except (binascii.Error, ValueError):
             raise FeedbackRefused("unknown_id", "not a prediction id this service issued") from None
-        if len(raw) < _HEADER.size + _MAC_BYTES or raw[0] != _FORMAT:
+        if len(raw) < _HEADER.size + _MAC_BYTES or raw[0] not in _OPENED_FORMATS:
             raise FeedbackRefused("unknown_id", "not a prediction id this service issued")
         payload, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
         if not hmac.compare_digest(mac, self._mac(payload)):

@@ -168,14 +168,21 @@ def test_a_switched_off_recorder_issues_no_ids():
     assert prediction.prediction_ids() == []
 
 
-def test_an_id_of_the_first_format_is_refused_as_not_issued_here():
-    """Version 1 ids (HMAC-SHA256) from before version 2 (keyed BLAKE2s) are refused cleanly, not scored."""
+def test_an_id_of_the_first_format_still_opens_and_a_forged_one_does_not():
+    """Version 1 ids (HMAC-SHA256), issued before version 2 (keyed BLAKE2s), score within the join window."""
     import hashlib
     import hmac
     import struct
 
     payload = struct.pack("<BqdQ", 1, int(T0 * 1000), 0.9, 7) + b"pets\0v1\0cat"
     old = payload + hmac.new(KEY, payload, hashlib.sha256).digest()[:16]
+    opened = PredictionIds(KEY, WINDOW).open(base64.urlsafe_b64encode(old).rstrip(b"=").decode(), now=T0)
+    assert (opened.model, opened.label, opened.confidence, opened.nonce) == ("pets", "cat", 0.9, 7)
+    forged = payload + hmac.new(b"another key", payload, hashlib.sha256).digest()[:16]
     with pytest.raises(FeedbackRefused) as refused:
-        PredictionIds(KEY, WINDOW).open(base64.urlsafe_b64encode(old).rstrip(b"=").decode(), now=T0)
+        PredictionIds(KEY, WINDOW).open(base64.urlsafe_b64encode(forged).rstrip(b"=").decode(), now=T0)
+    assert refused.value.reason == "tampered_id"
+    unknown = b"\x03" + old[1:]
+    with pytest.raises(FeedbackRefused) as refused:
+        PredictionIds(KEY, WINDOW).open(base64.urlsafe_b64encode(unknown).rstrip(b"=").decode(), now=T0)
     assert refused.value.reason == "unknown_id"
