@@ -109,6 +109,12 @@ def run_wrk(url: str, seconds: int, connections: int, workdir: Path) -> dict:
     return result
 
 
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far, user and system, all its threads (``/proc/PID/stat``'s utime and stime)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_mode(mode: str, args, workdir: Path) -> dict:
     app, extra = MODES[mode]
     receiver, ports = start_receiver(workdir)
@@ -134,10 +140,15 @@ def run_mode(mode: str, args, workdir: Path) -> dict:
         # Generous: on a shared 2-core machine under load, start-up alone has taken over a minute.
         wait_healthy(f"http://127.0.0.1:{port}/health", timeout=180, process=server)
         run_wrk(url, args.warmup, args.connections, workdir)  # warm-up, not measured
+        server_cpu, receiver_cpu = cpu_seconds(server.pid), cpu_seconds(receiver.pid)
         result = run_wrk(url, args.seconds, args.connections, workdir)
+        server_cpu, receiver_cpu = cpu_seconds(server.pid) - server_cpu, cpu_seconds(receiver.pid) - receiver_cpu
     finally:
         stop(server)
         counts = json.loads(stop(receiver).strip().splitlines()[-1])
+    # The server's threads together, and the receiver, in cores; the server's CPU time per request.
+    result["server_cores"], result["receiver_cores"] = server_cpu / args.seconds, receiver_cpu / args.seconds
+    result["cpu_us"] = server_cpu / max(result["requests"], 1) * 1e6
     result["spans_dropped"] = counts["spans_dropped"]
     result["spans_received"] = counts["spans"]
     return result
@@ -163,7 +174,9 @@ def main() -> None:
                 result = run_mode(mode, args, Path(tmp))
                 runs[mode].append(result)
                 print(f"round {round_ + 1} {mode:<13} {result['rps']:8.0f} req/s  p50 {result['p50'] / 1e3:6.2f} ms"
-                      f"  p99 {result['p99'] / 1e3:6.2f} ms  spans received {result['spans_received']}"
+                      f"  p99 {result['p99'] / 1e3:6.2f} ms  server {result['server_cores']:.2f} cores"
+                      f" {result['cpu_us']:5.0f} µs CPU/req, receiver {result['receiver_cores']:.3f}"
+                      f"  spans received {result['spans_received']}"
                       f" dropped {result['spans_dropped']}", file=sys.stderr)
     report(runs, args)
 
@@ -171,7 +184,8 @@ def main() -> None:
 def report(runs: dict[str, list[dict]], args: argparse.Namespace) -> None:
     base = runs.get("off")
     base_p99 = statistics.median(r["p99"] for r in base) if base else None
-    print(f"\n{'mode':<13} {'req/s':>8} {'ratio':>6} {'range':>10} {'p50 ms':>7} {'p99 ms':>7} {'p99/off':>7} {'errors':>6} {'dropped':>8}")
+    print(f"\n{'mode':<13} {'req/s':>8} {'ratio':>6} {'range':>10} {'p50 ms':>7} {'p99 ms':>7} {'p99/off':>7}"
+          f" {'cores':>5} {'CPU/req':>7} {'errors':>6} {'dropped':>8}")
     for mode, results in runs.items():
         rps = statistics.median(r["rps"] for r in results)
         ratio, spread = "-", "-"
@@ -183,14 +197,18 @@ def report(runs: dict[str, list[dict]], args: argparse.Namespace) -> None:
         p99_ratio = f"{p99 / base_p99:.2f}" if base_p99 else "-"
         errors = sum(r["errors"] for r in results)
         dropped = sum(r["spans_dropped"] for r in results)
-        print(f"{mode:<13} {rps:8.0f} {ratio:>6} {spread:>10} {p50:7.2f} {p99 / 1e3:7.2f} {p99_ratio:>7} {errors:6d} {dropped:8d}")
+        cores = statistics.median(r["server_cores"] for r in results)
+        cpu_us = statistics.median(r["cpu_us"] for r in results)
+        print(f"{mode:<13} {rps:8.0f} {ratio:>6} {spread:>10} {p50:7.2f} {p99 / 1e3:7.2f} {p99_ratio:>7} {cores:5.2f}"
+              f" {cpu_us:5.0f}µs {errors:6d} {dropped:8d}")
     if "mlotel" in runs and "no-drift" in runs:
         ratios = [r["rps"] / b["rps"] for r, b in zip(runs["mlotel"], runs["no-drift"])]
         print(f"\ndrift bins: mlotel against no-drift in the same round {statistics.median(ratios):.3f} "
               f"(range {min(ratios):.3f}-{max(ratios):.3f})")
     print(f"\nmedians of {args.rounds} alternating runs of {args.seconds} s, {args.connections} connections, "
           f"{os.cpu_count()} CPUs; ratio = median of req/s against off's in the same round (range: lowest-highest "
-          "round); p99/off = median p99 against off's; dropped = spans the SDK counted as dropped, summed over runs. "
+          "round); p99/off = median p99 against off's; cores = the server's CPU time "
+          "(every thread) per second, and CPU/req per request; dropped = spans the SDK counted as dropped, summed over runs. "
           "mlotel: MLOTEL_FASTPATH on; mlotel-sklearn: the same, predictions recorded by the scikit-learn instrumentor; "
           "mlotel-public: off (public SDK APIs only); stock: FastAPIInstrumentor "
           "and the SDK's defaults. Ratios hold between machines better than req/s: quote off's req/s with them.")
