@@ -8,8 +8,8 @@ mlotel logs one warning and uses public SDK APIs only, as with
 ``MLOTEL_FASTPATH=false``: the library itself allows a wider range
 (``instrumentation/pyproject.toml``). Either way nothing under this package
 is then imported. On by default because with it a fast model server keeps
-0.78 of its throughput with telemetry off, against 0.62 without it, and its
-p99 is 1.44× off's against 4.74× (README, "What telemetry costs").
+0.82 of its throughput with telemetry off, against 0.63 without it, and its
+p99 is 1.33× off's against 4.13× (README, "What telemetry costs").
 
 - :mod:`~mlotel.fastpath.lean_spans` replaces the SDK tracer's ``start_span``
   and ``Span``: a ``ReadableSpan`` subclass that keeps plain attribute values
