@@ -18,7 +18,8 @@ from harness.processes import ROOT
 pytestmark = pytest.mark.integration
 
 UV = ROOT / ".build" / "uv" / "bin" / "uv"
-PACKAGES = {"mlotel_contract", "mlotel", "mlotel_backends", "mlotel_service_kit", "mlotel_model_server", "mlotel_alerting", "mlotel_console"}
+PACKAGES = {"mlotel_contract", "mlotel", "mlotel_native", "mlotel_backends", "mlotel_service_kit", "mlotel_model_server", "mlotel_alerting",
+            "mlotel_console"}
 # What the services need and the library must not pull in.
 SERVICE_ONLY = {"scikit-learn", "numpy", "jinja2", "promql-parser", "prometheus-client", "tqdm", "joblib",
                 "streamlit", "plotly", "pandas", "fastapi", "starlette", "uvicorn", "httpx", "pydantic-settings",
