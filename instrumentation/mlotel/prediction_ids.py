@@ -57,6 +57,7 @@ _MAC_BYTES = 16
 _nonces = random.Random()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_nonces.seed)  # a forked worker must not repeat its parent's nonces
+_LAST_NONCE = 2**64 - 1
 # Separates this tag from any other use of the same key (BLAKE2's personalisation, at most 8 bytes).
 _PERSON = b"mlot-id2"
 # Standard base64 to its URL-safe alphabet, as base64.urlsafe_b64encode does, without its two Python calls.
@@ -99,13 +100,15 @@ def signing_key(configured: str) -> bytes:
 class PredictionIds:
     """Issues and opens prediction ids under one key."""
 
-    def __init__(self, key: bytes, window_seconds: float) -> None:
+    def __init__(self, key: bytes, window_seconds: float, native: bool = True) -> None:
         self.window_seconds = window_seconds
         # BLAKE2s takes a key of at most 32 bytes and MLOTEL_FEEDBACK_KEY is any string: its SHA-256 is the key.
         # Keyed once and copied per id (a copy of the state, key block included).
-        self._keyed = hashlib.blake2s(key=hashlib.sha256(key).digest(), digest_size=_MAC_BYTES, person=_PERSON)
+        blake2s_key = hashlib.sha256(key).digest()
+        self._keyed = hashlib.blake2s(key=blake2s_key, digest_size=_MAC_BYTES, person=_PERSON)
         # Format 1's: ids issued before an upgrade still score within the join window.
         self._keyed_v1 = hmac.new(key, digestmod=hashlib.sha256)
+        self._native = _native_signer(blake2s_key) if native else None
 
     def _mac(self, payload: bytes) -> bytes:
         mac = (self._keyed if payload[0] == _FORMAT else self._keyed_v1).copy()
@@ -118,11 +121,16 @@ class PredictionIds:
         """One id per prediction of a batch."""
         made_ms = int((time.time() if now is None else now) * 1000)
         names = f"{model}\0{version}\0".encode()
-        keyed, pack, encode, nonce = self._keyed, _HEADER.pack, binascii.b2a_base64, _nonces.getrandbits
+        # The batch's first nonce is random, the others follow it: unique within the batch, one draw a request.
+        nonce = _nonces.getrandbits(64)
+        if self._native is not None:
+            return self._native.issue(made_ms, names, labels, confidences, nonce)
+        keyed, pack, encode = self._keyed, _HEADER.pack, binascii.b2a_base64
         ids = []
         # _mac() and base64.urlsafe_b64encode() written out: three Python calls fewer an id.
         for label, confidence in zip(labels, confidences):
-            payload = b"".join((pack(_FORMAT, made_ms, confidence, nonce(64)), names, str(label).encode()))
+            payload = b"".join((pack(_FORMAT, made_ms, confidence, nonce), names, str(label).encode()))
+            nonce = (nonce + 1) & _LAST_NONCE
             mac = keyed.copy()
             mac.update(payload)
             ids.append(encode(payload + mac.digest(), newline=False).translate(_URLSAFE).rstrip(b"=").decode())
@@ -147,3 +155,12 @@ class PredictionIds:
             raise FeedbackRefused("expired_id", f"prediction is older than the join window of {self.window_seconds:g} s")
         model, version, label = payload[_HEADER.size :].decode().split("\0", 2)
         return IssuedPrediction(model, version, label, confidence, made_at, nonce)
+
+
+def _native_signer(blake2s_key: bytes) -> Any:
+    """``mlotel_native``'s signer, the same ids for ~a sixth of the instructions, where it is installed (the ``native`` extra)."""
+    try:
+        import mlotel_native
+    except ImportError:
+        return None
+    return mlotel_native.PredictionIdSigner(_FORMAT, blake2s_key, _PERSON, _MAC_BYTES)

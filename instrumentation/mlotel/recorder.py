@@ -148,7 +148,7 @@ class PredictionRecorder:
     @cached_property
     def prediction_ids(self) -> PredictionIds:
         """Signs this recorder's prediction ids; hand it to a :class:`mlotel.feedback.FeedbackScorer`."""
-        return PredictionIds(signing_key(self.config.feedback_key), self.config.feedback_window_seconds)
+        return PredictionIds(signing_key(self.config.feedback_key), self.config.feedback_window_seconds, self.config.native)
 
     def predict(self, model: str, version: str, batch_size: int) -> contextlib.AbstractContextManager[Prediction | _Disabled]:
         """Context manager around one prediction call; yields a :class:`Prediction`."""

@@ -1,4 +1,5 @@
-//! mlotel's OTLP span-request encoder, native: `mlotel.fastpath.span_request.SpanRequestEncoder`, for less CPU.
+//! mlotel's OTLP span-request encoder, native: `mlotel.fastpath.span_request.SpanRequestEncoder`, for less CPU
+//! (and `prediction_ids`, the prediction-id signer).
 //!
 //! One call per batch: the spans the fast path makes (`LeanSpan`) are read
 //! field by field and written here in protobuf's wire format; any other span,
@@ -9,6 +10,7 @@
 //! Resource and scope envelopes come from the Python encoder too (it keeps
 //! them encoded), once per batch and envelope.
 
+mod prediction_ids;
 mod wire;
 
 use pyo3::prelude::*;
@@ -272,5 +274,6 @@ fn member_value(members: &[Py<PyAny>], member: &Bound<PyAny>) -> Option<u64> {
 
 #[pymodule]
 fn mlotel_native(module: &Bound<PyModule>) -> PyResult<()> {
-    module.add_class::<SpanRequestEncoder>()
+    module.add_class::<SpanRequestEncoder>()?;
+    module.add_class::<prediction_ids::PredictionIdSigner>()
 }
