@@ -115,6 +115,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def context_switches(pid: int) -> int:
+    """A process's context switches so far, voluntary and not, over its threads alive now (``/proc/PID/task/*/status``).
+
+    A thread that waits for the GIL switches out: a call on the request path
+    that lets the GIL go (a system call CPython wraps in
+    ``Py_BEGIN_ALLOW_THREADS``) shows here as switches, and in CPU/req,
+    where instruction counts do not see it.
+    """
+    total = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        try:
+            text = status.read_text()
+        except OSError:  # the thread ended while we read
+            continue
+        total += sum(int(n) for n in re.findall(r"^(?:non)?voluntary_ctxt_switches:\s+(\d+)$", text, re.M))
+    return total
+
+
 def run_mode(mode: str, args, workdir: Path) -> dict:
     app, extra = MODES[mode]
     receiver, ports = start_receiver(workdir)
@@ -141,14 +159,17 @@ def run_mode(mode: str, args, workdir: Path) -> dict:
         wait_healthy(f"http://127.0.0.1:{port}/health", timeout=180, process=server)
         run_wrk(url, args.warmup, args.connections, workdir)  # warm-up, not measured
         server_cpu, receiver_cpu = cpu_seconds(server.pid), cpu_seconds(receiver.pid)
+        switches = context_switches(server.pid)
         result = run_wrk(url, args.seconds, args.connections, workdir)
         server_cpu, receiver_cpu = cpu_seconds(server.pid) - server_cpu, cpu_seconds(receiver.pid) - receiver_cpu
+        switches = context_switches(server.pid) - switches
     finally:
         stop(server)
         counts = json.loads(stop(receiver).strip().splitlines()[-1])
     # The server's threads together, and the receiver, in cores; the server's CPU time per request.
     result["server_cores"], result["receiver_cores"] = server_cpu / args.seconds, receiver_cpu / args.seconds
     result["cpu_us"] = server_cpu / max(result["requests"], 1) * 1e6
+    result["switches"] = switches / max(result["requests"], 1)
     result["spans_dropped"] = counts["spans_dropped"]
     result["spans_received"] = counts["spans"]
     return result
@@ -175,7 +196,7 @@ def main() -> None:
                 runs[mode].append(result)
                 print(f"round {round_ + 1} {mode:<13} {result['rps']:8.0f} req/s  p50 {result['p50'] / 1e3:6.2f} ms"
                       f"  p99 {result['p99'] / 1e3:6.2f} ms  server {result['server_cores']:.2f} cores"
-                      f" {result['cpu_us']:5.0f} µs CPU/req, receiver {result['receiver_cores']:.3f}"
+                      f" {result['cpu_us']:5.0f} µs CPU/req {result['switches']:.1f} switches/req, receiver {result['receiver_cores']:.3f}"
                       f"  spans received {result['spans_received']}"
                       f" dropped {result['spans_dropped']}", file=sys.stderr)
     report(runs, args)
@@ -185,7 +206,7 @@ def report(runs: dict[str, list[dict]], args: argparse.Namespace) -> None:
     base = runs.get("off")
     base_p99 = statistics.median(r["p99"] for r in base) if base else None
     print(f"\n{'mode':<13} {'req/s':>8} {'ratio':>6} {'range':>10} {'p50 ms':>7} {'p99 ms':>7} {'p99/off':>7}"
-          f" {'cores':>5} {'CPU/req':>7} {'errors':>6} {'dropped':>8}")
+          f" {'cores':>5} {'CPU/req':>7} {'sw/req':>6} {'errors':>6} {'dropped':>8}")
     for mode, results in runs.items():
         rps = statistics.median(r["rps"] for r in results)
         ratio, spread = "-", "-"
@@ -199,8 +220,9 @@ def report(runs: dict[str, list[dict]], args: argparse.Namespace) -> None:
         dropped = sum(r["spans_dropped"] for r in results)
         cores = statistics.median(r["server_cores"] for r in results)
         cpu_us = statistics.median(r["cpu_us"] for r in results)
+        switches = statistics.median(r["switches"] for r in results)
         print(f"{mode:<13} {rps:8.0f} {ratio:>6} {spread:>10} {p50:7.2f} {p99 / 1e3:7.2f} {p99_ratio:>7} {cores:5.2f}"
-              f" {cpu_us:5.0f}µs {errors:6d} {dropped:8d}")
+              f" {cpu_us:5.0f}µs {switches:6.1f} {errors:6d} {dropped:8d}")
     if "mlotel" in runs and "no-drift" in runs:
         ratios = [r["rps"] / b["rps"] for r, b in zip(runs["mlotel"], runs["no-drift"])]
         print(f"\ndrift bins: mlotel against no-drift in the same round {statistics.median(ratios):.3f} "
@@ -208,7 +230,8 @@ def report(runs: dict[str, list[dict]], args: argparse.Namespace) -> None:
     print(f"\nmedians of {args.rounds} alternating runs of {args.seconds} s, {args.connections} connections, "
           f"{os.cpu_count()} CPUs; ratio = median of req/s against off's in the same round (range: lowest-highest "
           "round); p99/off = median p99 against off's; cores = the server's CPU time "
-          "(every thread) per second, and CPU/req per request; dropped = spans the SDK counted as dropped, summed over runs. "
+          "(every thread) per second, and CPU/req per request; sw/req = the server's context switches per request "
+          "(its threads' waits for the GIL among them); dropped = spans the SDK counted as dropped, summed over runs. "
           "mlotel: MLOTEL_FASTPATH on; mlotel-sklearn: the same, predictions recorded by the scikit-learn instrumentor; "
           "mlotel-public: off (public SDK APIs only); stock: FastAPIInstrumentor "
           "and the SDK's defaults. Ratios hold between machines better than req/s: quote off's req/s with them.")
