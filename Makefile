@@ -18,7 +18,7 @@ $(UV):
 MEMBERS := contract instrumentation native backends service_kit ml_api alerting console
 # native/ is built by cargo, which rustup puts in ~/.cargo/bin: a non-login shell's PATH may lack it.
 export PATH := $(HOME)/.cargo/bin:$(PATH)
-# Without cargo, everything but mlotel-native: mlotel then uses its pure-Python span encoder.
+# Without cargo, everything but mlotel-native: mlotel then uses its pure-Python span encoder and id signer.
 NO_CARGO := $(if $(shell command -v cargo),,--no-install-package mlotel-native)
 
 .venv/.synced: pyproject.toml $(MEMBERS:%=%/pyproject.toml) native/Cargo.lock $(wildcard native/src/*.rs) uv.lock | $(UV)

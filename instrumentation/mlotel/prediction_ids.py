@@ -3,7 +3,7 @@
 An id is issued for every prediction (:meth:`PredictionIds.issue`) and comes
 back later with the actual outcome (:mod:`mlotel.feedback`). It carries the
 model, its version, the predicted label, the top-class confidence, the time it
-was made and a random nonce, and ends in a 128-bit keyed BLAKE2s tag over all
+was made and a nonce, and ends in a 128-bit keyed BLAKE2s tag over all
 of them under a key the replicas share. Any replica or worker that holds the
 key can therefore score feedback for a prediction another one made, with no
 shared store and nothing held per prediction; a changed byte, or a key from
@@ -29,8 +29,15 @@ context is allocated, copied and freed each time. Not ``itsdangerous``: its
 JSON envelope costs ~10 µs per id, on a path that signs every row of every batch.
 Where ``mlotel-native`` is installed (and ``MLOTEL_NATIVE`` is on), ids are
 issued by its ``PredictionIdSigner`` (Rust): the same ids for about half
-the instructions. Nonces come from a generator of this module's own, never
-``os.urandom``, which lets the GIL go (see ``_nonces``).
+the instructions.
+
+A batch's first nonce is drawn from the kernel, the others follow it, one
+more each: unique, not secret. Never from a generator kept in the process: a
+worker forked past Python's fork hooks (uWSGI calls ``fork()`` itself) would
+repeat its parent's nonces, and the scorer takes a repeated nonce for a
+replay. The Python signer draws with ``os.urandom``, which lets the GIL go
+around its system call: in a server of many threads, one more wait for the
+GIL a request. The native signer draws with the GIL held.
 """
 
 from __future__ import annotations
@@ -41,7 +48,6 @@ import hashlib
 import hmac
 import logging
 import os
-import random
 import secrets
 import struct
 import time
@@ -55,12 +61,6 @@ _FORMAT = 2
 _OPENED_FORMATS = (1, 2)  # 1: HMAC-SHA256, issued before 2026-12-06 (see the module docstring)
 _HEADER = struct.Struct("<BqdQ")
 _MAC_BYTES = 16
-# Nonces from a generator of mlotel's own: os.urandom releases the GIL around its system call, which in a
-# server of many threads is a wait for the GIL again on every request, and the random module's shared
-# generator repeats itself wherever a user seeds it (random.seed(42), common in ML code).
-_nonces = random.Random()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_nonces.seed)  # a forked worker must not repeat its parent's nonces
 _LAST_NONCE = 2**64 - 1
 # Separates this tag from any other use of the same key (BLAKE2's personalisation, at most 8 bytes).
 _PERSON = b"mlot-id2"
@@ -87,7 +87,7 @@ class IssuedPrediction:
     label: str
     confidence: float
     made_at: float  # Unix time, seconds
-    nonce: int  # tells apart two predictions that are otherwise the same
+    nonce: int  # tells apart two predictions that are otherwise the same; unique, not secret
 
 
 def signing_key(configured: str) -> bytes:
@@ -125,10 +125,9 @@ class PredictionIds:
         """One id per prediction of a batch."""
         made_ms = int((time.time() if now is None else now) * 1000)
         names = f"{model}\0{version}\0".encode()
-        # The batch's first nonce is random, the others follow it: unique within the batch, one draw a request.
-        nonce = _nonces.getrandbits(64)
-        if self._native is not None:
-            return self._native.issue(made_ms, names, labels, confidences, nonce)
+        if self._native is not None:  # it draws the nonce itself (the module docstring)
+            return self._native.issue(made_ms, names, labels, confidences)
+        nonce = _first_nonce()  # the others follow it: unique within the batch, one draw a request
         keyed, pack, encode = self._keyed, _HEADER.pack, binascii.b2a_base64
         ids = []
         # _mac() and base64.urlsafe_b64encode() written out: three Python calls fewer an id.
@@ -161,10 +160,16 @@ class PredictionIds:
         return IssuedPrediction(model, version, label, confidence, made_at, nonce)
 
 
+def _first_nonce() -> int:
+    """A batch's first nonce, from the kernel (the module docstring says why not from a generator of ours)."""
+    return int.from_bytes(os.urandom(8), "little")
+
+
 def _native_signer(blake2s_key: bytes) -> Any:
-    """``mlotel_native``'s signer, the same ids for ~a sixth of the instructions, where it is installed (the ``native`` extra)."""
+    """``mlotel_native``'s signer, the same ids for about half the instructions, where it is installed (the ``native`` extra)."""
     try:
         import mlotel_native
     except ImportError:
         return None
-    return mlotel_native.PredictionIdSigner(_FORMAT, blake2s_key, _PERSON, _MAC_BYTES)
+    signer = getattr(mlotel_native, "PredictionIdSigner", None)  # None in an mlotel-native from before 0.2
+    return None if signer is None else signer(_FORMAT, blake2s_key, _PERSON, _MAC_BYTES)

@@ -2,8 +2,10 @@
 //!
 //! The same bytes as the Python signer (the reference, `tests/unit/instrumentation/test_prediction_ids_native.py`
 //! runs both): version, time and confidence, the nonce, `model \0 version \0 label`, then a keyed BLAKE2s
-//! tag, the whole in URL-safe base64 without padding. The Python side keys it, picks the nonce of the
-//! batch's first id (the others follow it, one more each) and opens ids; this only issues them.
+//! tag, the whole in URL-safe base64 without padding. The Python side keys it and opens ids; this only
+//! issues them. A batch's first nonce is drawn here from the kernel (`getrandom`) with the GIL held, the
+//! others follow it, one more each: random in every process however it was forked, and no wait for the
+//! GIL again, which `os.urandom` costs the Python signer on every request.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -28,11 +30,16 @@ impl PredictionIdSigner {
         Ok(Self { keyed, format })
     }
 
-    /// One id per (label, confidence) pair, as far as the shorter of the two goes (Python's `zip`).
-    fn issue(&self, made_ms: i64, names: &[u8], labels: &Bound<PyAny>, confidences: &Bound<PyAny>, first_nonce: u64) -> PyResult<Vec<String>> {
+    /// One id per (label, confidence) pair, as far as the shorter of the two goes (Python's `zip`);
+    /// `first_nonce` drawn from the kernel when not given (tests give it, to compare with the Python signer).
+    #[pyo3(signature = (made_ms, names, labels, confidences, first_nonce=None))]
+    fn issue(&self, made_ms: i64, names: &[u8], labels: &Bound<PyAny>, confidences: &Bound<PyAny>, first_nonce: Option<u64>) -> PyResult<Vec<String>> {
         let mut ids = Vec::new();
         let mut payload = Vec::with_capacity(64);
-        let mut nonce = first_nonce;
+        let mut nonce = match first_nonce {
+            Some(nonce) => nonce,
+            None => getrandom::u64().map_err(|error| pyo3::exceptions::PyOSError::new_err(format!("no random nonce: {error}")))?,
+        };
         for (label, confidence) in labels.try_iter()?.zip(confidences.try_iter()?) {
             let (label, confidence) = (label?, confidence?);
             payload.clear();

@@ -34,30 +34,51 @@ def _nonces(ids: list[str]) -> set[int]:
     return {PredictionIds(KEY, WINDOW).open(each, now=T0).nonce for each in ids}
 
 
-def test_nonces_do_not_repeat_where_the_user_seeds_random_nor_in_a_forked_worker():
-    """ML code seeds the random module (random.seed(42)) and servers fork workers: neither may repeat an id's nonce,
-    or the scorer takes a second prediction's feedback for a replay of the first."""
+def _forked_ids(ids: PredictionIds, fork) -> tuple[set[int], set[int]]:
+    """The nonces of 20 ids issued in a child forked by ``fork`` and of 20 issued in the parent after it."""
+    import os
+
+    read, write = os.pipe()
+    child = fork()
+    if child == 0:  # the child sends its ids and leaves, whatever happens, without running pytest's teardown
+        try:
+            os.write(write, " ".join(ids.issue("pets", "v1", ["cat"] * 20, [0.9] * 20, now=T0)).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    in_parent = _nonces(ids.issue("pets", "v1", ["cat"] * 20, [0.9] * 20, now=T0))
+    with os.fdopen(read) as pipe:
+        in_child = _nonces(pipe.read().split())
+    os.waitpid(child, 0)
+    return in_child, in_parent
+
+
+def _signers() -> list:
+    import importlib.util
+
+    native = importlib.util.find_spec("mlotel_native") is not None
+    return [False, pytest.param(True, marks=pytest.mark.skipif(not native, reason="mlotel_native not installed"))]
+
+
+@pytest.mark.parametrize("native", _signers())
+def test_nonces_do_not_repeat_where_the_user_seeds_random_nor_in_a_forked_worker(native):
+    """ML code seeds the random module (random.seed(42)) and servers fork workers, through Python's os.fork or
+    past its fork hooks (uWSGI calls fork() itself): none may repeat an id's nonce, or the scorer takes a
+    second prediction's feedback for a replay of the first."""
+    import ctypes
     import os
     import random
 
-    ids = PredictionIds(KEY, WINDOW)
+    ids = PredictionIds(KEY, WINDOW, native=native)
     random.seed(42)
     first = _nonces(ids.issue("pets", "v1", ["cat"] * 50, [0.9] * 50, now=T0))
     random.seed(42)
     second = _nonces(ids.issue("pets", "v1", ["cat"] * 50, [0.9] * 50, now=T0))
     assert len(first) == len(second) == 50 and not first & second
 
-    read, write = os.pipe()
-    child = os.fork()
-    if child == 0:  # the child sends its ids to the parent and leaves without running pytest's teardown
-        os.write(write, " ".join(ids.issue("pets", "v1", ["cat"] * 20, [0.9] * 20, now=T0)).encode())
-        os._exit(0)
-    os.close(write)
-    in_parent = _nonces(ids.issue("pets", "v1", ["cat"] * 20, [0.9] * 20, now=T0))
-    with os.fdopen(read) as pipe:
-        in_child = _nonces(pipe.read().split())
-    os.waitpid(child, 0)
-    assert len(in_child) == 20 and not in_child & in_parent
+    for fork in (os.fork, ctypes.CDLL(None).fork):
+        in_child, in_parent = _forked_ids(ids, fork)
+        assert len(in_child) == 20 and not in_child & in_parent
 
 
 @pytest.mark.parametrize(
