@@ -52,3 +52,24 @@ def test_an_unpicklable_model_is_version_unknown_and_an_unreferenceable_one_is_n
 
     assert identities.of(Locked()) == ("Locked", "unknown")
     assert identities.of(("a", "tuple")) == ("tuple", "unknown")  # no weak reference to a tuple
+
+
+@pytest.mark.parametrize(
+    "classes",
+    [None, np.array(["cat", "dog", "eel", "fox"]), np.arange(4.0), np.arange(4.0) + 0.5, np.arange(4), np.array([0.0, 1.0, 2.5, 3.0])],
+)
+def test_a_small_output_read_in_python_gives_what_numpy_gives(monkeypatch, classes):
+    """Small outputs skip argmax and fancy indexing (they let the GIL go); ties, NaN, inf and float32 come out the same."""
+    nan, inf = float("nan"), float("inf")
+    outputs = [
+        np.array([[0.1, 0.7, 0.2, 0.0], [0.5, 0.5, 0.0, 0.0], [0.2, nan, 0.9, nan], [nan, 0.1, 0.2, 0.3]]),
+        np.array([[-inf, -inf, 0.0, inf], [0.25, 0.25, 0.25, 0.25]], dtype=np.float32),
+        np.array([[0.0, 1.0, 2.5, 3.0]]),
+    ]
+    model = type("Model", (), {} if classes is None else {"classes_": classes})()
+    for output in outputs:
+        in_python = results.probabilities(model, output), results.scores(model, output)
+        monkeypatch.setattr(results, "SMALL", -1)  # every output through numpy
+        with_numpy = results.probabilities(model, output), results.scores(model, output)
+        monkeypatch.undo()
+        assert repr(in_python) == repr(with_numpy)  # repr: NaN equal to NaN, and 1 tells from 1.0
