@@ -3,6 +3,7 @@ exporting to a real OTLP receiver; and what every server's test asserts on what 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,14 @@ from harness.throwaway_venvs import installed_version, points
 SERVER_KIND = 2  # OTLP's SPAN_KIND_SERVER
 
 
+# MLServer 1.7 races itself at shutdown removing its metrics files (mlserver/metrics/prometheus.py,
+# stop_metrics: FileNotFoundError for a .metrics/*.db already gone): its own, not mlotel's, and not every time.
+_UPSTREAM_SHUTDOWN_RACE = re.compile(
+    r"Traceback \(most recent call last\):\n(?:[ \t][^\n]*\n)*?(?=[^\n]*mlserver/metrics/)(?:[ \t][^\n]*\n)*?"
+    r"FileNotFoundError: [^\n]*/\.metrics/[^\n]*\.db'\n"
+)
+
+
 @contextmanager
 def served(server: str, venv: Path, workdir: Path, env: dict[str, str] | None = None) -> Iterator[tuple[OtlpReceiver, str, Served]]:
     """The server running, exporting to the receiver yielded with its base URL and launch."""
@@ -27,7 +36,7 @@ def served(server: str, venv: Path, workdir: Path, env: dict[str, str] | None = 
                      "OTEL_METRIC_EXPORT_INTERVAL": "300", **(env or {})}
         with running(venv, launch, workdir, exporting) as base:
             yield receiver, base, launch
-    assert "Traceback" not in (workdir / "server.log").read_text()
+    assert "Traceback" not in _UPSTREAM_SHUTDOWN_RACE.sub("", (workdir / "server.log").read_text())
 
 
 @dataclass
