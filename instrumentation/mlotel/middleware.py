@@ -84,6 +84,7 @@ class TelemetryMiddleware:
         self._record, _ = request_path.recorders(self.config)
         self._attach, self._detach = request_path.context_setters(self.config)
         self._current_span = request_path.current_span_reader(self.config)
+        self._traceresponse, self._finish = request_path.span_ends_for(self.config)
         excluded = self.config.excluded_urls
         self._excluded = excluded.fullmatch if excluded is not None else None
         self._attributes = HttpAttributes(self.config.known_http_methods)
@@ -134,17 +135,7 @@ class TelemetryMiddleware:
             span.set_attributes(head[1])
         token = self._attach(span, base=extracted)
         status = 500
-        span_context = span.get_span_context()
-        traceresponse = None
-        # Not for a span that is only the caller's context carried on (no tracer provider, traces off):
-        # its id is the caller's own span's, which a traceresponse would name as this server's.
-        if span_context.is_valid and (
-            span.is_recording() or span_context.span_id != trace.get_current_span(parent).get_span_context().span_id
-        ):
-            # printf-style: an f-string's format specs cost twice as much.
-            traceresponse = b"00-%032x-%016x-%02x" % (
-                span_context.trace_id, span_context.span_id, span_context.trace_flags
-            )
+        traceresponse = self._traceresponse(span, parent)
 
         # Not a coroutine function: it returns send's awaitable, which the app awaits, one coroutine less a message.
         def send_with_status(message: Message) -> Awaitable[None]:
@@ -166,9 +157,9 @@ class TelemetryMiddleware:
             raise
         finally:
             if owned:
-                measured = self._set_outcome(span, head, scope, status, error_type)
+                name, outcome, measured, failed = self._attributes.outcome(head, scope, status, error_type)
                 self._record(self.duration.record, time.perf_counter() - start, measured)
-                span.end()
+                self._finish(span, name, outcome, failed)
             elif error_type:
                 self._set_outcome(span, head, scope, status, error_type)
             self._detach(token)

@@ -88,6 +88,7 @@ class Prediction:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, traceback: object) -> None:
+        summary: dict[str, Any] = {}
         try:
             if exc is not None:
                 self._emit_stage_spans()
@@ -97,9 +98,10 @@ class Prediction:
                 seconds = time.perf_counter() - self._start
                 if seconds * 1e3 >= self._recorder.config.stage_span_threshold_ms:
                     self._emit_stage_spans()
-                self._recorder._record_success(self, self._base, seconds)
+                summary = self._recorder._record_success(self, self._base, seconds)
         finally:
-            self.span.end()
+            # The summary set and the span ended in one call (one lock) where the span is lean.
+            self._recorder._finish(self.span, None, summary, False)
             self._recorder._detach(self._token)
 
     def stage(self, name: str) -> _Stage:

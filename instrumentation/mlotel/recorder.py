@@ -113,6 +113,7 @@ class PredictionRecorder:
         self.config = config or TelemetryConfig.from_env()
         self._record, self._add = request_path.recorders(self.config)
         self._attach, self._detach = request_path.context_setters(self.config)
+        _, self._finish = request_path.span_ends_for(self.config)
         self.enabled = self.config.enabled("mlotel")
         self.metrics_on = self.enabled and self.config.ml_metrics and self.config.metrics_on
         self._attribute_cache: dict[tuple, tuple[dict, dict]] = {}
@@ -173,7 +174,8 @@ class PredictionRecorder:
         if self._instruments is not None:
             self._record(self._instruments.errors.add, 1, {**base, ERROR_TYPE: error_type})
 
-    def _record_success(self, prediction: Prediction, base: dict[str, Any], seconds: float) -> None:
+    def _record_success(self, prediction: Prediction, base: dict[str, Any], seconds: float) -> dict[str, Any]:
+        """Record the metrics; return the span's summary attributes (empty for a span not recording), set as it ends."""
         confidences = prediction.confidences
         threshold = self.config.low_confidence_threshold
         low = 0
@@ -181,20 +183,19 @@ class PredictionRecorder:
             if confidence < threshold:
                 low += 1
         span = prediction.span
+        summary: dict[str, Any] = {}
         if span.is_recording():
-            # One call: each set_attribute takes the span's lock.
             summary = prediction.stage_durations()
             if confidences:
                 summary[contract.ATTR_CONFIDENCE_MIN] = min(confidences)
                 summary[contract.ATTR_CONFIDENCE_MAX] = max(confidences)
                 summary[contract.ATTR_CONFIDENCE_MEAN] = sum(confidences) / len(confidences)
                 summary[contract.ATTR_LOW_CONFIDENCE_COUNT] = low
-            span.set_attributes(summary)
             if low:
                 span.add_event("low_confidence", {contract.ATTR_LOW_CONFIDENCE_COUNT: low, "threshold": threshold})
         instruments = self._instruments
         if instruments is None:
-            return
+            return summary
         # With MLOTEL_FASTPATH queued, recorded off the request path, still linked to this span (mlotel.request_path).
         record = self._record
         record(instruments.duration.record, seconds, base)
@@ -209,6 +210,7 @@ class PredictionRecorder:
             # Labels alone (a classifier's predict): counted, with no confidence to flag.
             for label in prediction.labels:
                 self._add(instruments.predictions.add, 1, self._label_attributes(base, label, False)[0])
+        return summary
 
     def _model_attributes(self, model: str, version: str) -> dict[str, Any]:
         """One dict per model version: the measurement queue records the measurements of one dict at once."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from opentelemetry import context, trace
 
+from mlotel import span_ends
 from mlotel.config import TelemetryConfig
 from mlotel.semconv import SCHEMA_URL, __version__
 
@@ -55,6 +56,15 @@ def context_setters(config: TelemetryConfig) -> tuple[Attach, Detach]:
 
         return contexts.attach_span, contexts.detach
     return _attach_span, context.detach
+
+
+def span_ends_for(config: TelemetryConfig) -> tuple[Callable[..., bytes | None], Callable[..., None]]:
+    """``traceresponse(span, parent)`` and ``finish(span, name, attributes, failed)`` (:mod:`mlotel.span_ends`)."""
+    if config.fastpath:
+        from mlotel.fastpath import lean_span
+
+        return lean_span.traceresponse, lean_span.finish
+    return span_ends.traceresponse, span_ends.finish
 
 
 def _attach_span(span: trace.Span, key: str | None = None, value: object = None,

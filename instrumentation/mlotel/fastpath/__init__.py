@@ -18,8 +18,8 @@ p99 is 1.33× off's against 4.13× (README, "What telemetry costs").
   ``_resource``, ``_instrumentation_info``, ``_instrumentation_scope``,
   ``_attributes``, ``_events``, ``_links``, ``_status``, ``_start_time``,
   ``_end_time`` (written, in place of calling its constructor), ``SpanContext``'s
-  tuple layout (built without its constructor) and the SDK tracer's ``_span_limits`` and
-  ``_is_enabled`` (read; a release without them gives the SDK's own spans),
+  tuple layout (built without its constructor, and read by place) and the SDK tracer's ``_span_limits``,
+  ``_is_enabled`` and ``_tracer_config`` (read; a release without them gives the SDK's own spans),
   and, to decide without asking the SDK's always-on/off samplers, alone or
   under ``ParentBased``, ``StaticSampler._decision`` and ``ParentBased``'s
   ``_root`` and ``_*_parent_*sampled`` delegates (read). The span itself is

@@ -39,6 +39,11 @@ from opentelemetry import context as context_api
 from opentelemetry import trace
 from opentelemetry.sdk import trace as sdk_trace
 from opentelemetry.sdk.trace import SpanLimits
+
+try:  # the experimental tracer configurator's per-tracer config (SDK 1.38+)
+    from opentelemetry.sdk.trace import _TracerConfig
+except ImportError:
+    _TracerConfig = ()  # type: ignore[assignment,misc]  # isinstance(anything, ()) is False: the tracer is asked
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, StaticSampler
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -64,6 +69,7 @@ __all__ = ["LeanSpan", "LeanTracer", "get_tracer"]
 _SDK_TRACER_PARTS = ("sampler", "id_generator", "resource", "span_processor", "instrumentation_info")
 _SAMPLE, _DROP = Decision.RECORD_AND_SAMPLE, Decision.DROP
 _TRACE_ID_MAX = 2**128 - 1
+_SAMPLED, _RANDOM_TRACE_ID = int(TraceFlags.SAMPLED), 0x02  # the W3C flags' bits, as TraceFlags' properties test them
 _SPAN_ID_MAX = 2**64 - 1
 # A span's flags, made once: [sampled + 2 * random trace id].
 _TRACE_FLAGS = tuple(
@@ -94,8 +100,10 @@ class LeanTracer:
         self._scope = InstrumentationScope(info.name, info.version, info.schema_url)
         # The provider's limits; the SDK keeps them private, so where they are not found, the environment's.
         self._bounds = bounds(getattr(tracer, "_span_limits", None) or SpanLimits())
-        # The experimental tracer configurator's switch, private too: always on where there is none.
+        # The experimental tracer configurator's switch, private too: always on where there is none. Its
+        # config read as Tracer._is_enabled reads it, where it is kept so, without the call (one a span).
         self._is_enabled = getattr(tracer, "_is_enabled", lambda: True)
+        self._configured = tracer if isinstance(getattr(tracer, "_tracer_config", None), _TracerConfig) else None
         self._processing = Processing(tracer.span_processor)
         self._sampler: Sampler | None = None  # the sampler whose decisions are in _decisions
         self._decisions: tuple[Decision, ...] | None = None
@@ -118,15 +126,18 @@ class LeanTracer:
             current = INVALID_SPAN_CONTEXT
         else:
             current = span_in_context.get_span_context()
-        if not self._is_enabled():  # the provider's tracer configurator switched this scope off
-            return trace.NonRecordingSpan(current)
-        parent = current if current is not INVALID_SPAN_CONTEXT and current.is_valid else None
+        configured = self._configured
+        if not (configured._tracer_config.is_enabled if configured is not None else self._is_enabled()):
+            return trace.NonRecordingSpan(current)  # the provider's tracer configurator switched this scope off
+        # A SpanContext's fields by their place in its tuple (its properties are a Python call each):
+        # 0 trace id, 1 span id, 2 is remote, 3 trace flags, 4 trace state, 5 is valid.
+        parent = current if current is not INVALID_SPAN_CONTEXT and current[5] else None
         ids = tracer.id_generator
         # The SDK's RandomIdGenerator's draws, without its two calls around each (a zero is drawn again there).
         random_ids = type(ids) is RandomIdGenerator
         if parent is not None:
-            trace_id = parent.trace_id
-            random_trace_id = parent.trace_flags.random_trace_id
+            trace_id = parent[0]
+            random_trace_id = parent[3] & _RANDOM_TRACE_ID != 0
         elif random_ids:
             trace_id = random.getrandbits(128) or ids.generate_trace_id()
             random_trace_id = True
@@ -142,12 +153,12 @@ class LeanTracer:
         elif parent is None:
             decision = decisions[0]
         else:
-            decision = decisions[1 + 2 * parent.is_remote + parent.trace_flags.sampled]
+            decision = decisions[1 + 2 * parent[2] + (parent[3] & _SAMPLED)]
         if decision is None:
             sampling = tracer.sampler.should_sample(context, trace_id, name, kind, attributes, ())
             decision, attributes, trace_state = sampling.decision, sampling.attributes, sampling.trace_state
         else:  # what the SDK's static samplers return: the attributes given, the parent's trace state
-            trace_state = parent.trace_state if parent is not None else None
+            trace_state = parent[4] if parent is not None else None
         sampled = decision is _SAMPLE  # decision.is_sampled(), inlined
         span_id = (random.getrandbits(64) or ids.generate_span_id()) if random_ids else ids.generate_span_id()
         # SpanContext's own __new__ does this, in a call with keywords that costs as much again; random ids

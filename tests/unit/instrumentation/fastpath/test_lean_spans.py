@@ -242,3 +242,46 @@ def test_attach_span_makes_the_span_and_a_value_current_as_the_context_api_would
         assert "Failed to detach context" in caplog.text
     finally:
         context.detach(outer)
+
+
+def _ended_at_both_ends(tracer, traceresponse, finish) -> list[bytes | None]:
+    """What the middleware and the recorder do at a span's two ends, and what a user may have done before."""
+    server = tracer.start_span("POST", kind=SpanKind.SERVER, attributes={"url.path": "/predict"})
+    headers = [traceresponse(server, None)]
+    finish(server, "POST /predict", {"http.response.status_code": 500, "error.type": "500"}, True)
+    kept_ok = tracer.start_span("predict iris")
+    kept_ok.set_status(StatusCode.OK)
+    finish(kept_ok, None, {"ml.batch.size": 1, "tags": ["a"]}, True)  # OK is final; a list goes through the cleaning
+    ended = tracer.start_span("ended by its user")
+    ended.end()
+    headers.append(traceresponse(ended, None))
+    finish(ended, "renamed", {"after": 1}, True)  # ended: nothing changes, and it is warned about
+    return headers
+
+
+def test_a_lean_spans_ends_in_one_call_each_as_through_the_public_api(caplog):
+    from mlotel import span_ends
+    from mlotel.fastpath import lean_span
+
+    (sdk, sdk_exporter), (lean, lean_exporter) = _sdk_and_lean()
+    with caplog.at_level("WARNING"):
+        sdk_headers = _ended_at_both_ends(sdk, span_ends.traceresponse, span_ends.finish)
+        sdk_warnings = [record.getMessage() for record in caplog.records]
+        caplog.clear()
+        lean_headers = _ended_at_both_ends(lean, lean_span.traceresponse, lean_span.finish)
+        lean_warnings = [record.getMessage() for record in caplog.records]
+    assert len(lean_warnings) == len(sdk_warnings) == 4, (sdk_warnings, lean_warnings)  # rename, status, set, end
+    sdk_spans, lean_spans_ = sdk_exporter.get_finished_spans(), lean_exporter.get_finished_spans()
+    assert [type(s) for s in lean_spans_] == [LeanSpan] * 3
+
+    def seen(span):  # all but the times, which differ between the two runs
+        return span.name, dict(span.attributes), span.status.status_code, span.status.description, span.kind
+
+    assert [seen(s) for s in lean_spans_] == [seen(s) for s in sdk_spans]
+    assert [seen(s) for s in lean_spans_][0] == (
+        "POST /predict", {"url.path": "/predict", "http.response.status_code": 500, "error.type": "500"},
+        StatusCode.ERROR, None, SpanKind.SERVER,
+    )
+    assert lean_spans_[1].status.status_code is StatusCode.OK and lean_spans_[1].attributes["tags"] == ("a",)
+    server, ended = (span.get_span_context() for span in (lean_spans_[0], lean_spans_[2]))
+    assert lean_headers == sdk_headers == [b"00-%032x-%016x-01" % (c.trace_id, c.span_id) for c in (server, ended)]
