@@ -105,6 +105,9 @@ class _Instruments:
             description="Instances per prediction request.",
             explicit_bucket_boundaries_advisory=contract.BATCH_SIZE_BUCKETS,
         )
+        # Bound once: one object each, where a lookup per use makes a new one (and the queue's grouping compares them).
+        self.record_confidence, self.record_duration = self.confidence.record, self.duration.record
+        self.record_batch_size, self.add_prediction = self.batch_size.record, self.predictions.add
 
 class PredictionRecorder:
     """Creates prediction spans and records ML metrics; cheap when switched off."""
@@ -112,6 +115,7 @@ class PredictionRecorder:
     def __init__(self, config: TelemetryConfig | None = None) -> None:
         self.config = config or TelemetryConfig.from_env()
         self._record, self._add = request_path.recorders(self.config)
+        self._record_all = request_path.all_recorder(self.config)
         self._attach, self._detach = request_path.context_setters(self.config)
         _, self._finish = request_path.span_ends_for(self.config)
         self.enabled = self.config.enabled("mlotel")
@@ -196,20 +200,21 @@ class PredictionRecorder:
         instruments = self._instruments
         if instruments is None:
             return summary
-        # With MLOTEL_FASTPATH queued, recorded off the request path, still linked to this span (mlotel.request_path).
-        record = self._record
-        record(instruments.duration.record, seconds, base)
-        record(instruments.batch_size.record, prediction.batch_size, base)
+        # With MLOTEL_FASTPATH queued as one entry, recorded off the request path, still linked to this span
+        # (mlotel.request_path); the counts (True: summed per label before they reach the SDK, the cached dict
+        # making the sum).
+        measured = [(instruments.record_duration, seconds, base, False),
+                    (instruments.record_batch_size, prediction.batch_size, base, False)]
+        add = measured.append
         for label, confidence in zip(prediction.labels, confidences):
-            is_low = confidence < threshold
-            by_label, by_label_and_flag = self._label_attributes(base, label, is_low)
-            record(instruments.confidence.record, confidence, by_label)
-            # With MLOTEL_FASTPATH summed per label before it reaches the SDK; the cached dict makes the sum.
-            self._add(instruments.predictions.add, 1, by_label_and_flag)
+            by_label, by_label_and_flag = self._label_attributes(base, label, confidence < threshold)
+            add((instruments.record_confidence, confidence, by_label, False))
+            add((instruments.add_prediction, 1, by_label_and_flag, True))
         if not confidences:
             # Labels alone (a classifier's predict): counted, with no confidence to flag.
             for label in prediction.labels:
-                self._add(instruments.predictions.add, 1, self._label_attributes(base, label, False)[0])
+                add((instruments.add_prediction, 1, self._label_attributes(base, label, False)[0], True))
+        self._record_all(measured)
         return summary
 
     def _model_attributes(self, model: str, version: str) -> dict[str, Any]:

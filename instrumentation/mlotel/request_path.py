@@ -7,7 +7,7 @@ middleware and the recorder take both from here, so that one switch decides.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from opentelemetry import context, trace
@@ -17,6 +17,8 @@ from mlotel.config import TelemetryConfig
 from mlotel.semconv import SCHEMA_URL, __version__
 
 Record = Callable[[Callable[..., None], float, dict[str, Any]], None]
+# Several measurements taken together, each (an instrument's record or add, value, attributes, whether a counter's sum).
+RecordAll = Callable[[Sequence[tuple[Callable[..., None], float, dict[str, Any], bool]]], None]
 # attach(span, key=None, value=None) -> token: the span current, and a value under key; detach(token) undoes it.
 Attach = Callable[..., object]
 Detach = Callable[[Any], None]
@@ -38,6 +40,15 @@ def recorders(config: TelemetryConfig) -> tuple[Record, Record]:
 
         return measurements.record, measurements.add
     return _in_place, _in_place
+
+
+def all_recorder(config: TelemetryConfig) -> RecordAll:
+    """``record_all``: a prediction's measurements at once (queued as one entry with the fast path)."""
+    if config.fastpath:
+        from mlotel.fastpath import measurements
+
+        return measurements.record_all
+    return _all_in_place
 
 
 def current_span_reader(config: TelemetryConfig) -> Callable[[], trace.Span]:
@@ -75,3 +86,8 @@ def _attach_span(span: trace.Span, key: str | None = None, value: object = None,
 
 def _in_place(method: Callable[..., None], value: float, attributes: dict[str, Any]) -> None:
     method(value, attributes)
+
+
+def _all_in_place(measured: Sequence[tuple[Callable[..., None], float, dict[str, Any], bool]]) -> None:
+    for method, value, attributes, _ in measured:
+        method(value, attributes)

@@ -274,3 +274,45 @@ def test_a_forked_child_leaves_the_parents_queued_measurements_to_the_parent(idl
     assert _exit_code_of_child(child) == 0
     idle_queue.force_flush()
     assert os.read(read_end, 100) == b"child;parent;"
+
+
+def test_a_predictions_measurements_are_one_entry_recorded_as_each_alone_with_its_trace(meter, idle_queue):
+    provider, captured = meter
+    meter_ = provider.get_meter("t")
+    histogram, counter = meter_.create_histogram("confidence"), CallsOf(meter_.create_counter("predictions"))
+    setosa, versicolor = {"label": "setosa"}, {"label": "versicolor"}
+    measurements.install(idle_queue)  # uninstalled again when the fixture shuts it down
+    with TracerProvider().get_tracer("t").start_as_current_span("predict") as span:
+        measurements.record_all([(histogram.record, 0.9, setosa, False), (counter.add, 1, setosa, True),
+                                 (histogram.record, 0.4, versicolor, False), (counter.add, 1, versicolor, True),
+                                 (counter.add, 1, setosa, True)])
+    assert len(idle_queue._queue) == 1 and "confidence" not in captured.metrics()
+    idle_queue.force_flush()
+    # Summed per attribute set as add() entries are: the sum before the last, then the last.
+    assert counter.calls == [(1, setosa), (1, setosa), (1, versicolor)]
+    points = {point.attributes["label"]: point for point in captured.metrics()["confidence"]}
+    assert {label: (point.count, point.sum) for label, point in points.items()} == {"setosa": (1, 0.9), "versicolor": (1, 0.4)}
+    assert {point.exemplars[0].span_id for point in points.values()} == {span.get_span_context().span_id}
+
+
+def test_a_full_queue_counts_each_measurement_of_an_entry_it_turns_away(meter):
+    provider, captured = meter
+    counter = provider.get_meter("t").create_counter("predictions")
+    queue = MeasurementQueue(provider, max_size=1, interval_seconds=3600)
+    measurements.install(queue)
+    try:
+        measurements.record_all([(counter.add, 1, {}, True)] * 2)
+        measurements.record_all([(counter.add, 1, {}, True)] * 3)  # turned away: three dropped
+        queue.force_flush()
+        (recorded,) = captured.metrics()["predictions"]
+        (dropped,) = captured.metrics()[DROPPED_METRIC]
+        assert (recorded.value, dropped.value) == (2, 3)
+    finally:
+        queue.shutdown()
+
+
+def test_without_an_installed_queue_record_all_records_each_in_place(meter):
+    provider, captured = meter
+    histogram = provider.get_meter("t").create_histogram("latency")
+    measurements.record_all([(histogram.record, 0.5, {}, False), (histogram.record, 0.7, {}, False)])
+    assert _histogram_count(captured, "latency") == 2
