@@ -145,7 +145,9 @@ def count(mode: str, requests: int, endpoint: str, workdir: Path, child: str = "
           valgrind_options: tuple[str, ...] = (), extra_env: dict[str, str] | None = None) -> int:
     """Instructions counted for ``requests`` requests of ``mode`` (``child``: the module that drives them)."""
     factory, extra = MODES[mode]
-    env = {**os.environ, **HELD_OFF, **extra, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
+    # A fixed hash seed: str hashes, and so dict and set layouts, the same in every run (with a random
+    # one, a mode's count moved by ±10 K between runs of the same code; with this, by ~1 K).
+    env = {"PYTHONHASHSEED": "0", **os.environ, **HELD_OFF, **extra, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint,
            "OTEL_TRACES_SAMPLER": "always_on", "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "", **(extra_env or {})}
     result = subprocess.run(
         ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={workdir / mode}.out",
