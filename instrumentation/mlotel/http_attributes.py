@@ -37,6 +37,7 @@ from opentelemetry.semconv.attributes.url_attributes import URL_PATH, URL_QUERY,
 from opentelemetry.semconv.attributes.user_agent_attributes import USER_AGENT_ORIGINAL
 from opentelemetry.util.http import redact_query_parameters
 
+from mlotel.plain_attributes import plain
 from mlotel.semconv import OTHER_METHOD
 
 Scope = MutableMapping[str, Any]
@@ -107,7 +108,7 @@ class HttpAttributes:
             attributes[URL_QUERY] = redact_query_parameters(f"?{query.decode('latin-1')}")[1:]
         if addressed := _server(server, scheme, host):
             attributes[SERVER_ADDRESS], attributes[SERVER_PORT] = addressed
-        return name, attributes, (measured, scheme, version)
+        return name, plain(attributes), (measured, scheme, version)
 
 
 def _new_outcome(name: str, measured: tuple[str, str, str], status: int, route: str | None,
@@ -123,7 +124,7 @@ def _new_outcome(name: str, measured: tuple[str, str, str], status: int, route: 
     method, scheme, version = measured
     # Measured per request as well as traced: what the spec makes required or recommended for the metric.
     attributes = {HTTP_REQUEST_METHOD: method, URL_SCHEME: scheme, NETWORK_PROTOCOL_VERSION: version, **outcome}
-    return f"{name} {route}" if route else None, outcome, attributes, bool(error_type)
+    return f"{name} {route}" if route else None, plain(outcome), attributes, bool(error_type)
 
 
 def _headers(scope: Scope) -> tuple[bytes | None, bytes | None, bool]:

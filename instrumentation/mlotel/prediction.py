@@ -79,10 +79,8 @@ class Prediction:
 
     def __enter__(self) -> Prediction:
         recorder = self._recorder
-        self._base = base = recorder._model_attributes(self._model, self._version)
-        self.span = span = recorder.tracer.start_span(
-            f"predict {self._model}", attributes={**base, contract.ATTR_BATCH_SIZE: self.batch_size}
-        )
+        self._base, name, attributes = recorder._prediction_start(self._model, self._version, self.batch_size)
+        self.span = span = recorder.tracer.start_span(name, attributes=attributes)
         self._token = recorder._attach(span, _PREDICTION_KEY, self)
         self._start = time.perf_counter()
         return self

@@ -64,6 +64,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 import mlotel_contract as contract
 from mlotel import request_path
 from mlotel.config import TelemetryConfig
+from mlotel.plain_attributes import plain
 from mlotel.prediction import _DISABLED, MAX_CAPTURED_FEATURES, Prediction, _Disabled, current_prediction
 from mlotel.prediction_ids import PredictionIds, signing_key
 from mlotel.semconv import SCHEMA_URL, __version__
@@ -75,6 +76,7 @@ _SCOPE = "mlotel.prediction"
 # Imported from mlotel.prediction, where they live, and named here, where users and instrumentors look for them.
 __all__ = ["MAX_CAPTURED_FEATURES", "Prediction", "PredictionRecorder", "current_prediction"]
 _MAX_CACHED_MODELS = 256
+_MAX_CACHED_STARTS = 4096
 
 
 class _Instruments:
@@ -122,6 +124,7 @@ class PredictionRecorder:
         self.metrics_on = self.enabled and self.config.ml_metrics and self.config.metrics_on
         self._attribute_cache: dict[tuple, tuple[dict, dict]] = {}
         self._model_cache: dict[tuple[str, str], dict[str, Any]] = {}
+        self._start_cache: dict[tuple[str, str, int], tuple[dict[str, Any], str, dict[str, Any]]] = {}
         self._feature_drift: FeatureDrift | None = None
 
     # Looked up at the first prediction: a recorder is usually built before the providers
@@ -226,6 +229,17 @@ class PredictionRecorder:
             if len(self._model_cache) < _MAX_CACHED_MODELS:  # a model server serves a few; bounded all the same
                 self._model_cache[key] = base
         return base
+
+    def _prediction_start(self, model: str, version: str, batch_size: int) -> tuple[dict[str, Any], str, dict[str, Any]]:
+        """The model's attributes, and the ``predict`` span's name and first attributes, made once per batch size."""
+        key = (model, version, batch_size)
+        start = self._start_cache.get(key)
+        if start is None:
+            base = self._model_attributes(model, version)
+            start = (base, f"predict {model}", plain({**base, contract.ATTR_BATCH_SIZE: batch_size}))
+            if len(self._start_cache) < _MAX_CACHED_STARTS:  # models times batch sizes: bounded all the same
+                self._start_cache[key] = start
+        return start
 
     def _label_attributes(self, base: dict[str, Any], label: Any, is_low: bool) -> tuple[dict, dict]:
         """Attribute sets per label, built once: labels are a small bounded set per model."""

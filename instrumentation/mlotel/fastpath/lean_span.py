@@ -1,7 +1,8 @@
 """The span :mod:`~mlotel.fastpath.lean_spans` starts: a ``ReadableSpan`` that is its own record.
 
 A :class:`LeanSpan` keeps plain attributes (str, bool, int, float) as they
-are and only hands the rest to the SDK's cleaning, and it is handed to the
+are and only hands the rest to the SDK's cleaning (a dict checked when it was
+made, :mod:`mlotel.plain_attributes`, is not checked again), and it is handed to the
 span processors as it is when it ends, not copied. The fields the SDK's
 ``ReadableSpan`` reads (``_name``, ``_context``, ``_attributes`` ...) are its
 own; those that most spans never change (``_end_time``, ``_events``,
@@ -31,6 +32,7 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.util import types
 
 from mlotel import span_ends
+from mlotel.plain_attributes import PlainAttributes
 
 # Stored as given; anything else goes through the SDK's cleaning.
 _PLAIN = frozenset((str, bool, int, float))
@@ -117,6 +119,12 @@ class LeanSpan(trace.Span, ReadableSpan):
         _, longest, most = self._bounds
         # Checked once rather than for each attribute: whether any can push an older one out.
         roomy = len(stored) + len(attributes) <= most
+        # Checked when made (mlotel.plain_attributes): stored at once if it fits.
+        if type(attributes) is PlainAttributes and attributes.longest <= longest and roomy and (
+            not stored or stored.keys().isdisjoint(attributes)
+        ):
+            stored.update(attributes)
+            return
         # The usual case: new keys, all non-empty strings, plain values, none too long; stored at once when all are.
         if roomy and (not stored or stored.keys().isdisjoint(attributes)) and "" not in attributes:
             for key, value in attributes.items():

@@ -1,6 +1,7 @@
 """A LeanSpan exports what an SDK span would, given the same calls, and honours the SDK's pipeline."""
 
 import itertools
+from enum import StrEnum
 
 import pytest
 from opentelemetry import context, trace
@@ -17,6 +18,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status,
 from mlotel.fastpath import contexts, lean_spans
 from mlotel.fastpath.lean_spans import LeanSpan, LeanTracer
 from mlotel.fastpath.span_encoding import encode_spans
+from mlotel.plain_attributes import PlainAttributes, plain
 
 pytestmark = pytest.mark.fastpath  # mlotel.fastpath itself: only on the SDK releases it is tested with
 
@@ -122,31 +124,38 @@ def test_a_request_exports_field_for_field_as_with_sdk_spans():
     assert lean_finished[1].to_json() == sdk_exporter.get_finished_spans()[1].to_json()
 
 
-def test_the_providers_limits_hold_as_for_sdk_spans():
+# Attributes as a dict, and as the checked-once dicts the middleware and the recorder hand spans.
+as_given_and_checked = pytest.mark.parametrize("made", [dict, plain], ids=["dict", "plain"])
+
+
+@as_given_and_checked
+def test_the_providers_limits_hold_as_for_sdk_spans(made):
     limits = dict(
         max_span_attributes=2, max_attribute_length=4, max_events=1, max_event_attributes=1, max_links=1,
         max_link_attributes=1,
     )
     (sdk, sdk_exporter), (lean, lean_exporter) = _sdk_and_lean(**limits)
     for tracer in (sdk, lean):
-        span = tracer.start_span("crowded", attributes={"a": "truncated", "b": 2, "c": 3}, start_time=1)
+        span = tracer.start_span("crowded", attributes=made({"a": "truncated", "b": 2, "c": 3}), start_time=1)
         span.set_attributes({"b": ("long", "longer"), "d": "truncated"})
+        span.set_attributes(made({"e": "fits"}))  # short enough, but no room: the oldest goes
         span.add_event("one", timestamp=2)
         span.add_event("two", {"x": 1, "y": "truncated"}, timestamp=3)
         span.add_link(SpanContext(0x9, 0x8, is_remote=False), {"x": 1, "y": 2})
         span.add_link(SpanContext(0x7, 0x6, is_remote=False))
         span.end(end_time=4)
     ((lean_span,), (sdk_span,)) = lean_exporter.get_finished_spans(), sdk_exporter.get_finished_spans()
-    assert dict(lean_span.attributes) == {"b": ("long", "long"), "d": "trun"}
+    assert dict(lean_span.attributes) == {"d": "trun", "e": "fits"}
     dropped = [(s.dropped_attributes, s.dropped_events, s.dropped_links) for s in (lean_span, sdk_span)]
-    assert dropped == [(2, 1, 1), (2, 1, 1)]
+    assert dropped == [(3, 1, 1), (3, 1, 1)]
     assert _exported(lean_exporter)[0] == _exported(sdk_exporter)[0]
 
 
-def test_limits_of_zero_drop_and_count_everything_as_for_sdk_spans():
+@as_given_and_checked
+def test_limits_of_zero_drop_and_count_everything_as_for_sdk_spans(made):
     (sdk, sdk_exporter), (lean, lean_exporter) = _sdk_and_lean(max_span_attributes=0, max_events=0, max_links=0)
     for tracer in (sdk, lean):
-        span = tracer.start_span("bare", attributes={"a": 1}, start_time=1)
+        span = tracer.start_span("bare", attributes=made({"a": 1}), start_time=1)
         span.set_attribute("b", 2)
         for n in range(3):
             span.add_event(f"event {n}", timestamp=2)
@@ -285,3 +294,27 @@ def test_a_lean_spans_ends_in_one_call_each_as_through_the_public_api(caplog):
     assert lean_spans_[1].status.status_code is StatusCode.OK and lean_spans_[1].attributes["tags"] == ("a",)
     server, ended = (span.get_span_context() for span in (lean_spans_[0], lean_spans_[2]))
     assert lean_headers == sdk_headers == [b"00-%032x-%016x-01" % (c.trace_id, c.span_id) for c in (server, ended)]
+
+
+@as_given_and_checked
+def test_checked_attributes_that_fit_are_stored_as_given_and_exported_as_for_sdk_spans(made):
+    (sdk, sdk_exporter), (lean, lean_exporter) = _sdk_and_lean()
+    for tracer in (sdk, lean):
+        span = tracer.start_span("POST", attributes=made({"url.path": "/predict", "ok": True, "n": 1, "x": 0.5}), start_time=1)
+        span.set_attributes(made({"http.response.status_code": 200}))
+        span.set_attributes(made({"n": 2}))  # set again: moves to the end, as in the SDK
+        span.end(end_time=2)
+    ((lean_span,), _) = lean_exporter.get_finished_spans(), sdk_exporter.get_finished_spans()
+    assert list(lean_span.attributes.items()) == [
+        ("url.path", "/predict"), ("ok", True), ("x", 0.5), ("http.response.status_code", 200), ("n", 2)
+    ]
+    assert _exported(lean_exporter)[0] == _exported(sdk_exporter)[0]
+
+
+def test_only_dicts_of_plain_keys_and_values_are_marked_checked_with_their_longest_string():
+    checked = plain({"a": "four", "b": True, "c": 1, "d": 2.5})
+    assert type(checked) is PlainAttributes and checked == {"a": "four", "b": True, "c": 1, "d": 2.5}
+    assert checked.longest == 4 and plain({"n": 1}).longest == 0
+    for not_plain in ({"": 1}, {7: 1}, {"a": [1]}, {"a": b"x"}, {"a": None}, {"a": StrEnum("E", "x").x}):
+        made = plain(not_plain)
+        assert type(made) is dict and made == not_plain
