@@ -96,7 +96,8 @@ class Prediction:
                 seconds = time.perf_counter() - self._start
                 if seconds * 1e3 >= self._recorder.config.stage_span_threshold_ms:
                     self._emit_stage_spans()
-                summary = self._recorder._record_success(self, self._base, seconds)
+                summary = self._recorder._summary(self)
+                self._recorder._record_success(self, self._base, seconds)
         finally:
             # The summary set and the span ended in one call (one lock) where the span is lean.
             self._recorder._finish(self.span, None, summary, False)

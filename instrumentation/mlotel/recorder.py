@@ -181,44 +181,62 @@ class PredictionRecorder:
         if self._instruments is not None:
             self._record(self._instruments.errors.add, 1, {**base, ERROR_TYPE: error_type})
 
-    def _record_success(self, prediction: Prediction, base: dict[str, Any], seconds: float) -> dict[str, Any]:
-        """Record the metrics; return the span's summary attributes (empty for a span not recording), set as it ends."""
+    def _summary(self, prediction: Prediction) -> dict[str, Any]:
+        """The span's summary attributes, set as it ends (empty for a span not recording); the low-confidence event."""
+        span = prediction.span
+        if not span.is_recording():
+            return {}
         confidences = prediction.confidences
         threshold = self.config.low_confidence_threshold
-        low = 0
-        for confidence in confidences:  # a loop, not sum() over a generator: a request has one or a few
-            if confidence < threshold:
-                low += 1
-        span = prediction.span
-        summary: dict[str, Any] = {}
-        if span.is_recording():
-            summary = prediction.stage_durations()
-            if confidences:
-                summary[contract.ATTR_CONFIDENCE_MIN] = min(confidences)
-                summary[contract.ATTR_CONFIDENCE_MAX] = max(confidences)
-                summary[contract.ATTR_CONFIDENCE_MEAN] = sum(confidences) / len(confidences)
-                summary[contract.ATTR_LOW_CONFIDENCE_COUNT] = low
+        summary = prediction.stage_durations()
+        if confidences:
+            low = 0
+            for confidence in confidences:  # a loop, not sum() over a generator: a request has one or a few
+                if confidence < threshold:
+                    low += 1
+            summary[contract.ATTR_CONFIDENCE_MIN] = min(confidences)
+            summary[contract.ATTR_CONFIDENCE_MAX] = max(confidences)
+            summary[contract.ATTR_CONFIDENCE_MEAN] = sum(confidences) / len(confidences)
+            summary[contract.ATTR_LOW_CONFIDENCE_COUNT] = low
             if low:
                 span.add_event("low_confidence", {contract.ATTR_LOW_CONFIDENCE_COUNT: low, "threshold": threshold})
+        return summary
+
+    def _record_success(self, prediction: Prediction, base: dict[str, Any], seconds: float) -> None:
         instruments = self._instruments
         if instruments is None:
-            return summary
+            return
         # With MLOTEL_FASTPATH queued as one entry, recorded off the request path, still linked to this span
         # (mlotel.request_path); the counts (True: summed per label before they reach the SDK, the cached dict
         # making the sum).
         measured = [(instruments.record_duration, seconds, base, False),
                     (instruments.record_batch_size, prediction.batch_size, base, False)]
         add = measured.append
-        for label, confidence in zip(prediction.labels, confidences):
-            by_label, by_label_and_flag = self._label_attributes(base, label, confidence < threshold)
-            add((instruments.record_confidence, confidence, by_label, False))
-            add((instruments.add_prediction, 1, by_label_and_flag, True))
-        if not confidences:
-            # Labels alone (a classifier's predict): counted, with no confidence to flag.
-            for label in prediction.labels:
-                add((instruments.add_prediction, 1, self._label_attributes(base, label, False)[0], True))
-        self._record_all(measured)
-        return summary
+        threshold, confidences = self.config.low_confidence_threshold, prediction.confidences
+        try:  # a label that cannot be an attribute (unhashable) fails the prediction; what came before is kept
+            for label, confidence in zip(prediction.labels, confidences):
+                by_label, by_label_and_flag = self._label_attributes(base, label, confidence < threshold)
+                add((instruments.record_confidence, confidence, by_label, False))
+                add((instruments.add_prediction, 1, by_label_and_flag, True))
+            if not confidences:
+                # Labels alone (a classifier's predict): counted, with no confidence to flag.
+                for label in prediction.labels:
+                    add((instruments.add_prediction, 1, self._label_attributes(base, label, False)[0], True))
+        finally:
+            self._record_all(measured)
+
+    def _prediction_start(self, model: str, version: str, batch_size: int) -> tuple[dict[str, Any], str, dict[str, Any]]:
+        """The model's attributes, and the ``predict`` span's name and first attributes, made once per batch size."""
+        key = (model, version, batch_size)
+        start = self._start_cache.get(key) if type(batch_size) is int else None
+        if start is None:
+            base = self._model_attributes(model, version)
+            start = (base, f"predict {model}", plain({**base, contract.ATTR_BATCH_SIZE: batch_size}))
+            # Only an int's: equal sizes of other types (numpy's, a float) are other attribute values,
+            # and a size that is no int may not even hash. Models times sizes: bounded all the same.
+            if type(batch_size) is int and len(self._start_cache) < _MAX_CACHED_STARTS:
+                self._start_cache[key] = start
+        return start
 
     def _model_attributes(self, model: str, version: str) -> dict[str, Any]:
         """One dict per model version: the measurement queue records the measurements of one dict at once."""
@@ -229,17 +247,6 @@ class PredictionRecorder:
             if len(self._model_cache) < _MAX_CACHED_MODELS:  # a model server serves a few; bounded all the same
                 self._model_cache[key] = base
         return base
-
-    def _prediction_start(self, model: str, version: str, batch_size: int) -> tuple[dict[str, Any], str, dict[str, Any]]:
-        """The model's attributes, and the ``predict`` span's name and first attributes, made once per batch size."""
-        key = (model, version, batch_size)
-        start = self._start_cache.get(key)
-        if start is None:
-            base = self._model_attributes(model, version)
-            start = (base, f"predict {model}", plain({**base, contract.ATTR_BATCH_SIZE: batch_size}))
-            if len(self._start_cache) < _MAX_CACHED_STARTS:  # models times batch sizes: bounded all the same
-                self._start_cache[key] = start
-        return start
 
     def _label_attributes(self, base: dict[str, Any], label: Any, is_low: bool) -> tuple[dict, dict]:
         """Attribute sets per label, built once: labels are a small bounded set per model."""

@@ -22,8 +22,11 @@ telemetry off.
 - A prediction's measurements (its duration, batch size, and each instance's
   confidence and count) go onto the queue as one entry (:func:`record_all`):
   one append and one context read on the request path rather than four or
-  more. The queue's bound counts entries: one per request's HTTP measurement
-  and one per prediction, whose size the server's batch limit bounds.
+  more. The queue's bound counts measurements, not entries (a prediction of
+  1,024 instances is 2,050 of them): a count kept as entries are queued,
+  without a lock, and set again from what is still queued at each drain,
+  so that an update lost between two threads is wrong for one interval at
+  most.
 - A full queue (the thread cannot keep up) turns measurements away and counts
   them in ``mlotel.measurements.dropped``.
 - ``Telemetry.force_flush()`` and ``shutdown()`` record what is queued first.
@@ -89,8 +92,9 @@ def record(method: RecordMethod, value: float, attributes: dict[str, Any]) -> No
     queue = _installed
     if queue is None:
         method(value, attributes)
-    elif len(queue._queue) < queue._max_size:  # put()'s work, one call less
+    elif queue._queued < queue._max_size:  # put()'s work, one call less
         queue._queue.append((((method, value, attributes, False),), current_context()))
+        queue._queued += 1
     else:
         queue.put(method, value, attributes)  # counts it dropped
 
@@ -105,8 +109,9 @@ def add(counter_add: RecordMethod, value: float, attributes: dict[str, Any]) -> 
     queue = _installed
     if queue is None:
         counter_add(value, attributes)
-    elif len(queue._queue) < queue._max_size:
+    elif queue._queued < queue._max_size:
         queue._queue.append((((counter_add, value, attributes, True),), current_context()))
+        queue._queued += 1
     else:
         queue.put(counter_add, value, attributes, summed=True)
 
@@ -117,8 +122,9 @@ def record_all(measured: Sequence[Measured]) -> None:
     if queue is None:
         for method, value, attributes, _ in measured:
             method(value, attributes)
-    elif len(queue._queue) < queue._max_size:
+    elif queue._queued < queue._max_size:
         queue._queue.append((measured, current_context()))
+        queue._queued += len(measured)
     else:
         queue.put_all(measured)
 
@@ -144,6 +150,7 @@ class MeasurementQueue:
         self._max_size = max_size
         self._interval = interval_seconds
         self._queue: collections.deque = collections.deque()
+        self._queued = 0  # measurements queued (module docstring): what the bound counts
         self._drain_lock = threading.Lock()
         self._stopped = threading.Event()
         self._dropped_lock = threading.Lock()
@@ -171,11 +178,12 @@ class MeasurementQueue:
 
     def put_all(self, measured: Sequence[Measured]) -> None:
         """Queue measurements taken together as one entry, or count them all dropped if the queue is full."""
-        if len(self._queue) >= self._max_size:
+        if self._queued >= self._max_size:
             with self._dropped_lock:  # several request threads may drop at once
                 self.dropped += len(measured)
             return
         self._queue.append((measured, current_context()))
+        self._queued += len(measured)
 
     def force_flush(self, timeout_millis: int | None = None) -> None:
         """Record everything queued so far, in this thread (as providers' ``force_flush``)."""
@@ -207,6 +215,9 @@ class MeasurementQueue:
                     else:
                         batch[1].append(value)
                         batch[2].append(taken_in)
+            # Set from what is still queued (list() copies it in C, while requests append): the count
+            # is updated without a lock, so an update lost between threads lasts one interval at most.
+            self._queued = sum(len(measured) for measured, _ in list(queue))
             for (method, _), (attributes, values, contexts) in batches.items():
                 # Asked once per batch, not per measurement: whether histogram_batches can fold it in.
                 if histogram_batches.foldable(method):
@@ -237,6 +248,7 @@ class MeasurementQueue:
     def _after_fork_in_child(self) -> None:
         self._drain_lock = threading.Lock()
         self._queue.clear()  # the parent's measurements: the parent records them
+        self._queued = 0
         if not self._stopped.is_set():
             self._start_thread()
 

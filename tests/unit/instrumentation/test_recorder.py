@@ -60,3 +60,30 @@ def test_a_recorder_built_before_set_up_records_through_the_sdk_not_proxies():
         assert [s.name for s in spans.get_finished_spans()] == ["predict iris"]
     finally:
         telemetry.shutdown()
+
+
+def test_each_prediction_span_carries_its_own_batch_size_whatever_its_type(captured):
+    import numpy as np
+
+    recorder = PredictionRecorder(TelemetryConfig.from_env({}))
+    sizes = [np.int64(2), 2, 3, 3.0, np.array(4)]  # the last one no dict can hold as a key
+    for size in sizes:
+        with recorder.predict("iris", "v1", batch_size=size) as prediction:
+            prediction.set_results(["setosa"], [0.9])
+    given = [span.attributes["ml.batch.size"] for span in captured.spans("predict iris")]
+    # As each span's own attribute would be: an int stays an int, whatever came before it of an equal value.
+    assert [(type(value), value) for value in given[1:4]] == [(int, 2), (int, 3), (float, 3.0)]
+    assert len(given) == len(sizes)
+
+
+def test_a_label_that_cannot_be_an_attribute_fails_the_prediction_and_keeps_what_came_before(captured):
+    recorder = PredictionRecorder(TelemetryConfig.from_env({}))
+    with pytest.raises(TypeError):
+        with recorder.predict("iris", "v1", batch_size=2) as prediction:
+            with prediction.stage("inference"):
+                pass
+            prediction.set_results(["setosa", ["not", "hashable"]], [0.9, 0.8])
+    (span,) = captured.spans("predict iris")
+    assert span.end_time is not None and "ml.prediction.confidence.min" in span.attributes
+    assert [point.count for point in captured.points("ml.prediction.duration")] == [1]
+    assert [point.value for point in captured.points("ml.predictions")] == [1]  # setosa's, before the bad label

@@ -316,3 +316,22 @@ def test_without_an_installed_queue_record_all_records_each_in_place(meter):
     histogram = provider.get_meter("t").create_histogram("latency")
     measurements.record_all([(histogram.record, 0.5, {}, False), (histogram.record, 0.7, {}, False)])
     assert _histogram_count(captured, "latency") == 2
+
+
+def test_the_bound_counts_measurements_not_entries(meter):
+    provider, captured = meter
+    counter = provider.get_meter("t").create_counter("predictions")
+    queue = MeasurementQueue(provider, max_size=4, interval_seconds=3600)
+    measurements.install(queue)
+    try:
+        measurements.record_all([(counter.add, 1, {}, True)] * 4)  # a prediction of four measurements
+        measurements.add(counter.add, 1, {})  # one entry, but the queue holds four measurements: turned away
+        measurements.record_all([(counter.add, 1, {}, True)] * 2)  # turned away too
+        queue.force_flush()
+        measurements.add(counter.add, 1, {})  # room again once drained
+        queue.force_flush()
+        (recorded,) = captured.metrics()["predictions"]
+        (dropped,) = captured.metrics()[DROPPED_METRIC]
+        assert (recorded.value, dropped.value) == (5, 3)
+    finally:
+        queue.shutdown()
