@@ -70,7 +70,8 @@ def test_each_prediction_span_carries_its_own_batch_size_whatever_its_type(captu
     for size in sizes:
         with recorder.predict("iris", "v1", batch_size=size) as prediction:
             prediction.set_results(["setosa"], [0.9])
-    given = [span.attributes["ml.batch.size"] for span in captured.spans("predict iris")]
+    # (The array's own attribute is whatever the SDK release makes of it, kept or dropped.)
+    given = [span.attributes.get("ml.batch.size") for span in captured.spans("predict iris")]
     # As each span's own attribute would be: an int stays an int, whatever came before it of an equal value.
     assert [(type(value), value) for value in given[1:4]] == [(int, 2), (int, 3), (float, 3.0)]
     assert len(given) == len(sizes)
