@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-_PLAIN = frozenset((str, bool, int, float))
+# Attribute value types stored as they are (a LeanSpan cleans any other through the SDK).
+PLAIN_TYPES = frozenset((str, bool, int, float))
 
 
 class PlainAttributes(dict[str, Any]):
@@ -36,7 +37,7 @@ def plain(attributes: Mapping[str, Any]) -> dict[str, Any]:
         kind = type(value)
         if kind is str:
             longest = max(longest, len(value))
-        elif kind not in _PLAIN:
+        elif kind not in PLAIN_TYPES:
             return dict(attributes)
     checked = PlainAttributes(attributes)
     checked.longest = longest

@@ -32,10 +32,9 @@ from opentelemetry.trace import Link, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.util import types
 
 from mlotel import span_ends
+from mlotel.plain_attributes import PLAIN_TYPES as _PLAIN
 from mlotel.plain_attributes import PlainAttributes
 
-# Stored as given; anything else goes through the SDK's cleaning.
-_PLAIN = frozenset((str, bool, int, float))
 _logger = logging.getLogger(__name__)
 _ERROR = Status(StatusCode.ERROR)
 

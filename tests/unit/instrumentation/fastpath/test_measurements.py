@@ -295,22 +295,6 @@ def test_a_predictions_measurements_are_one_entry_recorded_as_each_alone_with_it
     assert {point.exemplars[0].span_id for point in points.values()} == {span.get_span_context().span_id}
 
 
-def test_a_full_queue_counts_each_measurement_of_an_entry_it_turns_away(meter):
-    provider, captured = meter
-    counter = provider.get_meter("t").create_counter("predictions")
-    queue = MeasurementQueue(provider, max_size=1, interval_seconds=3600)
-    measurements.install(queue)
-    try:
-        measurements.record_all([(counter.add, 1, {}, True)] * 2)
-        measurements.record_all([(counter.add, 1, {}, True)] * 3)  # turned away: three dropped
-        queue.force_flush()
-        (recorded,) = captured.metrics()["predictions"]
-        (dropped,) = captured.metrics()[DROPPED_METRIC]
-        assert (recorded.value, dropped.value) == (2, 3)
-    finally:
-        queue.shutdown()
-
-
 def test_without_an_installed_queue_record_all_records_each_in_place(meter):
     provider, captured = meter
     histogram = provider.get_meter("t").create_histogram("latency")
