@@ -81,7 +81,7 @@ class TelemetryMiddleware:
     def __init__(self, app: ASGIApp, config: TelemetryConfig | None = None) -> None:
         self.app = app
         self.config = config or TelemetryConfig.from_env()
-        self._record, _ = request_path.recorders(self.config)
+        self._record_all = request_path.all_recorder(self.config)
         self._attach, self._detach = request_path.context_setters(self.config)
         self._current_span = request_path.current_span_reader(self.config)
         self._traceresponse, self._finish = request_path.span_ends_for(self.config)
@@ -106,6 +106,10 @@ class TelemetryMiddleware:
             description="Duration of HTTP server requests.",
             explicit_bucket_boundaries_advisory=HTTP_SERVER_DURATION_BUCKETS,
         )
+
+    @cached_property
+    def _record_duration(self) -> Callable[..., None]:
+        return self.duration.record  # a bound method made once, not at each request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or (self._excluded is not None and self._excluded(scope["path"])):
@@ -158,7 +162,8 @@ class TelemetryMiddleware:
         finally:
             if owned:
                 name, outcome, measured, failed = self._attributes.outcome(head, scope, status, error_type)
-                self._record(self.duration.record, time.perf_counter() - start, measured)
+                # With the span rather than the context (mlotel.fastpath.measurements: what it keeps alive).
+                self._record_all((self._record_duration, time.perf_counter() - start, measured, False, span))
                 self._finish(span, name, outcome, failed)
             elif error_type:
                 self._set_outcome(span, head, scope, status, error_type)

@@ -207,22 +207,23 @@ class PredictionRecorder:
         if instruments is None:
             return
         # With MLOTEL_FASTPATH queued as one entry, recorded off the request path, still linked to this span
-        # (mlotel.request_path); the counts (True: summed per label before they reach the SDK, the cached dict
-        # making the sum).
-        measured = [(instruments.record_duration, seconds, base, False),
-                    (instruments.record_batch_size, prediction.batch_size, base, False)]
-        add = measured.append
+        # (mlotel.request_path); flat, four items a measurement, then the span: one object, however many instances. The
+        # counts: True, summed per label before they reach the SDK, the cached dict making the sum.
+        measured = [instruments.record_duration, seconds, base, False,
+                    instruments.record_batch_size, prediction.batch_size, base, False]
+        add = measured.extend
         threshold, confidences = self.config.low_confidence_threshold, prediction.confidences
         try:  # a label that cannot be an attribute (unhashable) fails the prediction; what came before is kept
             for label, confidence in zip(prediction.labels, confidences):
                 by_label, by_label_and_flag = self._label_attributes(base, label, confidence < threshold)
-                add((instruments.record_confidence, confidence, by_label, False))
-                add((instruments.add_prediction, 1, by_label_and_flag, True))
+                add((instruments.record_confidence, confidence, by_label, False,
+                     instruments.add_prediction, 1, by_label_and_flag, True))
             if not confidences:
                 # Labels alone (a classifier's predict): counted, with no confidence to flag.
                 for label in prediction.labels:
                     add((instruments.add_prediction, 1, self._label_attributes(base, label, False)[0], True))
         finally:
+            measured.append(prediction.span)  # what they were taken in, last
             self._record_all(measured)
 
     def _prediction_start(self, model: str, version: str, batch_size: int) -> tuple[dict[str, Any], str, dict[str, Any]]:

@@ -17,8 +17,9 @@ from mlotel.config import TelemetryConfig
 from mlotel.semconv import SCHEMA_URL, __version__
 
 Record = Callable[[Callable[..., None], float, dict[str, Any]], None]
-# Several measurements taken together, each (an instrument's record or add, value, attributes, whether a counter's sum).
-RecordAll = Callable[[Sequence[tuple[Callable[..., None], float, dict[str, Any], bool]]], None]
+# Several measurements taken together in a span, current where they are taken: flat, four items each (an
+# instrument's record or add, value, attributes, whether a counter's sum), then the span.
+RecordAll = Callable[[Sequence[Any]], None]
 # attach(span, key=None, value=None) -> token: the span current, and a value under key; detach(token) undoes it.
 Attach = Callable[..., object]
 Detach = Callable[[Any], None]
@@ -88,6 +89,7 @@ def _in_place(method: Callable[..., None], value: float, attributes: dict[str, A
     method(value, attributes)
 
 
-def _all_in_place(measured: Sequence[tuple[Callable[..., None], float, dict[str, Any], bool]]) -> None:
-    for method, value, attributes, _ in measured:
-        method(value, attributes)
+def _all_in_place(entry: Sequence[Any]) -> None:
+    # In the current context, which is the span's (the entry's last item).
+    for at in range(0, len(entry) - 1, 4):
+        entry[at](entry[at + 1], entry[at + 2])

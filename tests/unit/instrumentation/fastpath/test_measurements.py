@@ -1,9 +1,12 @@
 """Measurements queued on the request path and recorded by the queue's thread."""
 
+import gc
 import os
 import select
+import weakref
 
 import pytest
+from opentelemetry import context, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -283,9 +286,9 @@ def test_a_predictions_measurements_are_one_entry_recorded_as_each_alone_with_it
     setosa, versicolor = {"label": "setosa"}, {"label": "versicolor"}
     measurements.install(idle_queue)  # uninstalled again when the fixture shuts it down
     with TracerProvider().get_tracer("t").start_as_current_span("predict") as span:
-        measurements.record_all([(histogram.record, 0.9, setosa, False), (counter.add, 1, setosa, True),
-                                 (histogram.record, 0.4, versicolor, False), (counter.add, 1, versicolor, True),
-                                 (counter.add, 1, setosa, True)])
+        measurements.record_all([histogram.record, 0.9, setosa, False, counter.add, 1, setosa, True,
+                                 histogram.record, 0.4, versicolor, False, counter.add, 1, versicolor, True,
+                                 counter.add, 1, setosa, True, span])
     assert len(idle_queue._queue) == 1 and "confidence" not in captured.metrics()
     idle_queue.force_flush()
     # Summed per attribute set as add() entries are: the sum before the last, then the last.
@@ -295,10 +298,32 @@ def test_a_predictions_measurements_are_one_entry_recorded_as_each_alone_with_it
     assert {point.exemplars[0].span_id for point in points.values()} == {span.get_span_context().span_id}
 
 
+def test_a_predictions_entry_keeps_its_span_not_the_context_it_was_taken_in(meter, idle_queue):
+    provider, captured = meter
+    histogram = provider.get_meter("t").create_histogram("confidence")
+    measurements.install(idle_queue)
+
+    class UnderWay:  # what the recorder puts in the prediction's context: with it, all it holds
+        pass
+
+    under_way = UnderWay()
+    kept = weakref.ref(under_way)
+    with TracerProvider().get_tracer("t").start_as_current_span("predict") as span:
+        token = context.attach(context.set_value("prediction", under_way))
+        measurements.record_all([histogram.record, 0.9, {}, False, span])
+        context.detach(token)
+    del under_way
+    gc.collect()
+    assert kept() is None and len(idle_queue._queue) == 1  # queued, and the context's values gone
+    idle_queue.force_flush()
+    (point,) = captured.metrics()["confidence"]
+    assert point.exemplars[0].span_id == span.get_span_context().span_id
+
+
 def test_without_an_installed_queue_record_all_records_each_in_place(meter):
     provider, captured = meter
     histogram = provider.get_meter("t").create_histogram("latency")
-    measurements.record_all([(histogram.record, 0.5, {}, False), (histogram.record, 0.7, {}, False)])
+    measurements.record_all([histogram.record, 0.5, {}, False, histogram.record, 0.7, {}, False, trace.INVALID_SPAN])
     assert _histogram_count(captured, "latency") == 2
 
 
@@ -308,9 +333,9 @@ def test_the_bound_counts_measurements_not_entries(meter):
     queue = MeasurementQueue(provider, max_size=4, interval_seconds=3600)
     measurements.install(queue)
     try:
-        measurements.record_all([(counter.add, 1, {}, True)] * 4)  # a prediction of four measurements
+        measurements.record_all([counter.add, 1, {}, True] * 4 + [trace.INVALID_SPAN])  # a prediction of four measurements
         measurements.add(counter.add, 1, {})  # one entry, but the queue holds four measurements: turned away
-        measurements.record_all([(counter.add, 1, {}, True)] * 2)  # turned away too
+        measurements.record_all([counter.add, 1, {}, True] * 2 + [trace.INVALID_SPAN])  # turned away too
         queue.force_flush()
         measurements.add(counter.add, 1, {})  # room again once drained
         queue.force_flush()
