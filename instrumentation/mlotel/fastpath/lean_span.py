@@ -8,14 +8,13 @@ span processors as it is when it ends, not copied. The fields the SDK's
 own; those that most spans never change (``_end_time``, ``_events``,
 ``_links``, ``_status``, ``_dropped_attributes``, ``_instrumentation_info``)
 are the class's until a span sets its own, so that a start writes six fields
-fewer; the lock is one for all of them (``LeanSpan._lock``). Read them with ``getattr`` (as ``ReadableSpan`` and mlotel's encoder
+fewer. Read them with ``getattr`` (as ``ReadableSpan`` and mlotel's encoder
 do), not from the instance's ``__dict__``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 import time
@@ -61,13 +60,6 @@ class LeanSpan(trace.Span, ReadableSpan):
     _links: Sequence[Link] = ()
     _status = Status(StatusCode.UNSET)  # immutable, as ReadableSpan's default
     _dropped_attributes = 0
-    # A user may touch a span from several threads: the limits and the single end need a lock. One for all
-    # lean spans rather than one each: a span's lock lived as long as the span, until its export, and each
-    # object a request leaves alive that long brings the collector's next young collection nearer
-    # (benchmarks/retained.py). Held for a few dict operations at a time, and the GIL serialises those
-    # anyway. Re-entrant: a warning logged under it may reach a handler that touches a span. Made afresh in
-    # a forked child (below), where another thread of the parent may have held it.
-    _lock = threading.RLock()
 
     def __init__(self, name: str, span_context: SpanContext, parent: SpanContext | None, kind: SpanKind,
                  resource: Resource, scope: InstrumentationScope, bounds: Bounds, start_time: int | None,
@@ -83,6 +75,8 @@ class LeanSpan(trace.Span, ReadableSpan):
         self._resource = resource
         self._on_end = on_end  # the provider's processors' on_end, or what it comes to (fastpath/span_processing.py)
         self._bounds = bounds
+        # A user may touch the span from several threads: the limits and the single end need it.
+        self._lock = threading.Lock()
 
     @property
     def dropped_attributes(self) -> int:
@@ -266,13 +260,6 @@ def finish(span: trace.Span, name: str | None, attributes: Mapping[str, types.An
         span_ends.finish(span, name, attributes, failed)  # type: ignore[arg-type]  # a dict
         return
     span._on_end(span)
-
-
-def _lock_afresh() -> None:
-    LeanSpan._lock = threading.RLock()
-
-
-os.register_at_fork(after_in_child=_lock_afresh)
 
 
 def _appended(items: Sequence[Any], max_items: int | None, item: Any) -> BoundedList:

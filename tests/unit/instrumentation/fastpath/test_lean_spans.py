@@ -1,11 +1,6 @@
 """A LeanSpan exports what an SDK span would, given the same calls, and honours the SDK's pipeline."""
 
 import itertools
-import logging
-import os
-import signal
-import threading
-import time
 from enum import StrEnum
 
 import pytest
@@ -323,59 +318,3 @@ def test_only_dicts_of_plain_keys_and_values_are_marked_checked_with_their_longe
     for not_plain in ({"": 1}, {7: 1}, {"a": [1]}, {"a": b"x"}, {"a": None}, {"a": StrEnum("E", "x").x}):
         made = plain(not_plain)
         assert type(made) is dict and made == not_plain
-
-
-def test_the_lean_spans_lock_is_free_in_a_child_forked_while_another_thread_holds_it():
-    (_, _), (lean, exporter) = _sdk_and_lean()
-    span = lean.start_span("predict iris")
-    held, release = threading.Event(), threading.Event()
-
-    def holding() -> None:
-        with LeanSpan._lock:  # as a span's set_attribute in another request's thread
-            held.set()
-            release.wait(10)
-
-    holder = threading.Thread(target=holding)
-    holder.start()
-    held.wait(10)
-    try:
-        pid = os.fork()
-        if pid == 0:  # the child: one thread, the lock made afresh; a span is ended without waiting
-            try:
-                span.set_attribute("ml.model.name", "iris")
-                span.end()
-            finally:
-                os._exit(0 if dict(span.attributes) == {"ml.model.name": "iris"} else 1)
-        # Well under the thread's hold: a child waiting on the parent's lock would never exit.
-        for _ in range(100):
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-            time.sleep(0.05)
-        else:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            pytest.fail("the forked child waited for a lock its parent's other thread held")
-        assert os.waitstatus_to_exitcode(status) == 0
-    finally:
-        release.set()
-        holder.join()
-
-
-def test_a_span_touched_from_a_log_handler_under_the_lock_does_not_deadlock(caplog):
-    (_, _), (lean, exporter) = _sdk_and_lean()
-    ended, other = lean.start_span("ended"), lean.start_span("other")
-    ended.end()
-
-    class Touching(logging.Handler):  # a handler that records the warning on another span
-        def emit(self, record: logging.LogRecord) -> None:
-            other.set_attribute("warned", record.getMessage())
-
-    handler = Touching()
-    logging.getLogger("mlotel.fastpath.lean_span").addHandler(handler)
-    try:
-        ended.set_attribute("late", 1)  # warned about under the lock
-    finally:
-        logging.getLogger("mlotel.fastpath.lean_span").removeHandler(handler)
-    other.end()
-    assert dict(other.attributes) == {"warned": "Tried calling set_attribute on an ended span."}
