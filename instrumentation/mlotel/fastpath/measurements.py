@@ -232,12 +232,12 @@ class MeasurementQueue:
                 for method, value, attributes, summed in zip(items, items, items, items):  # each(), one call less
                     key = (method, id(attributes))
                     if summed:
-                        entry = sums.get(key)
-                        if entry is None:
+                        summing = sums.get(key)
+                        if summing is None:
                             sums[key] = [0, attributes, value, taken_in]
                         else:
-                            entry[0] += entry[2]
-                            entry[2], entry[3] = value, taken_in
+                            summing[0] += summing[2]
+                            summing[2], summing[3] = value, taken_in
                         continue
                     batch = batches.get(key)
                     if batch is None:
