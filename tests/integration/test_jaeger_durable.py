@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from harness.processes import free_port, poll_until
+from harness.processes import free_port, poll_until, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
 JAEGER = ROOT / ".build" / "bin" / "jaeger"
@@ -20,14 +20,42 @@ JAEGER = ROOT / ".build" / "bin" / "jaeger"
 pytestmark = pytest.mark.integration
 
 
+# The env keys that name a port Jaeger binds (PROMETHEUS_URL is one it only calls).
+_BOUND = ("JAEGER_QUERY_ENDPOINT", "JAEGER_QUERY_GRPC_ENDPOINT", "JAEGER_OTLP_GRPC_ENDPOINT",
+          "JAEGER_OTLP_HTTP_ENDPOINT", "JAEGER_HEALTH_ENDPOINT")
+
+
+def _choose_ports(env: dict[str, str]) -> None:
+    env.update({key: f"127.0.0.1:{free_port()}" for key in _BOUND}, JAEGER_TELEMETRY_PORT=str(free_port()))
+
+
 @contextmanager
 def jaeger(env: dict[str, str], log: Path, stop: signal.Signals) -> Iterator[None]:
-    """Jaeger running with the project's config until stopped by ``stop``."""
-    with open(log, "ab") as out:
-        process = subprocess.Popen([str(JAEGER), f"--config={ROOT / 'jaeger' / 'config.yaml'}"],
-                                   env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+    """Jaeger running with the project's config until stopped by ``stop``.
+
+    A port that ``free_port()`` found free may be taken by another process
+    before Jaeger binds it (CI saw it once): then Jaeger exits, and it is
+    started again on ports chosen anew (``env`` updated in place), up to
+    three times.
+    """
+    for attempt in range(3):
+        logged = log.stat().st_size if log.exists() else 0
+        with open(log, "ab") as out:
+            process = subprocess.Popen([str(JAEGER), f"--config={ROOT / 'jaeger' / 'config.yaml'}"],
+                                       env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_healthy(f"http://{env['JAEGER_QUERY_ENDPOINT']}/api/services", timeout=30, process=process)
+            break
+        except RuntimeError:  # it exited before it was healthy
+            said = log.read_bytes()[logged:].decode(errors="replace")
+            if "address already in use" not in said or attempt == 2:
+                raise
+            _choose_ports(env)
+        except BaseException:
+            process.kill()
+            process.wait()
+            raise
     try:
-        poll_until(lambda: _get(f"http://{env['JAEGER_QUERY_ENDPOINT']}/api/services"), timeout=30)
         yield
     finally:
         process.send_signal(stop)
@@ -55,16 +83,17 @@ def send_span(endpoint: str, trace_id: str) -> None:
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGKILL], ids=["restart", "kill-9"])
 def test_a_trace_outlives_jaeger(stop, tmp_path):
     env = {"JAEGER_BADGER_DIR": str(tmp_path / "badger"), "JAEGER_TRACE_RETENTION": "1h",
-           "JAEGER_QUERY_ENDPOINT": f"127.0.0.1:{free_port()}", "JAEGER_QUERY_GRPC_ENDPOINT": f"127.0.0.1:{free_port()}",
-           "JAEGER_OTLP_GRPC_ENDPOINT": f"127.0.0.1:{free_port()}", "JAEGER_OTLP_HTTP_ENDPOINT": f"127.0.0.1:{free_port()}",
-           "JAEGER_HEALTH_ENDPOINT": f"127.0.0.1:{free_port()}", "JAEGER_TELEMETRY_PORT": str(free_port()),
            "PROMETHEUS_URL": f"http://127.0.0.1:{free_port()}"}
+    _choose_ports(env)
     trace_id = secrets.token_hex(16)
-    trace_url = f"http://{env['JAEGER_QUERY_ENDPOINT']}/api/traces/{trace_id}"
+
+    def trace_url() -> str:  # the ports may change between starts (jaeger())
+        return f"http://{env['JAEGER_QUERY_ENDPOINT']}/api/traces/{trace_id}"
+
     with jaeger(env, tmp_path / "jaeger.log", stop):
         send_span(env["JAEGER_OTLP_HTTP_ENDPOINT"], trace_id)
-        poll_until(lambda: _get(trace_url), timeout=20)
+        poll_until(lambda: _get(trace_url()), timeout=20)
     with jaeger(env, tmp_path / "jaeger.log", signal.SIGTERM):
-        found = _get(trace_url)
+        found = _get(trace_url())
         assert found is not None, (tmp_path / "jaeger.log").read_text()[-3000:]
         assert found.json()["data"][0]["traceID"] == trace_id
