@@ -14,6 +14,11 @@ machine between rounds cancels out, with the lowest and highest round:
   to a receiver in another process, metrics on, input features binned for drift;
 - ``no-drift``: the same without the drift bins (``MLOTEL_DRIFT_FEATURES=0``);
   ``mlotel``'s ratio to it is what binning costs;
+- ``no-export``, ``no-metrics`` (on request, ``--modes``): the same with spans
+  made but not exported (``OTEL_TRACES_EXPORTER=none``), or with metrics off
+  (``OTEL_METRICS_EXPORTER=none``); ``mlotel``'s ratio to each, in the same
+  round, is what that part costs in the running server, where a part costs
+  several times what its instructions do in a loop (``docs/performance.md``);
 - ``mlotel-public``: the same with ``MLOTEL_FASTPATH=false``: the SDK's public
   APIs only (its spans, its encoder, measurements recorded in place);
 - ``stock``: ``FastAPIInstrumentor`` and the SDK's defaults, same receiver;
@@ -51,6 +56,8 @@ MODES = {
     "mlotel": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "true"}),
     "mlotel-public": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "false"}),
     "no-drift": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "true", "MLOTEL_DRIFT_FEATURES": "0"}),
+    "no-export": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "true", "OTEL_TRACES_EXPORTER": "none"}),
+    "no-metrics": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "true", "OTEL_METRICS_EXPORTER": "none"}),
     "mlotel-no-ids": ("benchmarks.apps:without_ids_app", {"MLOTEL_FASTPATH": "true"}),
     # Stock SDK setup counts its drops only with the SDK's self-metrics on, which
     # also adds three counter updates per span: its figure is a little pessimistic.
@@ -59,8 +66,10 @@ MODES = {
     "contrib-http": ("benchmarks.apps:contrib_http_app", {}),
     "fastapi-native": ("benchmarks.apps:fastapi_native_app", {}),
 }
-# What `make bench` compares; the other HTTP instrumentations on request (--modes).
+# What `make bench` compares; the other HTTP instrumentations and the parts' modes on request (--modes).
 DEFAULT_MODES = ("bare", "off", "no-drift", "mlotel", "mlotel-no-ids", "mlotel-sklearn", "mlotel-public", "stock")
+# A part of telemetry, by the mode that runs without it: mlotel against that mode, in the same round, is its cost.
+PARTS = {"no-drift": "drift bins", "no-export": "span export", "no-metrics": "metrics"}
 
 
 def start_receiver(workdir: Path) -> tuple[subprocess.Popen, dict]:
@@ -223,10 +232,12 @@ def report(runs: dict[str, list[dict]], args: argparse.Namespace) -> None:
         switches = statistics.median(r["switches"] for r in results)
         print(f"{mode:<13} {rps:8.0f} {ratio:>6} {spread:>10} {p50:7.2f} {p99 / 1e3:7.2f} {p99_ratio:>7} {cores:5.2f}"
               f" {cpu_us:5.0f}µs {switches:6.1f} {errors:6d} {dropped:8d}")
-    if "mlotel" in runs and "no-drift" in runs:
-        ratios = [r["rps"] / b["rps"] for r, b in zip(runs["mlotel"], runs["no-drift"])]
-        print(f"\ndrift bins: mlotel against no-drift in the same round {statistics.median(ratios):.3f} "
-              f"(range {min(ratios):.3f}-{max(ratios):.3f})")
+    for without, part in PARTS.items():
+        if "mlotel" in runs and without in runs:
+            ratios = [r["rps"] / b["rps"] for r, b in zip(runs["mlotel"], runs[without])]
+            cpu = statistics.median(r["cpu_us"] - b["cpu_us"] for r, b in zip(runs["mlotel"], runs[without]))
+            print(f"\n{part}: mlotel against {without} in the same round {statistics.median(ratios):.3f} "
+                  f"(range {min(ratios):.3f}-{max(ratios):.3f}), {cpu:+.0f} µs of CPU a request")
     print(f"\nmedians of {args.rounds} alternating runs of {args.seconds} s, {args.connections} connections, "
           f"{os.cpu_count()} CPUs; ratio = median of req/s against off's in the same round (range: lowest-highest "
           "round); p99/off = median p99 against off's; cores = the server's CPU time "
