@@ -15,7 +15,8 @@ machine between rounds cancels out, with the lowest and highest round:
 - ``no-drift``: the same without the drift bins (``MLOTEL_DRIFT_FEATURES=0``);
   ``mlotel``'s ratio to it is what binning costs;
 - ``no-export``, ``no-metrics`` (on request, ``--modes``): the same with spans
-  made but not exported (``OTEL_TRACES_EXPORTER=none``), or with metrics off
+  made but not exported (``OTEL_TRACES_EXPORTER=none``: no batch processor,
+  nor its self-metrics), or with metrics off
   (``OTEL_METRICS_EXPORTER=none``); ``mlotel``'s ratio to each, in the same
   round, is what that part costs in the running server, where a part costs
   several times what its instructions do in a loop (``docs/performance.md``);
