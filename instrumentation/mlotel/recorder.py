@@ -64,7 +64,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 import mlotel_contract as contract
 from mlotel import request_path
 from mlotel.config import TelemetryConfig
-from mlotel.plain_attributes import plain
+from mlotel.plain_attributes import PlainAttributes, plain
 from mlotel.prediction import _DISABLED, MAX_CAPTURED_FEATURES, Prediction, _Disabled, current_prediction
 from mlotel.prediction_ids import PredictionIds, signing_key
 from mlotel.semconv import SCHEMA_URL, __version__
@@ -77,6 +77,8 @@ _SCOPE = "mlotel.prediction"
 __all__ = ["MAX_CAPTURED_FEATURES", "Prediction", "PredictionRecorder", "current_prediction"]
 _MAX_CACHED_MODELS = 256
 _MAX_CACHED_STARTS = 4096
+# A confidence summary's values that a span stores as they are (bool is an int: True, 1 and 1.0 are all plain).
+_PLAIN_NUMBERS = frozenset((float, int, bool))
 
 
 class _Instruments:
@@ -188,18 +190,25 @@ class PredictionRecorder:
             return {}
         confidences = prediction.confidences
         threshold = self.config.low_confidence_threshold
-        summary = prediction.stage_durations()
+        # Checked here rather than by the span, attribute by attribute (mlotel.plain_attributes): the durations
+        # are floats under "ml.stage.<name>.duration_ms" keys, the low count an int; the confidences are the
+        # caller's, plain unless they are numpy's (or another float subclass's), when the span checks them.
+        summary = PlainAttributes(prediction.stage_durations())
+        summary.longest = 0  # no str value
         if confidences:
             low = 0
             for confidence in confidences:  # a loop, not sum() over a generator: a request has one or a few
                 if confidence < threshold:
                     low += 1
-            summary[contract.ATTR_CONFIDENCE_MIN] = min(confidences)
-            summary[contract.ATTR_CONFIDENCE_MAX] = max(confidences)
-            summary[contract.ATTR_CONFIDENCE_MEAN] = sum(confidences) / len(confidences)
+            lowest, highest, mean = min(confidences), max(confidences), sum(confidences) / len(confidences)
+            summary[contract.ATTR_CONFIDENCE_MIN] = lowest
+            summary[contract.ATTR_CONFIDENCE_MAX] = highest
+            summary[contract.ATTR_CONFIDENCE_MEAN] = mean
             summary[contract.ATTR_LOW_CONFIDENCE_COUNT] = low
             if low:
                 span.add_event("low_confidence", {contract.ATTR_LOW_CONFIDENCE_COUNT: low, "threshold": threshold})
+            if not (type(lowest) in _PLAIN_NUMBERS and type(highest) in _PLAIN_NUMBERS and type(mean) in _PLAIN_NUMBERS):
+                return dict(summary)
         return summary
 
     def _record_success(self, prediction: Prediction, base: dict[str, Any], seconds: float) -> None:

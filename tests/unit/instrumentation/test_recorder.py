@@ -88,3 +88,35 @@ def test_a_label_that_cannot_be_an_attribute_fails_the_prediction_and_keeps_what
     assert span.end_time is not None and "ml.prediction.confidence.min" in span.attributes
     assert [point.count for point in captured.points("ml.prediction.duration")] == [1]
     assert [point.value for point in captured.points("ml.predictions")] == [1]  # setosa's, before the bad label
+
+
+def test_the_confidence_summary_is_on_the_span_as_the_sdk_keeps_it_whatever_type_the_confidences_are(captured):
+    from decimal import Decimal
+
+    import numpy as np
+    from opentelemetry.attributes import BoundedAttributes
+
+    import mlotel_contract as contract
+
+    recorder = PredictionRecorder(TelemetryConfig.from_env({}))
+    # Python's floats (checked once by the recorder, stored as they are), numpy's (a float subclass: the span
+    # checks them) and Decimals (no attribute type: the SDK cleans them, and so must the summary).
+    given = {"float": [0.3, 0.9], "numpy": list(np.array([0.3, 0.9])), "decimal": [Decimal("0.3"), Decimal("0.9")]}
+    for kind, confidences in given.items():
+        with recorder.predict(kind, "v1", batch_size=2) as prediction:
+            with prediction.stage("inference"):
+                pass
+            prediction.set_results(["a", "b"], confidences)
+    parts = (contract.ATTR_CONFIDENCE_MIN, contract.ATTR_CONFIDENCE_MAX, contract.ATTR_CONFIDENCE_MEAN)
+    for kind, confidences in given.items():
+        (span,) = captured.spans(f"predict {kind}")
+        summary = {key: (type(value), value) for key, value in span.attributes.items()}
+        assert summary[contract.ATTR_LOW_CONFIDENCE_COUNT] == (int, 1)
+        assert summary[contract.stage_duration_attribute("inference")][0] is float
+        # What this SDK release makes of each value, set on a span of its own.
+        values = (min(confidences), max(confidences), sum(confidences) / len(confidences))
+        expected = dict(BoundedAttributes(None, dict(zip(parts, values))))
+        assert {part: summary.get(part) for part in parts} == {
+            part: (type(expected[part]), expected[part]) if part in expected else None for part in parts}
+    (floats,) = captured.spans("predict float")
+    assert [floats.attributes[part] for part in parts] == [0.3, 0.9, (0.3 + 0.9) / 2]
