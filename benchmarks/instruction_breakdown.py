@@ -60,7 +60,9 @@ def _without_span_processor() -> None:
 def _without_measurements() -> None:
     from mlotel.fastpath import measurements
 
-    measurements.MeasurementQueue.put = _nothing  # type: ignore[method-assign]
+    # What the middleware and the recorder queue through (mlotel.request_path hands them these at set-up,
+    # after this patch); MeasurementQueue.put alone is only the full queue's path.
+    measurements.record = measurements.add = measurements.record_all = _nothing
 
 
 def _without_sdk_record() -> None:
