@@ -20,6 +20,7 @@ that a request is traced once.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from functools import cached_property
@@ -138,28 +139,20 @@ class TelemetryMiddleware:
             span = current
             span.set_attributes(head[1])
         token = self._attach(span, base=extracted)
-        status = 500
-        traceresponse = self._traceresponse(span, parent)
-
-        # Not a coroutine function: it returns send's awaitable, which the app awaits, one coroutine less a message.
-        def send_with_status(message: Message) -> Awaitable[None]:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                if traceresponse is not None:
-                    message["headers"] = [*message.get("headers", ()), (b"traceresponse", traceresponse)]
-                if not owned:  # its owner may end it with the response, before the app returns
-                    self._set_outcome(span, head, scope, status, None)
-            return send(message)
+        response = _new_response()
+        response.send, response.status, response.traceresponse = send, 500, self._traceresponse(span, parent)
+        # Its owner may end it with the response, before the app returns.
+        response.on_start = None if owned else functools.partial(self._set_outcome, span, head, scope)
 
         error_type = None
         try:
-            await self.app(scope, receive, send_with_status)
+            await self.app(scope, receive, response.send_with_status)
         except BaseException as exc:
             error_type = error_type_of(exc)
             span.record_exception(exc)
             raise
         finally:
+            status = response.status
             if owned:
                 name, outcome, measured, failed = self._attributes.outcome(head, scope, status, error_type)
                 # With the span rather than the context (mlotel.fastpath.measurements: what it keeps alive).
@@ -187,6 +180,36 @@ class TelemetryMiddleware:
             span.set_status(_ERROR)
         span.set_attributes(outcome)
         return measured
+
+
+class _Response:
+    """What the app sends, passed on: its status noted and the ``traceresponse`` header added.
+
+    An object rather than a closure in ``__call__``: a closure is a function and a cell for each
+    name it shares, ~9 objects a request for the garbage collector to count (what an object a
+    request makes costs: ``docs/performance.md``); this is two, itself and its bound method.
+    Made by ``_new_response`` with ``object.__new__``, its slots set by the middleware: an
+    ``__init__`` is one more Python frame a request.
+    """
+
+    __slots__ = ("send", "status", "traceresponse", "on_start")
+    send: Send
+    status: int
+    traceresponse: bytes | None
+    on_start: Callable[[int, str | None], object] | None  # the outcome set on a span someone else owns
+
+    # Not a coroutine function: it returns send's awaitable, which the app awaits, one coroutine less a message.
+    def send_with_status(self, message: Message) -> Awaitable[None]:
+        if message["type"] == "http.response.start":
+            self.status = message["status"]
+            if self.traceresponse is not None:
+                message["headers"] = [*message.get("headers", ()), (b"traceresponse", self.traceresponse)]
+            if self.on_start is not None:
+                self.on_start(self.status, None)
+        return self.send(message)
+
+
+_new_response = functools.partial(object.__new__, _Response)
 
 
 def instrument_app(app: Any, config: TelemetryConfig | None = None) -> None:
