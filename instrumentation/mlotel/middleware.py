@@ -20,10 +20,9 @@ that a request is traced once.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from opentelemetry import context, metrics, propagate, trace
@@ -142,7 +141,7 @@ class TelemetryMiddleware:
         response = _new_response()
         response.send, response.status, response.traceresponse = send, 500, self._traceresponse(span, parent)
         # Its owner may end it with the response, before the app returns.
-        response.on_start = None if owned else functools.partial(self._set_outcome, span, head, scope)
+        response.on_start = None if owned else partial(self._set_outcome, span, head, scope)
 
         error_type = None
         try:
@@ -209,7 +208,7 @@ class _Response:
         return self.send(message)
 
 
-_new_response = functools.partial(object.__new__, _Response)
+_new_response = partial(object.__new__, _Response)
 
 
 def instrument_app(app: Any, config: TelemetryConfig | None = None) -> None:

@@ -64,7 +64,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 import mlotel_contract as contract
 from mlotel import request_path
 from mlotel.config import TelemetryConfig
-from mlotel.plain_attributes import PlainAttributes, plain
+from mlotel.plain_attributes import PLAIN_TYPES, PlainAttributes, plain
 from mlotel.prediction import _DISABLED, MAX_CAPTURED_FEATURES, Prediction, _Disabled, current_prediction
 from mlotel.prediction_ids import PredictionIds, signing_key
 from mlotel.semconv import SCHEMA_URL, __version__
@@ -77,8 +77,8 @@ _SCOPE = "mlotel.prediction"
 __all__ = ["MAX_CAPTURED_FEATURES", "Prediction", "PredictionRecorder", "current_prediction"]
 _MAX_CACHED_MODELS = 256
 _MAX_CACHED_STARTS = 4096
-# A confidence summary's values that a span stores as they are (bool is an int: True, 1 and 1.0 are all plain).
-_PLAIN_NUMBERS = frozenset((float, int, bool))
+# A confidence summary's values that a span stores as they are: the plain types but str, whose length it would check.
+_PLAIN_NUMBERS = PLAIN_TYPES - {str}
 
 
 class _Instruments:

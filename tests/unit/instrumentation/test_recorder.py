@@ -113,7 +113,7 @@ def test_the_confidence_summary_is_on_the_span_as_the_sdk_keeps_it_whatever_type
         summary = {key: (type(value), value) for key, value in span.attributes.items()}
         assert summary[contract.ATTR_LOW_CONFIDENCE_COUNT] == (int, 1)
         assert summary[contract.stage_duration_attribute("inference")][0] is float
-        # What this SDK release makes of each value, set on a span of its own.
+        # What this SDK release's attribute cleaning makes of each value (kept, made a str or dropped).
         values = (min(confidences), max(confidences), sum(confidences) / len(confidences))
         expected = dict(BoundedAttributes(None, dict(zip(parts, values))))
         assert {part: summary.get(part) for part in parts} == {
