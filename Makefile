@@ -6,7 +6,7 @@ UV := .build/uv/bin/uv
 VENV_PY := .venv/bin/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install system collector jaeger telemetrygen up down status demo lint test test-unit test-sdk-range test-integrations test-browser test-fault bench bench-instructions bench-collector
+.PHONY: help install system collector jaeger telemetrygen up down status demo lint test test-unit test-sdk-range test-integrations test-browser test-fault bench bench-instructions bench-parts bench-collector
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t20
@@ -80,6 +80,9 @@ bench: install system  ## the telemetry overhead benchmark, then drift binning's
 
 bench-instructions: install system  ## telemetry's cost in instructions per request, repeatable to ~0.5% (a few minutes)
 	$(VENV_PY) -m benchmarks.instructions
+
+bench-parts: install system  ## each part of telemetry timed in the running server under wrk, CPU µs a call (~2 minutes)
+	$(VENV_PY) -m benchmarks.part_costs
 
 bench-collector: install collector jaeger telemetrygen  ## gateway capacity: telemetrygen at rising rates against one gateway, then two, ABBA (~9 minutes)
 	$(VENV_PY) -m benchmarks.collector

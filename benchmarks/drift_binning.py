@@ -4,8 +4,8 @@
 features, 10 bins, edges from the training data), rows resampled from the
 training data; medians of ``--repeats`` timings, in microseconds:
 
-- the request's part, ``FeatureCounts.observe``: setting a batch's tracked
-  columns aside, for a batch of 1 and of 1,000 rows;
+- the request's part, ``FeatureCounts.observe``: setting a batch's rows
+  aside (whole, or their tracked columns), for a batch of 1 and of 1,000 rows;
 - binning 1,000 held rows (``bin_held``, off the request path), set aside by
   one 1,000-row batch, and by 1,000 one-row requests;
 - a 1,000-row batch in all (set aside, then binned), as a share of the

@@ -17,8 +17,9 @@ bins cut at the reference's quantiles. An edge lies halfway between two
 distinct reference values, so a value seen in training never sits on one and
 jitter smaller than the data's resolution does not move it.
 
-The request only sets its rows' tracked columns aside (a copy: the caller may
-reuse its array); they are binned later, many requests at once, with one
+The request only sets its rows aside (a copy: the caller may reuse its
+array; rows of up to ``WHOLE_ROWS_UP_TO`` (16) values whole, as their bytes,
+wider ones their tracked columns); they are binned later, many requests at once, with one
 binary search per feature (numpy's): by a thread of their own once
 ``BIN_EVERY`` (1,024) rows are held, and before each metric export. A batch
 of ``BIN_EVERY`` rows or more is binned where it is observed: numpy's cost
@@ -57,6 +58,12 @@ _logger = logging.getLogger(__name__)
 # size, so binning pays off only across many requests. Past MAX_HELD_ROWS (binning has fallen
 # behind), rows are turned away and counted as dropped.
 BIN_EVERY, MAX_HELD_ROWS = 1024, 16_384
+# Rows this wide or narrower are held whole, as their bytes: one numpy call a request (``tobytes``,
+# which copies them) where picking the tracked columns and copying them were two, and in the server
+# each numpy call a request costs several µs of cold code (docs/performance.md, "Parts in place").
+# Wider rows have their tracked columns picked first: copying whole rows of many untracked values
+# would cost more than the call saved, and hold more (16,384 rows of 16 values: 2 MiB at most).
+WHOLE_ROWS_UP_TO = 16
 
 
 class FeatureCounts:
@@ -78,7 +85,8 @@ class FeatureCounts:
         self._needed = max(profile.columns, default=-1) + 1
         self._counts = np.zeros(sum(sizes), dtype=np.int64)
         self.dropped = 0
-        self._held: list[np.ndarray] = []
+        # The tracked columns of rows (an array), or whole rows as bytes with their width, in the order observed.
+        self._held: list[np.ndarray | tuple[bytes, int]] = []
         self._held_rows = 0
         self._wake = wake  # asks for ``bin_held`` off the request path
         self._lock = threading.Lock()
@@ -102,15 +110,20 @@ class FeatureCounts:
         if len(values) >= BIN_EVERY:  # a batch this large spreads numpy's cost over its own rows
             self._bin(values[:, self._select])
             return
-        picked = values[:, self._select]
-        if self._copy:
-            picked = picked.copy()
+        count, width = values.shape
+        picked: np.ndarray | tuple[bytes, int]
+        if width <= WHOLE_ROWS_UP_TO:
+            picked = (values.tobytes(), width)
+        else:
+            picked = values[:, self._select]
+            if self._copy:
+                picked = picked.copy()
         with self._lock:
-            if self._held_rows + len(picked) > MAX_HELD_ROWS:  # binning has fallen behind
-                self.dropped += len(picked)
+            if self._held_rows + count > MAX_HELD_ROWS:  # binning has fallen behind
+                self.dropped += count
                 return
             self._held.append(picked)
-            self._held_rows += len(picked)
+            self._held_rows += count
             full = self._held_rows >= BIN_EVERY
         if full:
             self._wake()
@@ -118,16 +131,26 @@ class FeatureCounts:
     def bin_held(self) -> None:
         """Bin the rows held so far: one binary search per feature for all of them."""
         with self._lock:
-            held, self._held, self._held_rows = self._held, [], 0
+            held, rows, self._held, self._held_rows = self._held, self._held_rows, [], 0
         if not held:
             return
-        block = np.concatenate(held) if len(held) > 1 else held[0]
         try:
-            self._bin(block)
+            self._bin(self._tracked_columns(held))
         except Exception:
             with self._lock:  # taken off the held list: lost, so counted
-                self.dropped += len(block)
+                self.dropped += rows
             raise
+
+    def _tracked_columns(self, held: list[np.ndarray | tuple[bytes, int]]) -> np.ndarray:
+        """The tracked columns of every held row, one array: whole rows joined by width, then picked."""
+        arrays = [each for each in held if isinstance(each, np.ndarray)]
+        by_width: dict[int, list[bytes]] = {}
+        for each in held:
+            if not isinstance(each, np.ndarray):
+                by_width.setdefault(each[1], []).append(each[0])
+        for width, chunks in by_width.items():
+            arrays.append(np.frombuffer(b"".join(chunks), dtype=np.float64).reshape(-1, width)[:, self._select])
+        return np.concatenate(arrays) if len(arrays) > 1 else arrays[0]
 
     def _bin(self, block: np.ndarray) -> None:
         """Count ``block`` (rows × tracked features) into the bins."""

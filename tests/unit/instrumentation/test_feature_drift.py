@@ -14,7 +14,14 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from harness.processes import poll_until
 from harness.telemetry_reading import Captured
 from mlotel import PredictionRecorder, TelemetryConfig, setup_telemetry
-from mlotel.feature_drift import BIN_EVERY, MAX_HELD_ROWS, FeatureCounts, FeatureDrift, FeatureProfile
+from mlotel.feature_drift import (
+    BIN_EVERY,
+    MAX_HELD_ROWS,
+    WHOLE_ROWS_UP_TO,
+    FeatureCounts,
+    FeatureDrift,
+    FeatureProfile,
+)
 
 IRIS_NAMES = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
 
@@ -101,6 +108,45 @@ def test_held_rows_are_a_copy_the_caller_may_change():
     counts.observe(rows)
     rows[:] = 100.0
     assert counts.snapshot() == [[2, 0, 0, 0]]
+
+
+@pytest.mark.parametrize("width", [3, WHOLE_ROWS_UP_TO, WHOLE_ROWS_UP_TO + 1])
+def test_rows_held_whole_or_by_their_tracked_columns_are_copies(width):
+    # Up to WHOLE_ROWS_UP_TO values a row is held whole (its bytes), wider rows by the tracked columns.
+    reference = np.random.default_rng(8).normal(size=(300, 3))
+    profile = FeatureProfile.from_reference(reference, list("abc"), bins=5)
+    counts = FeatureCounts(profile)
+    rows = np.random.default_rng(9).normal(size=(4, width))
+    expected = rows[:, :3].copy()
+    counts.observe(rows)
+    rows[:] = 100.0  # the caller reuses its array before the rows are binned
+    assert isinstance(counts._held[0], tuple) == (width <= WHOLE_ROWS_UP_TO)
+    by_hand = [[0] * (len(e) + 1) for e in profile.edges]
+    for row in expected:
+        for feature, edges in enumerate(profile.edges):
+            by_hand[feature][bisect_left(edges, row[feature])] += 1
+    assert counts.snapshot() == by_hand
+
+
+def test_rows_of_every_width_held_together_bin_as_each_alone_and_by_hand():
+    # Rows held whole of two widths and rows held by their tracked columns (0, 2), in one binning.
+    reference = np.random.default_rng(10).normal(size=(300, 3))
+    reference[:, 1] = 1.0  # constant: not tracked
+    profile = FeatureProfile.from_reference(reference, list("abc"), bins=4)
+    assert profile.columns == (0, 2)
+    rng = np.random.default_rng(11)
+    batches = [rng.normal(size=(n, width)) for n, width in ((2, 3), (1, 70), (3, 5), (1, 3), (2, 70))]
+    together, alone = FeatureCounts(profile), FeatureCounts(profile)
+    for batch in batches:
+        together.observe(batch)
+        alone.observe(batch)
+        alone.bin_held()
+    assert {type(each) for each in together._held} == {tuple, np.ndarray}
+    by_hand = [[0] * (len(e) + 1) for e in profile.edges]
+    for row in np.concatenate([batch[:, [0, 2]] for batch in batches]):
+        for feature, edges in enumerate(profile.edges):
+            by_hand[feature][bisect_left(edges, row[feature])] += 1
+    assert together.snapshot() == alone.snapshot() == by_hand
 
 
 def test_rows_past_the_held_limit_are_dropped_and_counted():
