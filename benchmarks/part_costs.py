@@ -3,9 +3,9 @@
 ``benchmarks/instructions.py`` and ``benchmarks/request_path.py`` count a
 part's instructions in a loop, where its code and data stay in the caches.
 In the server under wrk, between the app's own code, a part runs cold, once
-per request, and its time follows the distinct code and objects it touches
-(Python calls above all) more than its instructions: a prediction id that
-takes 0.7 µs in a loop took ~4 µs here (``docs/performance.md``, "Parts in
+per request, and its time follows the distinct code and objects it touches,
+each cold, more than its instructions: a prediction id that
+takes 0.7 µs in a loop took ~7 µs here (``docs/performance.md``, "Parts in
 place"). This times them where they run: the ML API under the same load as
 ``benchmarks/overhead.py`` (``mlotel`` mode), each chosen function wrapped by
 a timer that reads its thread's CPU clock (``CLOCK_THREAD_CPUTIME_ID``: time
