@@ -62,13 +62,15 @@ BIN_EVERY, MAX_HELD_ROWS = 1024, 16_384
 # which copies them) where picking the tracked columns and copying them were two, and in the server
 # each numpy call a request costs several µs of cold code (docs/performance.md, "Parts in place").
 # Wider rows have their tracked columns picked first: copying whole rows of many untracked values
-# would cost more than the call saved, and hold more (16,384 rows of 16 values: 2 MiB at most).
+# would cost more than the call saved, and hold more. Held, a row of 16 values is ~225 bytes with
+# its bytes object and tuple: ~3.7 MB at MAX_HELD_ROWS, against ~3.3 MB for 8 picked columns.
 WHOLE_ROWS_UP_TO = 16
 
 
 class FeatureCounts:
     """One model version's bin counts. ``observe`` is the request path's part: it only holds
-    the rows' tracked columns; ``bin_held`` bins what is held, many requests at once."""
+    the rows (whole up to ``WHOLE_ROWS_UP_TO`` values, else their tracked columns); ``bin_held``
+    bins what is held, many requests at once."""
 
     def __init__(self, profile: FeatureProfile, wake: Callable[[], None] = lambda: None) -> None:
         self.profile = profile
