@@ -6,6 +6,8 @@
   ``FastAPIInstrumentor`` and the SDK's defaults (batch span processor with
   its default queue, OTLP gRPC exporters), with the same prediction spans;
 - ``without_ids_app``: the ML API with mlotel, its prediction ids left out, to price them;
+- ``unexported_spans_app``: mlotel whose spans are made and ended but exported
+  nowhere (its tracer provider has no span processor), to price the export;
 - ``contrib_http_app``, ``fastapi_native_app``: mlotel's pipeline with another
   HTTP instrumentation in place of mlotel's middleware, to compare them;
 - ``sklearn_app``: mlotel, with each prediction recorded by the scikit-learn
@@ -23,7 +25,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from mlotel import PredictionIds, PredictionRecorder, TelemetryConfig, setup_telemetry
@@ -75,6 +77,15 @@ def skip_prediction_ids() -> None:
 
 def without_ids_app() -> FastAPI:
     skip_prediction_ids()
+    return create_app()
+
+
+def unexported_spans_app() -> FastAPI:
+    # Installed first, mlotel's set-up keeps it. OTEL_TRACES_EXPORTER=none would install no provider: no spans at all.
+    config = TelemetryConfig.from_env()
+    limits = SpanLimits(max_attribute_length=config.attribute_value_length,
+                        max_span_attribute_length=config.span_attribute_value_length)  # as mlotel.setup sets them
+    trace.set_tracer_provider(TracerProvider(span_limits=limits))
     return create_app()
 
 

@@ -14,12 +14,14 @@ machine between rounds cancels out, with the lowest and highest round:
   to a receiver in another process, metrics on, input features binned for drift;
 - ``no-drift``: the same without the drift bins (``MLOTEL_DRIFT_FEATURES=0``);
   ``mlotel``'s ratio to it is what binning costs;
-- ``no-export``, ``no-metrics`` (on request, ``--modes``): the same with spans
-  made but not exported (``OTEL_TRACES_EXPORTER=none``: no batch processor,
-  nor its self-metrics), or with metrics off
-  (``OTEL_METRICS_EXPORTER=none``); ``mlotel``'s ratio to each, in the same
-  round, is what that part costs in the running server, where a part costs
-  several times what its instructions do in a loop (``docs/performance.md``);
+- ``no-spans``, ``no-export``, ``no-metrics`` (on request, ``--modes``): the
+  same with no spans at all (``OTEL_TRACES_EXPORTER=none``: mlotel installs
+  no tracer provider, so the API's are no-ops), with spans made and ended but
+  exported nowhere (a tracer provider without a span processor), or with
+  metrics off (``OTEL_METRICS_EXPORTER=none``); ``mlotel``'s ratio to each,
+  in the same round, is what that part costs in the running server, where a
+  part costs several times what its instructions do in a loop
+  (``docs/performance.md``);
 - ``mlotel-public``: the same with ``MLOTEL_FASTPATH=false``: the SDK's public
   APIs only (its spans, its encoder, measurements recorded in place);
 - ``stock``: ``FastAPIInstrumentor`` and the SDK's defaults, same receiver;
@@ -57,7 +59,8 @@ MODES = {
     "mlotel": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "true"}),
     "mlotel-public": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "false"}),
     "no-drift": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "true", "MLOTEL_DRIFT_FEATURES": "0"}),
-    "no-export": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "true", "OTEL_TRACES_EXPORTER": "none"}),
+    "no-spans": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "true", "OTEL_TRACES_EXPORTER": "none"}),
+    "no-export": ("benchmarks.apps:unexported_spans_app", {"MLOTEL_FASTPATH": "true"}),
     "no-metrics": ("mlotel_model_server.main:create_app", {"MLOTEL_FASTPATH": "true", "OTEL_METRICS_EXPORTER": "none"}),
     "mlotel-no-ids": ("benchmarks.apps:without_ids_app", {"MLOTEL_FASTPATH": "true"}),
     # Stock SDK setup counts its drops only with the SDK's self-metrics on, which
@@ -70,7 +73,8 @@ MODES = {
 # What `make bench` compares; the other HTTP instrumentations and the parts' modes on request (--modes).
 DEFAULT_MODES = ("bare", "off", "no-drift", "mlotel", "mlotel-no-ids", "mlotel-sklearn", "mlotel-public", "stock")
 # A part of telemetry, by the mode that runs without it: mlotel against that mode, in the same round, is its cost.
-PARTS = {"no-drift": "drift bins", "no-export": "span export", "no-metrics": "metrics"}
+PARTS = {"no-drift": "drift bins", "no-spans": "spans, made and exported", "no-export": "span export",
+         "no-metrics": "metrics"}
 
 
 def start_receiver(workdir: Path) -> tuple[subprocess.Popen, dict]:
