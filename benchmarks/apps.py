@@ -25,11 +25,12 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 from mlotel import PredictionIds, PredictionRecorder, TelemetryConfig, setup_telemetry
 from mlotel.instrumentors.sklearn import SklearnInstrumentor
+from mlotel.setup import span_limits
 from mlotel_model_server.main import create_app
 
 
@@ -82,10 +83,7 @@ def without_ids_app() -> FastAPI:
 
 def unexported_spans_app() -> FastAPI:
     # Installed first, mlotel's set-up keeps it. OTEL_TRACES_EXPORTER=none would install no provider: no spans at all.
-    config = TelemetryConfig.from_env()
-    limits = SpanLimits(max_attribute_length=config.attribute_value_length,
-                        max_span_attribute_length=config.span_attribute_value_length)  # as mlotel.setup sets them
-    trace.set_tracer_provider(TracerProvider(span_limits=limits))
+    trace.set_tracer_provider(TracerProvider(span_limits=span_limits(TelemetryConfig.from_env())))
     return create_app()
 
 

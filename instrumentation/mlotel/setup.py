@@ -231,16 +231,19 @@ def _install_measurement_queue(telemetry: Telemetry, meter_provider: MeterProvid
     telemetry._uninstrument.append(lambda: EXPORT_HEALTH.count_dropped_measurements(None))
 
 
+def span_limits(config: TelemetryConfig) -> SpanLimits:
+    """The limits mlotel's tracer provider gets: the lengths from ``config``, the counts of attributes,
+    events and links as the SDK reads them from ``OTEL_*_COUNT_LIMIT``."""
+    return SpanLimits(max_attribute_length=config.attribute_value_length,
+                      max_span_attribute_length=config.span_attribute_value_length)
+
+
 def _install_tracer_provider(telemetry: Telemetry, resource: Resource, config: TelemetryConfig,
                              span_processors: Sequence[SpanProcessor] | None) -> TracerProvider:
     existing = trace.get_tracer_provider()
     if isinstance(existing, TracerProvider):
         return existing
-    limits = SpanLimits(
-        max_attribute_length=config.attribute_value_length,
-        max_span_attribute_length=config.span_attribute_value_length,
-    )  # the counts of attributes, events and links as the SDK reads them from OTEL_*_COUNT_LIMIT
-    provider = TracerProvider(resource=resource, span_limits=limits)
+    provider = TracerProvider(resource=resource, span_limits=span_limits(config))
     if span_processors is None:
         meter_provider = telemetry.meter_provider or metrics.NoOpMeterProvider()
         span_processors = [_batch_processor(config, meter_provider, name) for name in config.traces_exporters]
